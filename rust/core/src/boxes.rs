@@ -1,1 +1,513 @@
-//! (to be written)
+//! Bounding boxes in model output: every box in a text, in order, as absolute pixels.
+//!
+//! Forms read (all may appear in one text, any number of times):
+//! - a bare list `[x1, y1, x2, y2]`;
+//! - JSON or Python-literal values whose dicts carry a `bbox`, `bbox_2d`, `Position` or `box`
+//!   key (e.g. Visual-RFT's `[{'Position': [x1, y1, x2, y2], 'Confidence': 0.9}, ...]`);
+//! - `<box>(x1,y1),(x2,y2)</box>` and Qwen's `<|box_start|>(x1,y1),(x2,y2)<|box_end|>`.
+//!
+//! Parsing is linear in the text: one pass pairs brackets, each outermost bracketed region
+//! that names a box key is read once with `serde_json` (after a linear rewrite of Python
+//! literals to JSON; nothing is ever evaluated), and the rest is scanned once with `regex`.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// An axis-aligned box `[x1, y1, x2, y2]` in absolute pixels, `x1 <= x2`, `y1 <= y2`.
+pub type BBox = [f64; 4];
+
+/// The coordinate convention of the numbers a model writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coords {
+    /// Pixels.
+    Absolute,
+    /// Thousandths of the image size (Qwen2-VL).
+    Norm1000,
+    /// Fractions of the image size.
+    Norm1,
+}
+
+impl Coords {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "absolute" => Ok(Coords::Absolute),
+            "norm1000" => Ok(Coords::Norm1000),
+            "norm1" => Ok(Coords::Norm1),
+            _ => Err(Error::invalid("coords", name, "one of \"absolute\", \"norm1000\", \"norm1\"")),
+        }
+    }
+
+    fn scale(self) -> Option<f64> {
+        match self {
+            Coords::Absolute => None,
+            Coords::Norm1000 => Some(1000.0),
+            Coords::Norm1 => Some(1.0),
+        }
+    }
+}
+
+/// A validated coordinate frame: how to turn the numbers of one text into pixel boxes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Frame {
+    coords: Coords,
+    image_size: Option<(f64, f64)>,
+}
+
+impl Frame {
+    /// Normalised coordinates need the image size `(w, h)`; a given size must be finite and > 0.
+    pub fn new(coords: Coords, image_size: Option<(f64, f64)>) -> Result<Self> {
+        if let Some((w, h)) = image_size {
+            if !(w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0) {
+                return Err(Error::invalid("image_size", (w, h), "a finite (width, height) > 0"));
+            }
+        } else if coords != Coords::Absolute {
+            return Err(Error::invalid(
+                "image_size",
+                "None",
+                "an image size (width, height) for normalised coords (norm1000 or norm1)",
+            ));
+        }
+        Ok(Frame { coords, image_size })
+    }
+
+    pub fn absolute(image_size: Option<(f64, f64)>) -> Result<Self> {
+        Frame::new(Coords::Absolute, image_size)
+    }
+
+    /// The pixel box of four raw numbers: scaled, corners ordered, clipped to the image;
+    /// `None` when a number is not finite or the box has no area.
+    pub fn to_pixels(&self, raw: [f64; 4]) -> Option<BBox> {
+        let [mut x1, mut y1, mut x2, mut y2] = raw;
+        if let (Some(unit), Some((w, h))) = (self.coords.scale(), self.image_size) {
+            x1 = x1 / unit * w;
+            x2 = x2 / unit * w;
+            y1 = y1 / unit * h;
+            y2 = y2 / unit * h;
+        }
+        if !(x1.is_finite() && y1.is_finite() && x2.is_finite() && y2.is_finite()) {
+            return None;
+        }
+        let (mut x1, mut x2) = (x1.min(x2), x1.max(x2));
+        let (mut y1, mut y2) = (y1.min(y2), y1.max(y2));
+        if let Some((w, h)) = self.image_size {
+            x1 = x1.clamp(0.0, w);
+            x2 = x2.clamp(0.0, w);
+            y1 = y1.clamp(0.0, h);
+            y2 = y2.clamp(0.0, h);
+        }
+        // Area test on the product, so slivers whose area underflows to 0 are dropped too.
+        if (x2 - x1) * (y2 - y1) > 0.0 {
+            Some([x1, y1, x2, y2])
+        } else {
+            None
+        }
+    }
+}
+
+/// Every box of `text`, in order, in pixels of `frame`. Never panics; garbage gives `[]`.
+pub fn parse_boxes_in(text: &str, frame: &Frame) -> Vec<BBox> {
+    let mut out = Vec::new();
+    let mut cursor = 0;
+    for (start, end) in outer_regions(text.as_bytes()) {
+        let region = &text[start..end];
+        if !BOX_KEY.is_match(region) {
+            continue;
+        }
+        let Some(value) = parse_literal(region) else { continue };
+        let mut raws = Vec::new();
+        collect_structured(&value, true, &mut raws);
+        if raws.is_empty() {
+            // Parsed, but no box under a box key: let the plain scan read the region.
+            continue;
+        }
+        scan_plain(&text[cursor..start], frame, &mut out);
+        out.extend(raws.into_iter().filter_map(|r| frame.to_pixels(r)));
+        cursor = end;
+    }
+    scan_plain(&text[cursor..], frame, &mut out);
+    out
+}
+
+/// [`parse_boxes_in`] with the frame given by name: `coords` is `absolute`, `norm1000` or
+/// `norm1`; normalised coords need `image_size = (w, h)`.
+pub fn parse_boxes(text: &str, coords: &str, image_size: Option<(f64, f64)>) -> Result<Vec<BBox>> {
+    let frame = Frame::new(Coords::parse(coords)?, image_size)?;
+    Ok(parse_boxes_in(text, &frame))
+}
+
+// ---------------------------------------------------------------------------------------
+// The plain scan: bare lists and the two tag forms.
+
+const NUM: &str = r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)";
+
+static PLAIN: LazyLock<Regex> = LazyLock::new(|| {
+    let list = format!(r"\[\s*{NUM}\s*,\s*{NUM}\s*,\s*{NUM}\s*,\s*{NUM}\s*\]");
+    let corners = format!(r"\(\s*{NUM}\s*,\s*{NUM}\s*\)\s*,?\s*\(\s*{NUM}\s*,\s*{NUM}\s*\)");
+    let tag = format!(r"<box>\s*{corners}\s*</box>");
+    let qwen = format!(r"<\|box_start\|>\s*{corners}\s*<\|box_end\|>");
+    Regex::new(&format!("{list}|{tag}|{qwen}")).expect("static regex")
+});
+
+static BOX_KEY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?i)["'](?:bbox|bbox_2d|position|box)["']\s*:"#).expect("static regex"));
+
+fn scan_plain(text: &str, frame: &Frame, out: &mut Vec<BBox>) {
+    for caps in PLAIN.captures_iter(text) {
+        // Exactly one alternative matched: its four groups are the four numbers.
+        let nums: Vec<f64> = caps
+            .iter()
+            .skip(1)
+            .flatten()
+            .filter_map(|m| m.as_str().parse::<f64>().ok())
+            .collect();
+        if let [x1, y1, x2, y2] = nums[..] {
+            if let Some(b) = frame.to_pixels([x1, y1, x2, y2]) {
+                out.push(b);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Structured values: outermost bracket regions, Python literals rewritten to JSON.
+
+/// The outermost `[...]` / `{...}` regions of `bytes`, in order, as byte ranges. One pass
+/// with a stack; a closer that does not match the innermost opener is ignored, so an
+/// unclosed opener does not hide the well-formed regions inside it.
+fn outer_regions(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let mut stack: Vec<(u8, usize)> = Vec::new();
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'[' | b'{' => stack.push((b, i)),
+            b']' | b'}' => {
+                let want = if b == b']' { b'[' } else { b'{' };
+                if let Some(&(open, start)) = stack.last() {
+                    if open == want {
+                        stack.pop();
+                        pairs.push((start, i + 1));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Pairs close inner-first; keep those not inside another pair.
+    pairs.sort_unstable();
+    let mut outer: Vec<(usize, usize)> = Vec::new();
+    for (s, e) in pairs {
+        match outer.last() {
+            Some(&(_, last_end)) if s < last_end => {}
+            _ => outer.push((s, e)),
+        }
+    }
+    outer
+}
+
+/// Parse a JSON or Python-literal value. Python's quotes, `True`/`False`/`None`, tuples and
+/// trailing commas are rewritten to JSON in one pass; `nan`/`inf` become `null` (and so
+/// never a box). `None` when the result is not valid JSON.
+fn parse_literal(src: &str) -> Option<Value> {
+    if let Ok(v) = serde_json::from_str(src) {
+        return Some(v);
+    }
+    serde_json::from_str(&python_to_json(src)?).ok()
+}
+
+fn python_to_json(src: &str) -> Option<String> {
+    let chars: Vec<char> = src.chars().collect();
+    let mut out = String::with_capacity(src.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\'' | '"' => {
+                // A string literal: copy it as a double-quoted JSON string.
+                out.push('"');
+                i += 1;
+                let mut closed = false;
+                while i < chars.len() {
+                    let d = chars[i];
+                    if d == '\\' {
+                        let e = *chars.get(i + 1)?;
+                        match e {
+                            '\'' => out.push('\''),
+                            '"' | '\\' | '/' | 'b' | 'f' | 'n' | 'r' | 't' | 'u' => {
+                                out.push('\\');
+                                out.push(e);
+                            }
+                            // Python escapes JSON lacks: keep the character itself.
+                            _ => out.push(e),
+                        }
+                        i += 2;
+                        continue;
+                    }
+                    if d == c {
+                        closed = true;
+                        i += 1;
+                        break;
+                    }
+                    if d == '"' {
+                        out.push_str("\\\"");
+                    } else {
+                        out.push(d);
+                    }
+                    i += 1;
+                }
+                if !closed {
+                    return None;
+                }
+                out.push('"');
+                continue;
+            }
+            '(' => out.push('['),
+            ')' => out.push(']'),
+            ',' => {
+                // Python allows a trailing comma before a closer; JSON does not.
+                let mut j = i + 1;
+                while j < chars.len() && chars[j].is_whitespace() {
+                    j += 1;
+                }
+                if !matches!(chars.get(j), Some(']' | '}' | ')')) {
+                    out.push(',');
+                }
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let start = i;
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                match word.as_str() {
+                    "True" | "true" => out.push_str("true"),
+                    "False" | "false" => out.push_str("false"),
+                    "None" | "null" | "nan" | "NaN" | "inf" | "Infinity" => {
+                        // `-inf` would leave a stray sign: drop it.
+                        if out.ends_with('-') {
+                            out.pop();
+                        }
+                        out.push_str("null")
+                    }
+                    _ => out.push_str(&word),
+                }
+                continue;
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    Some(out)
+}
+
+fn is_box_key(key: &str) -> bool {
+    ["bbox", "bbox_2d", "position", "box"].iter().any(|k| key.eq_ignore_ascii_case(k))
+}
+
+/// Four numbers, when `value` is a list of exactly four numbers.
+fn four_numbers(value: &Value) -> Option<[f64; 4]> {
+    match value.as_array()?.as_slice() {
+        [a, b, c, d] => Some([a.as_f64()?, b.as_f64()?, c.as_f64()?, d.as_f64()?]),
+        _ => None,
+    }
+}
+
+/// Boxes of a structured value, in order: the value of a box key (one box, or a list of
+/// boxes), and bare four-number lists standing as list items or as the whole value. A
+/// four-number list under another key (`"keypoints": [...]`) is not a box.
+fn collect_structured(value: &Value, bare_ok: bool, out: &mut Vec<[f64; 4]>) {
+    match value {
+        Value::Array(items) => {
+            if let Some(raw) = four_numbers(value) {
+                if bare_ok {
+                    out.push(raw);
+                }
+                return;
+            }
+            for item in items {
+                collect_structured(item, bare_ok, out);
+            }
+        }
+        Value::Object(map) => {
+            for (key, v) in map {
+                if is_box_key(key) {
+                    collect_structured(v, true, out);
+                } else {
+                    collect_structured(v, false, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn abs(text: &str) -> Vec<BBox> {
+        parse_boxes(text, "absolute", None).unwrap()
+    }
+
+    #[test]
+    fn bare_lists_in_order() {
+        let t = "first [10, 20, 30, 40] then [1.5,2.5,3.5,4.5] and [-1, 0, 5e1, 6]";
+        assert_eq!(abs(t), vec![[10., 20., 30., 40.], [1.5, 2.5, 3.5, 4.5], [-1., 0., 50., 6.]]);
+    }
+
+    #[test]
+    fn corners_are_ordered() {
+        assert_eq!(abs("[30, 40, 10, 20]"), vec![[10., 20., 30., 40.]]);
+    }
+
+    #[test]
+    fn json_dicts_with_each_key() {
+        for key in ["bbox", "bbox_2d", "Position", "box"] {
+            let t = format!(r#"```json
+[{{"{key}": [1, 2, 3, 4], "label": "cat"}}, {{"{key}": [5, 6, 7, 8], "label": "dog"}}]
+```"#);
+            assert_eq!(abs(&t), vec![[1., 2., 3., 4.], [5., 6., 7., 8.]], "{key}");
+        }
+    }
+
+    #[test]
+    fn python_literal_dicts() {
+        let t = "[{'Position': [254, 303, 291, 365], 'Confidence': 1}, \
+                 {'Position': (10, 10, 20, 20), 'Confidence': 0.5, 'ok': True, 'n': None,},]";
+        assert_eq!(abs(t), vec![[254., 303., 291., 365.], [10., 10., 20., 20.]]);
+    }
+
+    #[test]
+    fn other_keys_of_a_box_dict_are_not_boxes() {
+        let t = r#"{"bbox": [1, 2, 3, 4], "keypoints": [5, 6, 7, 8]}"#;
+        assert_eq!(abs(t), vec![[1., 2., 3., 4.]]);
+        // Without a box key, a four-number list is a bare box.
+        assert_eq!(abs(r#"{"keypoints": [5, 6, 7, 8]}"#), vec![[5., 6., 7., 8.]]);
+    }
+
+    #[test]
+    fn box_key_with_a_list_of_boxes() {
+        assert_eq!(abs(r#"{"bbox": [[1,2,3,4],[5,6,7,8]]}"#), vec![[1., 2., 3., 4.], [5., 6., 7., 8.]]);
+    }
+
+    #[test]
+    fn quotes_and_apostrophes_inside_strings() {
+        let t = r#"[{'bbox_2d': [1, 2, 3, 4], 'label': "dog's \"toy\" ]"}]"#;
+        assert_eq!(abs(t), vec![[1., 2., 3., 4.]]);
+    }
+
+    #[test]
+    fn malformed_structures_fall_back_to_the_plain_scan() {
+        // Unclosed dict, an eval-bait call: the list is still read, nothing is evaluated.
+        let t = "{'bbox': [1, 2, 3, 4], 'x': __import__('os').system('true')";
+        assert_eq!(abs(t), vec![[1., 2., 3., 4.]]);
+        let t = "{'bbox': [1, 2, 3, 4], 'x': os.system('true')}";
+        assert_eq!(abs(t), vec![[1., 2., 3., 4.]]);
+    }
+
+    #[test]
+    fn tag_forms() {
+        assert_eq!(abs("<box>(10,20),(30,40)</box>"), vec![[10., 20., 30., 40.]]);
+        assert_eq!(abs("<box>( 10 , 20 ) , ( 30 , 40 )</box>"), vec![[10., 20., 30., 40.]]);
+        assert_eq!(
+            abs("<|object_ref_start|>cat<|object_ref_end|><|box_start|>(1,2),(3,4)<|box_end|>"),
+            vec![[1., 2., 3., 4.]]
+        );
+    }
+
+    #[test]
+    fn mixed_forms_keep_text_order() {
+        let t = "<box>(1,1),(2,2)</box> [{\"bbox\": [3,3,4,4]}] [5,5,6,6] <|box_start|>(7,7),(8,8)<|box_end|>";
+        let got = abs(t);
+        assert_eq!(got, vec![[1., 1., 2., 2.], [3., 3., 4., 4.], [5., 5., 6., 6.], [7., 7., 8., 8.]]);
+    }
+
+    #[test]
+    fn coords_scale_and_clip() {
+        let b = parse_boxes("[100, 200, 500, 1000]", "norm1000", Some((640., 480.))).unwrap();
+        assert_eq!(b, vec![[64., 96., 320., 480.]]);
+        let b = parse_boxes("[0.1, 0.25, 0.5, 1.0]", "norm1", Some((200., 100.))).unwrap();
+        assert_eq!(b, vec![[20., 25., 100., 100.]]);
+        let b = parse_boxes("[-10, -10, 900, 50]", "absolute", Some((100., 100.))).unwrap();
+        assert_eq!(b, vec![[0., 0., 100., 50.]]);
+    }
+
+    #[test]
+    fn degenerate_boxes_are_dropped() {
+        assert!(abs("[1, 1, 1, 5] [1, 1, 5, 1] [1e400, 0, 1, 1]").is_empty());
+        assert!(abs("{'bbox': [nan, 0, 1, 1]} {'bbox': [-inf, 0, 1, 1]}").is_empty());
+        // Entirely outside the image: zero area after clipping.
+        assert!(parse_boxes("[200, 200, 300, 300]", "absolute", Some((100., 100.))).unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_arguments() {
+        assert!(matches!(parse_boxes("", "pixels", None), Err(Error::InvalidArgument { name, .. }) if name == "coords"));
+        assert!(matches!(parse_boxes("", "norm1000", None), Err(Error::InvalidArgument { name, .. }) if name == "image_size"));
+        assert!(parse_boxes("", "absolute", Some((0., 10.))).is_err());
+        assert!(parse_boxes("", "absolute", Some((f64::NAN, 10.))).is_err());
+    }
+
+    #[test]
+    fn garbage_and_deep_nesting() {
+        assert!(abs("").is_empty());
+        assert!(abs("[[[[{{{{(((( ]]]] }}}}").is_empty());
+        let deep = format!("{}'bbox': [1,2,3,4]{}", "[{".repeat(5000), "}]".repeat(5000));
+        assert_eq!(abs(&deep), vec![[1., 2., 3., 4.]]);
+    }
+
+    #[test]
+    fn long_input_is_linear() {
+        // 1 MB of half-open structures: must finish quickly (quadratic would take minutes).
+        let t = "{'bbox': [1, 2, 3, ".repeat(55_000);
+        let start = std::time::Instant::now();
+        assert!(abs(&t).is_empty());
+        let t = "[1,2,3,4] ".repeat(100_000);
+        assert_eq!(abs(&t).len(), 100_000);
+        assert!(start.elapsed().as_secs_f64() < 20.0);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_boxes_are_well_formed(text in ".{0,400}", w in 1.0f64..2000.0, h in 1.0f64..2000.0) {
+            for coords in ["absolute", "norm1000", "norm1"] {
+                for b in parse_boxes(&text, coords, Some((w, h))).unwrap() {
+                    prop_assert!(b.iter().all(|v| v.is_finite()));
+                    prop_assert!(b[0] < b[2] && b[1] < b[3]);
+                    prop_assert!(b[0] >= 0.0 && b[2] <= w && b[1] >= 0.0 && b[3] <= h);
+                }
+            }
+            let _ = abs(&text);
+        }
+
+        #[test]
+        fn structured_noise_never_panics(text in r#"[\[\]{}()'",: 0-9.eE+\-a-zA-Z<>|_/\\]{0,300}"#) {
+            for b in abs(&text) {
+                prop_assert!(b[0] < b[2] && b[1] < b[3]);
+            }
+        }
+
+        #[test]
+        fn every_form_round_trips(
+            x1 in 0u32..500, y1 in 0u32..500, dw in 1u32..500, dh in 1u32..500,
+            form in 0usize..7, noise in "[a-z ]{0,20}",
+        ) {
+            let (x2, y2) = (x1 + dw, y1 + dh);
+            let text = match form {
+                0 => format!("[{x1}, {y1}, {x2}, {y2}]"),
+                1 => format!(r#"[{{"bbox": [{x1}, {y1}, {x2}, {y2}], "label": "{noise}"}}]"#),
+                2 => format!(r#"{{"bbox_2d": [{x1}, {y1}, {x2}, {y2}]}}"#),
+                3 => format!("[{{'Position': [{x1}, {y1}, {x2}, {y2}], 'Confidence': 0.5, 'x': None}}]"),
+                4 => format!("{{'box': ({x1}, {y1}, {x2}, {y2}), 'ok': True}}"),
+                5 => format!("<box>({x1},{y1}),({x2},{y2})</box>"),
+                _ => format!("<|box_start|>({x1},{y1}),({x2},{y2})<|box_end|>"),
+            };
+            let text = format!("{noise} {text} {noise}");
+            prop_assert_eq!(abs(&text), vec![[x1 as f64, y1 as f64, x2 as f64, y2 as f64]]);
+        }
+    }
+}
