@@ -1,0 +1,375 @@
+"""GRPO loss: group advantages and the clipped policy objective in one call.
+
+`grpo_loss(logps, rewards, mask, group_size=G, ...)` goes from the per-token
+log-probabilities of B completions (B/G groups of G completions of one prompt, in order)
+and their rewards to the scalar loss, with the meaning of TRL 1.16's `GRPOTrainer`
+(`multi_objective_aggregation="sum_then_normalize"`) on one process without gradient
+accumulation. Two implementations compute it:
+
+- `backend="torch"`: the plain-PyTorch reference below (`grpo_advantages`, `_loss_torch`),
+  written to be read top to bottom next to TRL's `_generate_and_score_completions` and
+  `_compute_loss`; it is the CPU path.
+- `backend="triton"`: the fused kernels in `modomodo.kernels.grpo_loss` (two forward
+  launches, one backward launch; see there).
+
+`backend="auto"` picks Triton for CUDA tensors and the reference otherwise.
+
+`FusedGRPOLossMixin` plugs `grpo_loss` into a TRL `GRPOTrainer` subclass.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
+IMPORTANCE_SAMPLING_LEVELS = ("token", "sequence")
+SCALE_REWARDS = ("group", "batch", "none")
+BACKENDS = ("auto", "torch", "triton")
+
+# The metrics, under the names TRL logs them with.
+METRIC_NAMES = (
+    "clip_ratio/low_mean",
+    "clip_ratio/low_min",
+    "clip_ratio/high_mean",
+    "clip_ratio/high_max",
+    "clip_ratio/region_mean",
+    "kl",
+)
+
+
+@dataclass(frozen=True)
+class GRPOLossOutput:
+    """What `grpo_loss` returns.
+
+    - `loss`: float32 scalar, differentiable with respect to `logps` only.
+    - `advantages`: (B,) float32, detached; 0 for unscorable (NaN-reward) completions.
+    - `metrics`: detached float32 scalars keyed by TRL's log names: `clip_ratio/low_mean`,
+      `clip_ratio/low_min`, `clip_ratio/high_mean`, `clip_ratio/high_max`,
+      `clip_ratio/region_mean`, and `kl` (the mean per-token KL to the reference, present
+      when `ref_logps` is given).
+    """
+
+    loss: torch.Tensor
+    advantages: torch.Tensor
+    metrics: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+def grpo_loss(
+    logps: torch.Tensor,
+    rewards: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    group_size: int,
+    old_logps: torch.Tensor | None = None,
+    ref_logps: torch.Tensor | None = None,
+    beta: float = 0.0,
+    epsilon_low: float = 0.2,
+    epsilon_high: float | None = None,
+    delta: float | None = None,
+    loss_type: str = "dapo",
+    importance_sampling_level: str = "token",
+    scale_rewards: str | bool = "group",
+    max_completion_length: int | None = None,
+    use_bias_correction_kl: bool = True,
+    backend: str = "auto",
+) -> GRPOLossOutput:
+    """The GRPO loss of B completions from their rewards and per-token log-probabilities.
+
+    Args:
+        logps: (B, T) per-token log-probabilities under the policy being trained; the only
+            input the loss is differentiated with respect to. fp32 or bf16 (math in fp32).
+        rewards: (B,) the weighted sum of the reward functions per completion, NaN for an
+            unscorable one (it is left out of the group statistics and gets advantage 0).
+        mask: (B, T) 1 for completion tokens that count, 0 for padding (bool, int or float).
+        group_size: completions per prompt; rows `[k*G, (k+1)*G)` form group k and B must
+            be divisible by it.
+        old_logps: (B, T) log-probabilities under the policy that sampled the completions;
+            None means on-policy (`logps.detach()`), as in TRL.
+        ref_logps: (B, T) log-probabilities under the reference model; needed when
+            `beta != 0`; when given, `metrics["kl"]` is reported.
+        beta: weight of the k3 KL term `exp(ref - logp) - (ref - logp) - 1`.
+        epsilon_low, epsilon_high: the ratio is clipped to
+            `[1 - epsilon_low, 1 + epsilon_high]`; `epsilon_high=None` means `epsilon_low`.
+        delta: when given, the unclipped ratio is also capped at `delta` (two-sided clipping).
+        loss_type: `grpo` (mean over sequences of the per-sequence token mean), `bnpo` and
+            `dapo` (sum over tokens / number of tokens), `dr_grpo` (sum over tokens /
+            (B * max_completion_length)).
+        importance_sampling_level: `token`, or `sequence` (one ratio per completion from the
+            mean log-ratio over its tokens, GSPO).
+        scale_rewards: `group` (divide by the group std + 1e-4), `batch` (by the batch
+            std + 1e-4) or `none`; True/False mean `group`/`none` as in TRL's config.
+        max_completion_length: the `dr_grpo` constant; None means T.
+        use_bias_correction_kl: multiply the per-token KL by the importance ratio (TRL
+            1.16's default, `GRPOConfig.use_bias_correction_kl=True`).
+        backend: `triton`, `torch` or `auto` (Triton on CUDA tensors, torch otherwise).
+
+    Returns:
+        `GRPOLossOutput(loss, advantages, metrics)`.
+    """
+    cfg = _check_args(
+        logps, rewards, mask, group_size, old_logps, ref_logps, beta, epsilon_low, epsilon_high,
+        delta, loss_type, importance_sampling_level, scale_rewards, max_completion_length,
+        use_bias_correction_kl, backend,
+    )  # fmt: skip
+    if cfg.backend == "triton":
+        from modomodo.kernels.grpo_loss import triton_grpo_loss
+
+        loss, advantages, metric_values = triton_grpo_loss(
+            logps, rewards, mask, old_logps, ref_logps, **cfg.kernel_kwargs()
+        )
+        metrics = dict(zip(METRIC_NAMES, metric_values.unbind(0)))
+        if ref_logps is None:
+            del metrics["kl"]
+        return GRPOLossOutput(loss=loss, advantages=advantages, metrics=metrics)
+
+    advantages = grpo_advantages(rewards, group_size, cfg.scale_rewards)
+    loss, metrics = _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg)
+    return GRPOLossOutput(loss=loss, advantages=advantages, metrics=metrics)
+
+
+# ---------------------------------------------------------------------------------------
+# The reference (CPU path): TRL's formulas, one step after the other.
+# ---------------------------------------------------------------------------------------
+
+
+def grpo_advantages(
+    rewards: torch.Tensor, group_size: int, scale_rewards: str = "group"
+) -> torch.Tensor:
+    """Group-relative advantages of TRL's `sum_then_normalize` aggregation, (B,) float32.
+
+    NaN rewards (unscorable completions) are left out of the means and standard
+    deviations, and their advantage is 0.
+    """
+    rewards = rewards.detach().float()
+    grouped = rewards.view(-1, group_size)
+    mean = torch.nanmean(grouped, dim=1).repeat_interleave(group_size)
+    if scale_rewards == "batch":
+        std = _nanstd(rewards).expand_as(rewards) if rewards.numel() > 1 else torch.zeros_like(rewards)
+    elif group_size > 1:
+        std = _nanstd(grouped, dim=1).repeat_interleave(group_size)
+    else:
+        std = torch.zeros_like(rewards)
+    advantages = rewards - mean
+    if scale_rewards != "none":
+        advantages = advantages / (std + 1e-4)
+    return torch.nan_to_num(advantages, nan=0.0)
+
+
+def _nanstd(x: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """Standard deviation ignoring NaNs, with Bessel's correction; NaN for fewer than 2 values."""
+    mean = torch.nanmean(x, dim=dim, keepdim=True)
+    variance = torch.nanmean((x - mean) ** 2, dim=dim, keepdim=True)
+    count = torch.sum(~torch.isnan(x), dim=dim, keepdim=True)
+    correction = torch.where(count > 1, count / (count - 1), torch.full_like(variance, math.nan))
+    std = torch.sqrt(variance * correction)
+    return std.squeeze(dim) if dim is not None else std.squeeze()
+
+
+def _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg: _Config):
+    """TRL's `_compute_loss` for the four clipped loss types; math in float32."""
+    per_token_logps = logps.float()
+    mask = mask.float()
+    if old_logps is None:
+        old_logps = per_token_logps.detach()
+    log_ratio = per_token_logps - old_logps.float()
+    if cfg.importance_sampling_level == "token":
+        log_importance_weights = log_ratio  # (B, T)
+    else:
+        log_importance_weights = (log_ratio * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)
+        log_importance_weights = log_importance_weights.unsqueeze(-1)  # (B, 1)
+    coef_1 = torch.exp(log_importance_weights)
+
+    per_token_kl = None
+    if ref_logps is not None:
+        ref = ref_logps.float()
+        per_token_kl = torch.exp(ref - per_token_logps) - (ref - per_token_logps) - 1
+        if cfg.use_bias_correction_kl:
+            per_token_kl = per_token_kl * coef_1
+
+    coef_2 = torch.clamp(coef_1, 1 - cfg.epsilon_low, 1 + cfg.epsilon_high)
+    if cfg.delta is not None:
+        coef_1 = torch.clamp(coef_1, max=cfg.delta)
+    a = advantages.unsqueeze(1)
+    per_token_loss = -torch.min(coef_1 * a, coef_2 * a)
+    if cfg.beta != 0.0:
+        per_token_loss = per_token_loss + cfg.beta * per_token_kl
+
+    batch, length = per_token_logps.shape
+    if cfg.loss_type == "grpo":
+        loss = ((per_token_loss * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean()
+    elif cfg.loss_type in ("bnpo", "dapo"):
+        loss = (per_token_loss * mask).sum() / mask.sum().clamp(min=1.0)
+    else:  # dr_grpo
+        max_len = cfg.max_completion_length if cfg.max_completion_length is not None else length
+        loss = (per_token_loss * mask).sum() / (batch * max_len)
+
+    def global_masked_mean(x):
+        if x.shape[1] == 1:  # sequence level: one value per completion, fully masked ones too
+            return x.sum() / x.shape[0]
+        return (x * mask).sum() / mask.sum().clamp(min=1.0)
+
+    def masked_seq_mean(x):
+        if x.shape[1] == 1:
+            return x.squeeze(1)
+        return (x * mask).sum(-1) / mask.sum(-1)  # NaN for a fully masked row
+
+    is_low = ((coef_1 < 1 - cfg.epsilon_low) & (a < 0)).float()
+    is_high = ((coef_1 > 1 + cfg.epsilon_high) & (a > 0)).float()
+    is_region = ((is_low + is_high) > 0).float()
+    metrics = {
+        "clip_ratio/low_mean": global_masked_mean(is_low),
+        "clip_ratio/low_min": _nan_reduce(masked_seq_mean(is_low), torch.min),
+        "clip_ratio/high_mean": global_masked_mean(is_high),
+        "clip_ratio/high_max": _nan_reduce(masked_seq_mean(is_high), torch.max),
+        "clip_ratio/region_mean": global_masked_mean(is_region),
+    }
+    if per_token_kl is not None:
+        metrics["kl"] = global_masked_mean(per_token_kl)
+    return loss, {k: v.detach() for k, v in metrics.items()}
+
+
+def _nan_reduce(x: torch.Tensor, reduce) -> torch.Tensor:
+    kept = x[~torch.isnan(x)]
+    return reduce(kept) if kept.numel() else torch.tensor(math.nan, device=x.device)
+
+
+# ---------------------------------------------------------------------------------------
+# Argument checking.
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Config:
+    group_size: int
+    beta: float
+    epsilon_low: float
+    epsilon_high: float
+    delta: float | None
+    loss_type: str
+    importance_sampling_level: str
+    scale_rewards: str
+    max_completion_length: int | None
+    use_bias_correction_kl: bool
+    backend: str
+
+    def kernel_kwargs(self) -> dict[str, Any]:
+        return {
+            "group_size": self.group_size,
+            "beta": self.beta,
+            "epsilon_low": self.epsilon_low,
+            "epsilon_high": self.epsilon_high,
+            "delta": self.delta,
+            "loss_type": self.loss_type,
+            "importance_sampling_level": self.importance_sampling_level,
+            "scale_rewards": self.scale_rewards,
+            "max_completion_length": self.max_completion_length,
+            "use_bias_correction_kl": self.use_bias_correction_kl,
+        }
+
+
+def _check_choice(name: str, value, choices) -> None:
+    if not isinstance(value, str) or value not in choices:
+        expected = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name}={value!r}: expected one of {expected}")
+
+
+def _check_float(name: str, value, *, minimum: float | None = None, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name}={value!r}: expected a finite number")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}={value!r}: expected a number >= {minimum}")
+    if positive and value <= 0:
+        raise ValueError(f"{name}={value!r}: expected a number > 0")
+    return float(value)
+
+
+def _check_args(
+    logps, rewards, mask, group_size, old_logps, ref_logps, beta, epsilon_low, epsilon_high,
+    delta, loss_type, importance_sampling_level, scale_rewards, max_completion_length,
+    use_bias_correction_kl, backend,
+) -> _Config:  # fmt: skip
+    if not isinstance(logps, torch.Tensor) or logps.ndim != 2 or not logps.is_floating_point():
+        raise ValueError(f"logps={_describe(logps)}: expected a floating-point tensor of shape (B, T)")
+    shape = tuple(logps.shape)
+    for name, t in (("mask", mask), ("old_logps", old_logps), ("ref_logps", ref_logps)):
+        if t is None and name != "mask":
+            continue
+        if not isinstance(t, torch.Tensor) or tuple(t.shape) != shape:
+            raise ValueError(f"{name}={_describe(t)}: expected a tensor of the shape of logps {shape}")
+        if name != "mask" and not t.is_floating_point():
+            raise ValueError(f"{name}={_describe(t)}: expected a floating-point tensor")
+        if t.device != logps.device:
+            raise ValueError(f"{name} is on {t.device}: expected the device of logps ({logps.device})")
+    if mask.is_complex():
+        raise ValueError(f"mask={_describe(mask)}: expected a bool, integer or float tensor")
+    if not isinstance(rewards, torch.Tensor) or tuple(rewards.shape) != shape[:1] or rewards.is_complex():
+        raise ValueError(f"rewards={_describe(rewards)}: expected a real tensor of shape ({shape[0]},)")
+    if rewards.device != logps.device:
+        raise ValueError(f"rewards is on {rewards.device}: expected the device of logps ({logps.device})")
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
+        raise ValueError(f"group_size={group_size!r}: expected a positive integer")
+    if shape[0] % group_size != 0:
+        raise ValueError(
+            f"group_size={group_size!r}: expected a divisor of the batch size B={shape[0]}"
+        )
+    beta = _check_float("beta", beta)
+    if beta != 0.0 and ref_logps is None:
+        raise ValueError(f"beta={beta!r} needs ref_logps: expected ref_logps or beta=0.0")
+    epsilon_low = _check_float("epsilon_low", epsilon_low, minimum=0.0)
+    epsilon_high = epsilon_low if epsilon_high is None else _check_float("epsilon_high", epsilon_high, minimum=0.0)
+    if delta is not None:
+        delta = _check_float("delta", delta, positive=True)
+    _check_choice("loss_type", loss_type, LOSS_TYPES)
+    _check_choice("importance_sampling_level", importance_sampling_level, IMPORTANCE_SAMPLING_LEVELS)
+    if isinstance(scale_rewards, bool):
+        scale_rewards = "group" if scale_rewards else "none"
+    _check_choice("scale_rewards", scale_rewards, SCALE_REWARDS)
+    if max_completion_length is not None and (
+        isinstance(max_completion_length, bool)
+        or not isinstance(max_completion_length, int)
+        or max_completion_length < 1
+    ):
+        raise ValueError(f"max_completion_length={max_completion_length!r}: expected a positive integer or None")
+    if not isinstance(use_bias_correction_kl, bool):
+        raise ValueError(f"use_bias_correction_kl={use_bias_correction_kl!r}: expected True or False")
+    _check_choice("backend", backend, BACKENDS)
+    if backend == "auto":
+        backend = "triton" if logps.is_cuda and _triton_available() else "torch"
+    elif backend == "triton":
+        if not _triton_available():
+            raise ValueError("backend='triton': Triton is not installed; expected backend='torch' or 'auto'")
+        if not logps.is_cuda and os.environ.get("TRITON_INTERPRET") != "1":
+            raise ValueError(
+                f"backend='triton' with tensors on {logps.device}: expected CUDA tensors, "
+                "or TRITON_INTERPRET=1 to run the kernels in Triton's interpreter on the CPU"
+            )
+    return _Config(
+        group_size=group_size,
+        beta=beta,
+        epsilon_low=epsilon_low,
+        epsilon_high=epsilon_high,
+        delta=delta,
+        loss_type=loss_type,
+        importance_sampling_level=importance_sampling_level,
+        scale_rewards=scale_rewards,
+        max_completion_length=max_completion_length,
+        use_bias_correction_kl=use_bias_correction_kl,
+        backend=backend,
+    )
+
+
+def _describe(x) -> str:
+    if isinstance(x, torch.Tensor):
+        return f"tensor(shape={tuple(x.shape)}, dtype={x.dtype})"
+    return repr(x)
+
+
+def _triton_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("triton") is not None
