@@ -1,1 +1,694 @@
-//! (to be written)
+//! Numbers in answers: parsing (sign, decimals, thousands separators, scientific notation,
+//! percent, `a/b`, `\frac{a}{b}`, currency, a trailing unit), comparison, and a small
+//! evaluator of closed-form LaTeX arithmetic (`\frac`, `\sqrt`, `\pi`, `^`) for the
+//! `math` kind.
+//!
+//! Everything here is linear in the input: one `regex` search (finite automata, no
+//! backtracking) finds the number, plain character scans check what surrounds it, and
+//! the evaluator is a recursive-descent parser with a depth limit that reads each token
+//! once.
+
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// A number read from an answer. `percent` records a trailing `%`: such a number may be
+/// read either as `value` or as `value / 100` when compared.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Number {
+    pub value: f64,
+    pub percent: bool,
+}
+
+/// Absolute tolerance below which two numbers are always equal.
+pub const ABS_TOL: f64 = 1e-9;
+
+/// `|pred - gold| <= rel_tol * |gold|` or `<= 1e-9`; relative to the *gold* value so a
+/// prediction cannot widen its own tolerance. Non-finite values never match.
+pub fn close(pred: f64, gold: f64, rel_tol: f64) -> bool {
+    if !pred.is_finite() || !gold.is_finite() {
+        return false;
+    }
+    let diff = (pred - gold).abs();
+    diff <= ABS_TOL || diff <= rel_tol * gold.abs()
+}
+
+/// Whether two parsed numbers agree within `rel_tol`, reading `45%` as 45 or 0.45.
+pub fn numbers_match(pred: Number, gold: Number, rel_tol: f64) -> bool {
+    let readings = |n: Number| -> [Option<f64>; 2] {
+        [Some(n.value), if n.percent { Some(n.value / 100.0) } else { None }]
+    };
+    readings(pred)
+        .into_iter()
+        .flatten()
+        .any(|p| readings(gold).into_iter().flatten().any(|g| close(p, g, rel_tol)))
+}
+
+// ---------------------------------------------------------------------------------------
+// LaTeX clean-up
+
+/// Commands whose braces are dropped and content kept (`\text{ cm}` -> ` cm`).
+const WRAPPERS: &[&str] = &[
+    "boxed", "fbox", "text", "textbf", "textit", "textrm", "texttt", "textnormal", "mathrm",
+    "mathbf", "mathit", "mathsf", "mathtt", "mbox", "hbox", "bm", "boldsymbol",
+];
+/// Commands that only affect layout.
+const LAYOUT: &[&str] = &[
+    "left", "right", "displaystyle", "textstyle", "big", "Big", "bigl", "bigr", "Bigl", "Bigr",
+    "middle",
+];
+
+/// Removes whole-string math delimiters (`$…$`, `$$…$$`, `\(…\)`, `\[…\]`).
+pub fn strip_math_delimiters(s: &str) -> &str {
+    let mut s = s.trim();
+    loop {
+        let inner = [("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")]
+            .iter()
+            .find_map(|(open, close)| {
+                (s.len() >= open.len() + close.len())
+                    .then(|| s.strip_prefix(open)?.strip_suffix(close))
+                    .flatten()
+            });
+        match inner {
+            Some(inner) => s = inner.trim(),
+            None => return s,
+        }
+    }
+}
+
+/// One forward pass that rewrites LaTeX into a plain form the number grammar reads:
+/// wrappers (`\boxed`, `\text`, `\mathrm`, …) lose their braces, layout commands and thin
+/// spaces vanish, `\dfrac`/`\tfrac` become `\frac`, `\pi` becomes `π`, `\%` `%`, `\$` `$`,
+/// `\approx` `≈`, and degrees (`^\circ`, `^{\circ}`, `\degree`) become `°`.
+pub fn clean_latex(text: &str) -> String {
+    let s = strip_math_delimiters(text);
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut depth = 0usize;
+    // depths at which a wrapper's `{` was opened: its matching `}` is dropped
+    let mut wrapper_depths: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        // copy the run of ordinary bytes up to the next special ASCII byte
+        let run_end = bytes[i..]
+            .iter()
+            .position(|b| matches!(b, b'\\' | b'{' | b'}'))
+            .map_or(bytes.len(), |k| i + k);
+        out.push_str(&s[i..run_end]);
+        i = run_end;
+        if i >= bytes.len() {
+            break;
+        }
+        match bytes[i] {
+            b'{' => {
+                depth += 1;
+                out.push('{');
+                i += 1;
+            }
+            b'}' => {
+                i += 1;
+                if depth > 0 {
+                    depth -= 1;
+                    if wrapper_depths.last() == Some(&depth) {
+                        wrapper_depths.pop();
+                        continue;
+                    }
+                }
+                out.push('}');
+            }
+            _ => {
+                // a backslash: read the command name
+                let start = i + 1;
+                let mut j = start;
+                while j < bytes.len() && bytes[j].is_ascii_alphabetic() {
+                    j += 1;
+                }
+                if j == start {
+                    // a one-symbol command such as `\,` or `\{`
+                    let Some(c) = s[start..].chars().next() else {
+                        out.push('\\');
+                        i = start;
+                        continue;
+                    };
+                    match c {
+                        ',' | '!' | ';' | ':' => {}
+                        ' ' => out.push(' '),
+                        '%' => out.push('%'),
+                        '$' => out.push('$'),
+                        _ => {
+                            out.push('\\');
+                            out.push(c);
+                        }
+                    }
+                    i = start + c.len_utf8();
+                    continue;
+                }
+                let name = &s[start..j];
+                i = j;
+                if WRAPPERS.contains(&name) {
+                    let mut k = j;
+                    while k < bytes.len() && bytes[k] == b' ' {
+                        k += 1;
+                    }
+                    if bytes.get(k) == Some(&b'{') {
+                        wrapper_depths.push(depth);
+                        depth += 1;
+                        i = k + 1;
+                        if name.starts_with('t') || name.starts_with('m') || name.ends_with("box") {
+                            out.push(' ');
+                        }
+                    }
+                    continue;
+                }
+                if LAYOUT.contains(&name) {
+                    continue;
+                }
+                match name {
+                    "dfrac" | "tfrac" | "cfrac" => out.push_str("\\frac"),
+                    "pi" => out.push('π'),
+                    "approx" | "simeq" => out.push('≈'),
+                    "circ" | "degree" => out.push('°'),
+                    "quad" | "qquad" => out.push(' '),
+                    _ => {
+                        out.push('\\');
+                        out.push_str(name);
+                    }
+                }
+            }
+        }
+    }
+    if out.contains('°') {
+        out = out.replace("^{°}", "°").replace("^°", "°");
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Number grammar
+
+const NUM: &str = r"(?:(?:[0-9]{1,3}(?:(?:,|\{,\})[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)";
+
+/// One number: optional sign and currency, then a `\frac`, an `a/b` fraction or a
+/// decimal with optional exponent (`1e3`, `1 \times 10^{3}`), then an optional `%`.
+static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+    let pattern = format!(
+        r"(?x)
+        (?P<s1>[-+−])?\s*(?P<cur>[$€£¥])?\s*(?P<s2>[-+−])?\s*
+        (?:
+            \\frac\s*\{{\s*(?P<fns>[-+−])?\s*(?P<fn>{NUM})\s*\}}\s*\{{\s*(?P<fds>[-+−])?\s*(?P<fd>{NUM})\s*\}}
+          | (?P<an>{NUM})\s*/\s*(?P<ad>{NUM})
+          | (?P<m>{NUM})
+            (?:
+                [eE](?P<e1>[-+]?[0-9]+)
+              | \s*(?:\\times|\\cdot|×|·|\*|x)\s*10\s*\^\s*\{{?\s*(?P<e2>[-+−]?[0-9]+)\s*\}}?
+            )?
+        )
+        (?P<pct>\s*%)?"
+    );
+    Regex::new(&pattern).expect("static regex")
+});
+
+/// A trailing unit in `numeric`: anything without digits or math operators
+/// (`cm`, `km/h`, `m^2`, `dollars.`, `°C`, ` (approx)`).
+static UNIT_LENIENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:[^\p{Nd}\\^{}_=+*×÷√∞πΠ<>²³]|\p{L}(?:\^\{?[23]\}?|[²³]))*$").expect("static regex")
+});
+
+/// A trailing unit in `math`: words of two or more letters after white space (a single
+/// letter is a variable there: `2x` is not `2`), or degrees.
+static UNIT_STRICT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*°?(?:\s+[\p{L}--[πΠ]]{2,}(?:\^\{?[23]\}?|[²³])?)*\s*\.?\s*$").expect("static regex")
+});
+
+fn is_lenient_prefix_char(c: char) -> bool {
+    !(c.is_numeric() || "\\^{}_+*/×÷√∞πΠ<>".contains(c))
+}
+
+fn is_strict_prefix_char(c: char) -> bool {
+    (c.is_alphabetic() && c != 'π' && c != 'Π') || c.is_whitespace() || c == ':' || c == ','
+}
+
+fn parse_decimal(digits: &str) -> Option<f64> {
+    let plain: String = digits.chars().filter(|c| c.is_ascii_digit() || *c == '.').collect();
+    plain.parse::<f64>().ok()
+}
+
+fn is_minus(sign: Option<regex::Match<'_>>) -> bool {
+    sign.is_some_and(|m| m.as_str() != "+")
+}
+
+/// How much text may surround the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surround {
+    /// `numeric`/`chart`/`count`: a lead-in without digits or operators (`The answer
+    /// is`, `x =`, `≈`) and any trailing unit without digits or operators.
+    Lenient,
+    /// `math`: a lead-in of words ending in white space, and only word units after
+    /// white space (`5 cm`, `30°`), so `2x` or `2\pi` are not read as 2.
+    Strict,
+}
+
+/// The single number an answer states, or `None` when it states none, several, or a
+/// non-finite one (`1e999`, `1/0`).
+pub fn parse_number(text: &str) -> Option<Number> {
+    parse_number_with(text, Surround::Lenient)
+}
+
+/// [`parse_number`] with an explicit [`Surround`] policy.
+pub fn parse_number_with(text: &str, surround: Surround) -> Option<Number> {
+    let cleaned = clean_latex(text);
+    let s = crate::text::strip_decorations(&cleaned);
+    let caps = TOKEN.captures(s)?;
+    let whole = caps.get(0)?;
+    let (prefix, rest) = (&s[..whole.start()], &s[whole.end()..]);
+    // a number glued to a preceding word (`Q1`, `x2`) is an identifier, not an answer
+    let glued = !whole.as_str().starts_with(char::is_whitespace)
+        && prefix.chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_');
+    if glued {
+        return None;
+    }
+    let surround_ok = match surround {
+        Surround::Lenient => prefix.chars().all(is_lenient_prefix_char) && UNIT_LENIENT.is_match(rest),
+        Surround::Strict => {
+            prefix.chars().all(is_strict_prefix_char)
+                && (prefix.is_empty() || prefix.ends_with(char::is_whitespace))
+                && UNIT_STRICT.is_match(rest)
+        }
+    };
+    if !surround_ok {
+        return None;
+    }
+    let value = if let (Some(n), Some(d)) = (caps.name("fn"), caps.name("fd")) {
+        let n = parse_decimal(n.as_str())? * if is_minus(caps.name("fns")) { -1.0 } else { 1.0 };
+        let d = parse_decimal(d.as_str())? * if is_minus(caps.name("fds")) { -1.0 } else { 1.0 };
+        n / d
+    } else if let (Some(a), Some(b)) = (caps.name("an"), caps.name("ad")) {
+        parse_decimal(a.as_str())? / parse_decimal(b.as_str())?
+    } else {
+        let m = caps.name("m")?;
+        let mantissa: String = m.as_str().chars().filter(|c| c.is_ascii_digit() || *c == '.').collect();
+        let exponent = caps.name("e1").or(caps.name("e2")).map(|e| e.as_str().replace('−', "-"));
+        match exponent {
+            Some(e) => format!("{mantissa}e{e}").parse::<f64>().ok()?,
+            None => mantissa.parse::<f64>().ok()?,
+        }
+    };
+    let negative = is_minus(caps.name("s1")) != is_minus(caps.name("s2"));
+    let value = if negative { -value } else { value };
+    value.is_finite().then_some(Number { value, percent: caps.name("pct").is_some() })
+}
+
+const NUMBER_WORDS: [&str; 21] = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+];
+
+/// The integer a `count` answer states: a number that is an exact integer, or — when
+/// the answer has no digits — exactly one number word from zero to twenty.
+pub fn parse_count(text: &str) -> Option<i64> {
+    if text.bytes().any(|b| b.is_ascii_digit()) {
+        let n = parse_number(text)?;
+        let integral = !n.percent && n.value.fract() == 0.0 && n.value.abs() < 9.0e15;
+        return integral.then_some(n.value as i64);
+    }
+    let mut found = None;
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        if word.len() > 9 {
+            continue;
+        }
+        if let Some(k) = NUMBER_WORDS.iter().position(|w| w.eq_ignore_ascii_case(word)) {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(k as i64);
+        }
+    }
+    found
+}
+
+// ---------------------------------------------------------------------------------------
+// Closed-form arithmetic for the `math` kind
+
+/// The right-hand side of the last `=` or `≈` (`x = 5` -> `5`), trimmed.
+pub fn right_of_equals(s: &str) -> &str {
+    match s.rfind(['=', '≈']) {
+        Some(k) => s[k..].trim_start_matches(['=', '≈']).trim(),
+        None => s.trim(),
+    }
+}
+
+/// The cleaned form of a `math` answer: LaTeX cleaned, `$` removed, degrees dropped,
+/// the right-hand side of an equation, surrounding decorations stripped.
+pub fn math_form(text: &str) -> String {
+    let cleaned = clean_latex(text);
+    let cleaned: String = cleaned.chars().filter(|&c| c != '$' && c != '°').collect();
+    crate::text::strip_decorations(right_of_equals(&cleaned)).to_string()
+}
+
+/// The value of a `math` answer: a number (strict surround), else a closed-form
+/// expression of numbers, `+ - * / ^`, `\frac`, `\sqrt`, `\pi`, brackets and implicit
+/// products (`2\sqrt{3}`). `None` for anything else (variables, sets, non-finite).
+pub fn math_value(text: &str) -> Option<Number> {
+    let form = math_form(text);
+    if let Some(n) = parse_number_with(&form, Surround::Strict) {
+        return Some(n);
+    }
+    eval_expression(&form).map(|value| Number { value, percent: false })
+}
+
+/// A canonical string for `math` answers that have no value: the math form without
+/// white space (`\frac{x}{2}` and `\dfrac{x}{ 2 }` agree).
+pub fn math_key(text: &str) -> String {
+    math_form(text).chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tok {
+    Num(f64),
+    Plus,
+    Minus,
+    Mul,
+    Div,
+    Pow,
+    Open(u8),
+    Close(u8),
+    Frac,
+    Sqrt,
+    Pi,
+}
+
+fn tokenize(s: &str) -> Option<Vec<Tok>> {
+    let bytes = s.as_bytes();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = s[i..].chars().next()?;
+        let b = bytes[i];
+        if b.is_ascii_digit() || b == b'.' {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i < bytes.len() && bytes[i] == b'.' {
+                i += 1;
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                    i += 1;
+                }
+            }
+            toks.push(Tok::Num(s[start..i].parse::<f64>().ok()?));
+            continue;
+        }
+        if b == b'\\' {
+            let start = i + 1;
+            let mut j = start;
+            while j < bytes.len() && bytes[j].is_ascii_alphabetic() {
+                j += 1;
+            }
+            toks.push(match &s[start..j] {
+                "frac" => Tok::Frac,
+                "sqrt" => Tok::Sqrt,
+                "cdot" | "times" | "ast" => Tok::Mul,
+                "div" => Tok::Div,
+                _ => return None,
+            });
+            i = j;
+            continue;
+        }
+        i += c.len_utf8();
+        toks.push(match c {
+            c if c.is_whitespace() => continue,
+            '+' => Tok::Plus,
+            '-' | '−' => Tok::Minus,
+            '*' | '×' | '·' => Tok::Mul,
+            '/' | '÷' => Tok::Div,
+            '^' => Tok::Pow,
+            '(' => Tok::Open(b'('),
+            '[' => Tok::Open(b'['),
+            '{' => Tok::Open(b'{'),
+            ')' => Tok::Close(b'('),
+            ']' => Tok::Close(b'['),
+            '}' => Tok::Close(b'{'),
+            'π' => Tok::Pi,
+            '√' => Tok::Sqrt,
+            _ => return None,
+        });
+    }
+    Some(toks)
+}
+
+/// Deeper nesting than this is not a closed-form answer; the limit also bounds the
+/// evaluator's stack.
+const MAX_DEPTH: usize = 64;
+
+struct Eval<'a> {
+    toks: &'a [Tok],
+    pos: usize,
+    depth: usize,
+}
+
+impl Eval<'_> {
+    fn peek(&self) -> Option<Tok> {
+        self.toks.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.peek()?;
+        self.pos += 1;
+        Some(t)
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    fn expr(&mut self) -> Option<f64> {
+        self.enter()?;
+        let mut acc = self.term()?;
+        while let Some(op @ (Tok::Plus | Tok::Minus)) = self.peek() {
+            self.pos += 1;
+            let rhs = self.term()?;
+            acc = if op == Tok::Plus { acc + rhs } else { acc - rhs };
+        }
+        self.depth -= 1;
+        finite(acc)
+    }
+
+    fn term(&mut self) -> Option<f64> {
+        let mut acc = self.unary()?;
+        loop {
+            match self.peek() {
+                Some(Tok::Mul) => {
+                    self.pos += 1;
+                    acc *= self.unary()?;
+                }
+                Some(Tok::Div) => {
+                    self.pos += 1;
+                    acc /= self.unary()?;
+                }
+                // implicit product: `2\pi`, `3\sqrt{2}`, `2(1+1)`; never two bare numbers
+                Some(Tok::Open(_) | Tok::Frac | Tok::Sqrt | Tok::Pi) => acc *= self.power()?,
+                _ => return finite(acc),
+            }
+            finite(acc)?;
+        }
+    }
+
+    fn unary(&mut self) -> Option<f64> {
+        self.enter()?;
+        let v = match self.peek()? {
+            Tok::Minus => {
+                self.pos += 1;
+                -self.unary()?
+            }
+            Tok::Plus => {
+                self.pos += 1;
+                self.unary()?
+            }
+            _ => self.power()?,
+        };
+        self.depth -= 1;
+        Some(v)
+    }
+
+    fn power(&mut self) -> Option<f64> {
+        let base = self.primary()?;
+        if self.peek() == Some(Tok::Pow) {
+            self.pos += 1;
+            let exponent = self.unary()?;
+            return finite(base.powf(exponent));
+        }
+        Some(base)
+    }
+
+    fn group(&mut self) -> Option<f64> {
+        self.enter()?;
+        let v = self.primary()?;
+        self.depth -= 1;
+        Some(v)
+    }
+
+    fn primary(&mut self) -> Option<f64> {
+        match self.next()? {
+            Tok::Num(v) => Some(v),
+            Tok::Pi => Some(std::f64::consts::PI),
+            Tok::Open(kind) => {
+                let v = self.expr()?;
+                (self.next()? == Tok::Close(kind)).then_some(v)
+            }
+            Tok::Frac => {
+                let n = self.group()?;
+                let d = self.group()?;
+                finite(n / d)
+            }
+            Tok::Sqrt => {
+                let index = if self.peek() == Some(Tok::Open(b'[')) {
+                    self.pos += 1;
+                    let k = self.expr()?;
+                    (self.next()? == Tok::Close(b'[')).then_some(k)?
+                } else {
+                    2.0
+                };
+                let radicand = self.group()?;
+                let v = if index == 2.0 {
+                    radicand.sqrt()
+                } else if index == 3.0 {
+                    radicand.cbrt()
+                } else {
+                    radicand.powf(1.0 / index)
+                };
+                finite(v)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+/// Evaluates a closed-form arithmetic expression; `None` unless the whole input is one.
+pub fn eval_expression(s: &str) -> Option<f64> {
+    let toks = tokenize(s)?;
+    if toks.is_empty() {
+        return None;
+    }
+    let mut ev = Eval { toks: &toks, pos: 0, depth: 0 };
+    let v = ev.expr()?;
+    (ev.pos == toks.len()).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn val(s: &str) -> Option<f64> {
+        parse_number(s).map(|n| n.value)
+    }
+
+    #[test]
+    fn number_forms() {
+        assert_eq!(val("42"), Some(42.0));
+        assert_eq!(val("-3.5"), Some(-3.5));
+        assert_eq!(val("+7"), Some(7.0));
+        assert_eq!(val("−2"), Some(-2.0));
+        assert_eq!(val("1,234,567.5"), Some(1234567.5));
+        assert_eq!(val("1{,}000"), Some(1000.0));
+        assert_eq!(val("1\\,000"), Some(1000.0));
+        assert_eq!(val("1.5e3"), Some(1500.0));
+        assert_eq!(val("2.5E-2"), Some(0.025));
+        assert_eq!(val("3 \\times 10^{4}"), Some(30000.0));
+        assert_eq!(val("3×10^-2"), Some(0.03));
+        assert_eq!(parse_number("45%"), Some(Number { value: 45.0, percent: true }));
+        assert_eq!(parse_number("45\\%"), Some(Number { value: 45.0, percent: true }));
+        assert_eq!(val("3/4"), Some(0.75));
+        assert_eq!(val("\\frac{3}{4}"), Some(0.75));
+        assert_eq!(val("\\dfrac{-1}{ 8 }"), Some(-0.125));
+        assert_eq!(val("$\\frac{1}{2}$"), Some(0.5));
+        assert_eq!(val("12 cm"), Some(12.0));
+        assert_eq!(val("5kg"), Some(5.0));
+        assert_eq!(val("60 km/h"), Some(60.0));
+        assert_eq!(val("9.8 m/s^2"), Some(9.8));
+        assert_eq!(val("$1,200"), Some(1200.0));
+        assert_eq!(val("-$5"), Some(-5.0));
+        assert_eq!(val("5\\text{ dollars}"), Some(5.0));
+        assert_eq!(val("The answer is 17."), Some(17.0));
+        assert_eq!(val("x = 5"), Some(5.0));
+        assert_eq!(val("**42**"), Some(42.0));
+        assert_eq!(val("(42)"), Some(42.0));
+        assert_eq!(val(".5"), Some(0.5));
+        assert_eq!(val("30°"), Some(30.0));
+        assert_eq!(val("30^\\circ"), Some(30.0));
+    }
+
+    #[test]
+    fn not_one_number() {
+        for s in [
+            "", "abc", "5 or 6", "1, 2", "1,2345", "Q1", "x2", "1/0", "1e999", "-1e400", "inf",
+            "NaN", "\\sqrt{2}", "2\\pi", "\\frac{\\sqrt{2}}{2}", "2^3", "1+1", "3.5.6",
+            "between 3 and 4", "10^{2}",
+        ] {
+            assert_eq!(parse_number(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn matching() {
+        let n = |v, percent| Number { value: v, percent };
+        assert!(numbers_match(n(45.0, true), n(45.0, false), 1e-6));
+        assert!(numbers_match(n(45.0, true), n(0.45, false), 1e-6));
+        assert!(numbers_match(n(0.45, false), n(45.0, true), 1e-6));
+        assert!(!numbers_match(n(0.45, false), n(45.0, false), 1e-6));
+        assert!(numbers_match(n(104.0, false), n(100.0, false), 0.05));
+        assert!(!numbers_match(n(106.0, false), n(100.0, false), 0.05));
+        assert!(numbers_match(n(1e-10, false), n(0.0, false), 0.0));
+        assert!(!close(f64::NAN, f64::NAN, 1.0));
+        assert!(!close(f64::INFINITY, f64::INFINITY, 1.0));
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(parse_count("3"), Some(3));
+        assert_eq!(parse_count("There are 3 dogs."), Some(3));
+        assert_eq!(parse_count("three"), Some(3));
+        assert_eq!(parse_count("Twenty"), Some(20));
+        assert_eq!(parse_count("zero"), Some(0));
+        assert_eq!(parse_count("3.5"), None);
+        assert_eq!(parse_count("3.0"), Some(3));
+        assert_eq!(parse_count("two or three"), None);
+        assert_eq!(parse_count("twentyone"), None);
+        assert_eq!(parse_count("someone"), None);
+        assert_eq!(parse_count("50%"), None);
+    }
+
+    #[test]
+    fn expressions() {
+        let v = |s: &str| math_value(s).map(|n| n.value);
+        let approx = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 1e-12);
+        assert!(approx(v("\\frac{\\sqrt{2}}{2}"), 2f64.sqrt() / 2.0));
+        assert!(approx(v("\\frac{1}{\\sqrt{2}}"), 2f64.sqrt() / 2.0));
+        assert!(approx(v("2\\pi"), 2.0 * std::f64::consts::PI));
+        assert!(approx(v("\\dfrac{\\pi}{3}"), std::f64::consts::PI / 3.0));
+        assert!(approx(v("x = 5"), 5.0));
+        assert!(approx(v("\\boxed{3\\sqrt{3}}"), 3.0 * 3f64.sqrt()));
+        assert!(approx(v("\\sqrt[3]{27}"), 3.0));
+        assert!(approx(v("2^{10}"), 1024.0));
+        assert!(approx(v("-2^2"), -4.0));
+        assert!(approx(v("\\left(\\frac{1}{2}\\right)^2"), 0.25));
+        assert!(approx(v("45^\\circ"), 45.0));
+        assert!(approx(v("5 \\text{ cm}"), 5.0));
+        assert!(approx(v("1+2\\cdot3"), 7.0));
+        for s in ["2x", "x", "2 3", "\\sqrt{-1}", "1/0", "2^{10000}", "(1", "1)", "\\foo{1}", "5 m"] {
+            assert_eq!(v(s), None, "{s:?}");
+        }
+        // nesting beyond MAX_DEPTH is refused, not a stack overflow
+        let deep = "(1+".repeat(10_000) + "1" + &")".repeat(10_000);
+        assert_eq!(v(&deep), None);
+        let ok = "(1+".repeat(10) + "1" + &")".repeat(10);
+        assert!(approx(v(&ok), 11.0));
+        assert_eq!(eval_expression(&"-".repeat(100_000)), None);
+        assert_eq!(eval_expression(&"2^".repeat(100_000)), None);
+        assert_eq!(math_key("\\dfrac{x}{ 2 }"), math_key("\\frac{x}{2}"));
+    }
+}

@@ -68,6 +68,184 @@ pub fn last_boxed(text: &str) -> Option<&str> {
     best.map(|(s, e)| &text[s..e])
 }
 
+/// Strict format: the whole text is one `<think>…</think>` followed by one
+/// `<answer>…</answer>`, with only white space around them (any text inside).
+pub fn format_strict(text: &str) -> bool {
+    let s = text.trim();
+    let Some(body) = s.strip_prefix("<think>").and_then(|r| r.strip_suffix(ANSWER_CLOSE)) else {
+        return false;
+    };
+    let once = |tag: &str| s.matches(tag).count() == 1;
+    if !(once("<think>") && once("</think>") && once(ANSWER_OPEN) && once(ANSWER_CLOSE)) {
+        return false;
+    }
+    match body.find("</think>") {
+        Some(k) => body[k + "</think>".len()..].trim_start().starts_with(ANSWER_OPEN),
+        None => false,
+    }
+}
+
+/// Lenient format: an `<answer>…</answer>` block is present.
+pub fn format_lenient(text: &str) -> bool {
+    answer_block(text).is_some()
+}
+
+const DECORATION_PAIRS: [(char, char); 10] = [
+    ('"', '"'), ('\'', '\''), ('“', '”'), ('‘', '’'), ('`', '`'), ('*', '*'), ('_', '_'),
+    ('(', ')'), ('[', ']'), ('{', '}'),
+];
+
+/// Strips surrounding white space, quotes, markdown emphasis, brackets and final
+/// periods, repeatedly (`"**(Paris.)**"` -> `Paris`). Each round removes at least one
+/// character from an end, so this is linear.
+pub fn strip_decorations(s: &str) -> &str {
+    strip_pairs(s, &DECORATION_PAIRS)
+}
+
+/// [`strip_decorations`] without brackets (for math, where `(1, 2)` is not `[1, 2]`).
+pub fn strip_quotes(s: &str) -> &str {
+    strip_pairs(s, &DECORATION_PAIRS[..7])
+}
+
+fn strip_pairs<'a>(s: &'a str, pairs: &[(char, char)]) -> &'a str {
+    let mut s = s.trim();
+    loop {
+        if let Some(t) = s.strip_suffix('.') {
+            s = t.trim_end();
+            continue;
+        }
+        let mut chars = s.chars();
+        let (Some(first), Some(last)) = (chars.next(), chars.next_back()) else {
+            return s;
+        };
+        if !pairs.contains(&(first, last)) {
+            return s;
+        }
+        s = s[first.len_utf8()..s.len() - last.len_utf8()].trim();
+    }
+}
+
+/// The `exact` normal form: decorations stripped, case-folded, runs of white space
+/// collapsed to one space.
+pub fn normalize_exact(s: &str) -> String {
+    let lowered = strip_decorations(s).to_lowercase();
+    let mut out = String::with_capacity(lowered.len());
+    for word in lowered.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    strip_decorations(&out).to_string()
+}
+
+/// `Some(true)` for an answer saying yes, `Some(false)` for no, `None` for neither or
+/// both. Only whole words count: `eyes`, `know`, `nope` are not answers.
+pub fn yes_no(s: &str) -> Option<bool> {
+    let (mut yes, mut no) = (false, false);
+    for word in s.split(|c: char| !c.is_alphanumeric()) {
+        if word.eq_ignore_ascii_case("yes") {
+            yes = true;
+        } else if word.eq_ignore_ascii_case("no") {
+            no = true;
+        }
+    }
+    match (yes, no) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// The option letters (A–H) an answer names, as a bit set (bit 0 = A), and the first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OptionLetters {
+    pub mask: u8,
+    pub first: Option<char>,
+}
+
+impl OptionLetters {
+    pub fn count(&self) -> u32 {
+        self.mask.count_ones()
+    }
+
+    /// The letter when exactly one is named.
+    pub fn single(&self) -> Option<char> {
+        (self.count() == 1).then_some(self.first).flatten()
+    }
+
+    fn add(&mut self, c: char) {
+        let c = c.to_ascii_uppercase();
+        self.mask |= 1 << (c as u8 - b'A');
+        self.first.get_or_insert(c);
+    }
+}
+
+/// Words after which a capital `A` names an option rather than being the article.
+const NOT_A_NOUN: [&str; 16] = [
+    "and", "or", "nor", "to", "is", "was", "are", "were", "through", "vs", "because", "since",
+    "would", "should", "must", "seems",
+];
+
+/// Lead-ins after which a lower-case letter names an option (`option b`, `answer is c`).
+const LEAD_INS: [&str; 6] = ["option ", "choice ", "answer ", "answer:", "answer: ", "is "];
+
+fn preceded_by_lead_in(s: &str, at: usize) -> bool {
+    let before = &s.as_bytes()[at.saturating_sub(10)..at];
+    LEAD_INS.iter().any(|lead| {
+        before.len() >= lead.len() && before[before.len() - lead.len()..].eq_ignore_ascii_case(lead.as_bytes())
+    })
+}
+
+/// The option letters named in an answer. A letter names an option when it stands
+/// alone (not inside a word): `B`, `(B)`, `B.`, `B) cat`, `Option B`, `The answer is B`.
+/// A capital `A` followed by a lower-case word is the article (`A dog`), unless the word
+/// joins options (`A and C`, `A or B`, `A is correct`). Lower-case letters count only
+/// in option form: `(b)`, `b)`, after `option`/`answer is`, or as the whole answer.
+pub fn option_letters(s: &str) -> OptionLetters {
+    let mut found = OptionLetters::default();
+    let whole = strip_decorations(s);
+    let mut whole_chars = whole.chars();
+    if let (Some(c), None) = (whole_chars.next(), whole_chars.next()) {
+        if c.is_ascii_alphabetic() && ('A'..='H').contains(&c.to_ascii_uppercase()) {
+            found.add(c);
+        }
+        return found;
+    }
+    let mut prev: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        let p = prev;
+        prev = Some(c);
+        let upper = ('A'..='H').contains(&c);
+        let lower = ('a'..='h').contains(&c);
+        if !(upper || lower) {
+            continue;
+        }
+        let mut after = s[i + 1..].chars();
+        let next = after.next();
+        let alnum = |x: Option<char>| x.is_some_and(|x| x.is_alphanumeric());
+        if alnum(p) || alnum(next) || matches!(p, Some('\\' | '_' | '^')) || next == Some('_') {
+            continue;
+        }
+        let lead_in = p == Some('(') || preceded_by_lead_in(s, i);
+        if upper {
+            if c == 'A' && next == Some(' ') && !lead_in {
+                let word: String = after.take_while(|x| x.is_ascii_alphabetic()).take(8).collect();
+                if word.starts_with(|x: char| x.is_ascii_lowercase()) && !NOT_A_NOUN.contains(&word.as_str()) {
+                    continue;
+                }
+            }
+            found.add(c);
+        } else if (p == Some('(') && next == Some(')'))
+            || (next == Some(')') && p.map_or(true, char::is_whitespace))
+            || preceded_by_lead_in(s, i)
+        {
+            found.add(c);
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +271,71 @@ mod tests {
         assert_eq!(extract_answer("}}} \\boxed{x}"), Some("x"));
         assert_eq!(extract_answer("\\boxed{"), None);
         assert_eq!(extract_answer("é\\boxed{ü}ñ"), Some("ü"));
+    }
+
+    #[test]
+    fn formats() {
+        assert!(format_strict("<think>a\nb</think><answer>c\nd</answer>"));
+        assert!(format_strict("  \n<think></think>\n\n <answer> 5 </answer>\n"));
+        assert!(!format_strict("<think>a</think> text <answer>5</answer>"));
+        assert!(!format_strict("x <think>a</think><answer>5</answer>"));
+        assert!(!format_strict("<think>a</think><answer>5</answer> x"));
+        assert!(!format_strict("<think>a</think><answer>5</answer><answer>6</answer>"));
+        assert!(!format_strict("<think>a<think>b</think><answer>5</answer>"));
+        assert!(!format_strict("<think>a</think></think><answer>5</answer>"));
+        assert!(!format_strict("<answer>5</answer><think>a</think>"));
+        assert!(!format_strict("<think>a</answer><answer>5</answer>"));
+        assert!(!format_strict("<think>a <answer>5</answer>"));
+        assert!(!format_strict("<think><answer>5</answer>"));
+        assert!(format_lenient("blah <answer>5</answer> blah"));
+        assert!(format_lenient("<answer>\n</answer>"));
+        assert!(!format_lenient("<answer>5"));
+        assert!(!format_lenient("</answer>5<answer>"));
+    }
+
+    #[test]
+    fn normal_forms() {
+        assert_eq!(normalize_exact("  \"**Paris.**\" "), "paris");
+        assert_eq!(normalize_exact("New   York\n City."), "new york city");
+        assert_eq!(normalize_exact("[(B)]"), "b");
+        assert_eq!(normalize_exact("“Hello”"), "hello");
+        assert_eq!(normalize_exact(""), "");
+        assert_eq!(normalize_exact("((((("), "(((((");
+        assert_eq!(strip_quotes("(1, 2)."), "(1, 2)");
+    }
+
+    #[test]
+    fn yes_and_no() {
+        assert_eq!(yes_no("Yes"), Some(true));
+        assert_eq!(yes_no("yes."), Some(true));
+        assert_eq!(yes_no("YES, it is"), Some(true));
+        assert_eq!(yes_no("No"), Some(false));
+        assert_eq!(yes_no("no, there isn't"), Some(false));
+        assert_eq!(yes_no("yes and no"), None);
+        assert_eq!(yes_no("Yes/No"), None);
+        assert_eq!(yes_no("eyes"), None);
+        assert_eq!(yes_no("I know"), None);
+        assert_eq!(yes_no("nope, yesterday"), None);
+        assert_eq!(yes_no("eyes: no"), Some(false));
+        assert_eq!(yes_no(""), None);
+    }
+
+    #[test]
+    fn letters() {
+        let one = |s: &str| option_letters(s).single();
+        for s in ["B", "b", "(B)", "B.", "B) cat", "Option B", "option b", "The answer is B",
+                  "the answer is b.", "(b)", "b) cat", "**B**", "B: cat", "[B]", "B) A cat",
+                  "Answer: B", "I think B"] {
+            assert_eq!(one(s), Some('B'), "{s:?}");
+        }
+        for s in ["A", "(A) a dog", "A) dog", "A.", "Option A", "A is correct"] {
+            assert_eq!(one(s), Some('A'), "{s:?}");
+        }
+        for s in ["A and C", "A or B", "B, C", "B/C", "(B) (C)", "B or C", "A B C D", "ABCD maybe A, B"] {
+            assert!(option_letters(s).count() >= 2, "{s:?}");
+        }
+        for s in ["", "cat", "A dog", "Because", "BCD", "a b c", "I", "x_B"] {
+            assert_eq!(option_letters(s).count(), 0, "{s:?}");
+        }
     }
 }
