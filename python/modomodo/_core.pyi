@@ -8,4 +8,31 @@ __version__: str
 
 # --- rust/python/src/boxes.rs -----------------------------------------------------------
 
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+def parse_boxes(
+    text: str, coords: str = "absolute", image_size: Sequence[float] | None = None
+) -> list[tuple[float, float, float, float]]: ...
+def parse_boxes_batch(
+    texts: Sequence[str],
+    coords: str = "absolute",
+    image_sizes: Sequence[Sequence[float] | None] | None = None,
+) -> list[list[tuple[float, float, float, float]]]: ...
+def iou_reward(
+    completions: Sequence[str],
+    solutions: Sequence[Any],
+    mode: str = "continuous",
+    threshold: float = 0.5,
+    coords: str = "absolute",
+    image_sizes: Sequence[Sequence[float] | None] | None = None,
+) -> list[float]: ...
+def bmas(response: NDArray[np.float32], gold: NDArray[np.float32]) -> float: ...
+def bmas_batch(
+    responses: Sequence[NDArray[np.float32]], golds: Sequence[NDArray[np.float32]]
+) -> list[float]: ...
+
 # --- rust/python/src/sampler.rs ---------------------------------------------------------

@@ -1,5 +1,200 @@
-use pyo3::prelude::*;
+//! Bindings of the geometry and BMAS rewards: `parse_boxes`, `parse_boxes_batch`,
+//! `iou_reward`, `bmas`, `bmas_batch`. Inputs are converted once (strings and arrays are
+//! borrowed, not copied), the GIL is released for the work, and batches run over rayon.
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use std::borrow::Cow;
+
+use modomodo_core::bmas::{bmas as bmas_core, bmas_batch as bmas_batch_core, Embeddings};
+use modomodo_core::boxes::{self, BBox, Coords, Frame};
+use modomodo_core::iou::{self, IouConfig, Solution};
+use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use rayon::prelude::*;
+
+use crate::errors::IntoPyResult;
+
+type Size = (f64, f64);
+
+/// A Python `str` as `&str` without a copy; strings that are not valid UTF-8 (lone
+/// surrogates) are read lossily rather than raising.
+fn text_of<'a>(s: &'a Bound<'_, PyString>) -> Cow<'a, str> {
+    match s.to_str() {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => s.to_string_lossy(),
+    }
+}
+
+/// An image size: `None`, or any sequence of two numbers `(w, h)`.
+fn size_of(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<Size>> {
+    if obj.is_none() {
+        return Ok(None);
+    }
+    match obj.extract::<Vec<f64>>() {
+        Ok(v) if v.len() == 2 && !obj.is_instance_of::<PyString>() => Ok(Some((v[0], v[1]))),
+        _ => Err(PyValueError::new_err(format!(
+            "invalid {name} {}: expected (width, height) or None",
+            obj.repr().map(|r| r.to_string()).unwrap_or_default()
+        ))),
+    }
+}
+
+fn sizes_of(obj: Option<&Bound<'_, PyAny>>, n: usize) -> PyResult<Option<Vec<Option<Size>>>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    let items: Vec<Bound<'_, PyAny>> = obj.extract().map_err(|_| {
+        PyValueError::new_err("invalid image_sizes: expected a list with one (width, height) or None per item")
+    })?;
+    if items.len() != n {
+        return Err(modomodo_core::Error::length_mismatch("completions", n, "image_sizes", items.len()))
+            .py();
+    }
+    items.iter().enumerate().map(|(i, o)| size_of(o, &format!("image_sizes[{i}]"))).collect::<PyResult<_>>().map(Some)
+}
+
+fn as_tuples(boxes: Vec<BBox>) -> Vec<(f64, f64, f64, f64)> {
+    boxes.into_iter().map(|[a, b, c, d]| (a, b, c, d)).collect()
+}
+
+/// Every box in `text`, in order, as absolute `(x1, y1, x2, y2)`.
+#[pyfunction]
+#[pyo3(signature = (text, coords = "absolute", image_size = None))]
+fn parse_boxes(
+    py: Python<'_>,
+    text: Bound<'_, PyString>,
+    coords: &str,
+    image_size: Option<Bound<'_, PyAny>>,
+) -> PyResult<Vec<(f64, f64, f64, f64)>> {
+    let size = match &image_size {
+        Some(s) => size_of(s, "image_size")?,
+        None => None,
+    };
+    let frame = Frame::new(Coords::parse(coords).py()?, size).py()?;
+    let text = text_of(&text);
+    let boxes = py.detach(|| boxes::parse_boxes_in(&text, &frame));
+    Ok(as_tuples(boxes))
+}
+
+/// `parse_boxes` of each text, in order, over threads; one image size (or None) per text.
+#[pyfunction]
+#[pyo3(signature = (texts, coords = "absolute", image_sizes = None))]
+fn parse_boxes_batch(
+    py: Python<'_>,
+    texts: Vec<Bound<'_, PyString>>,
+    coords: &str,
+    image_sizes: Option<Bound<'_, PyAny>>,
+) -> PyResult<Vec<Vec<(f64, f64, f64, f64)>>> {
+    let coords = Coords::parse(coords).py()?;
+    let sizes = sizes_of(image_sizes.as_ref(), texts.len())?;
+    let frames = (0..texts.len())
+        .map(|i| Frame::new(coords, sizes.as_ref().and_then(|s| s[i])).py())
+        .collect::<PyResult<Vec<_>>>()?;
+    let strs: Vec<Cow<'_, str>> = texts.iter().map(text_of).collect();
+    let out = py.detach(|| {
+        strs.par_iter().zip(frames.par_iter()).map(|(t, f)| boxes::parse_boxes_in(t, f)).collect::<Vec<_>>()
+    });
+    Ok(out.into_iter().map(as_tuples).collect())
+}
+
+/// A solution: text, one box (four numbers) or a list of boxes; a dict or a list of
+/// dicts (e.g. `[{'Position': [...]}]`) is read through its Python literal.
+fn solution_of(obj: &Bound<'_, PyAny>, i: usize) -> PyResult<Solution> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Solution::Text(text_of(s).into_owned()));
+    }
+    let holds_dicts = obj.is_instance_of::<PyDict>()
+        || ((obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>())
+            && obj.try_iter()?.any(|x| x.map(|x| x.is_instance_of::<PyDict>()).unwrap_or(false)));
+    if holds_dicts {
+        return Ok(Solution::Text(obj.repr()?.to_string()));
+    }
+    if let Ok(v) = obj.extract::<Vec<f64>>() {
+        if let [a, b, c, d] = v[..] {
+            return Ok(Solution::Boxes(vec![[a, b, c, d]]));
+        }
+        if v.is_empty() {
+            return Ok(Solution::Boxes(vec![]));
+        }
+    } else if let Ok(vs) = obj.extract::<Vec<Vec<f64>>>() {
+        if vs.iter().all(|v| v.len() == 4) {
+            return Ok(Solution::Boxes(vs.into_iter().map(|v| [v[0], v[1], v[2], v[3]]).collect()));
+        }
+    }
+    Err(PyValueError::new_err(format!(
+        "invalid solutions[{i}] {}: expected a box [x1, y1, x2, y2], a list of boxes, or text",
+        obj.repr().map(|r| r.to_string()).unwrap_or_default()
+    )))
+}
+
+/// The IoU reward of each completion against its solution, in order.
+#[pyfunction]
+#[pyo3(signature = (completions, solutions, mode = "continuous", threshold = 0.5, coords = "absolute", image_sizes = None))]
+fn iou_reward(
+    py: Python<'_>,
+    completions: Vec<Bound<'_, PyString>>,
+    solutions: Vec<Bound<'_, PyAny>>,
+    mode: &str,
+    threshold: f64,
+    coords: &str,
+    image_sizes: Option<Bound<'_, PyAny>>,
+) -> PyResult<Vec<f64>> {
+    let cfg = IouConfig::new(mode, threshold, coords).py()?;
+    if solutions.len() != completions.len() {
+        return Err(modomodo_core::Error::length_mismatch(
+            "completions",
+            completions.len(),
+            "solutions",
+            solutions.len(),
+        ))
+        .py();
+    }
+    let sizes = sizes_of(image_sizes.as_ref(), completions.len())?;
+    let sols = solutions.iter().enumerate().map(|(i, s)| solution_of(s, i)).collect::<PyResult<Vec<_>>>()?;
+    let strs: Vec<Cow<'_, str>> = completions.iter().map(text_of).collect();
+    py.detach(|| iou::iou_reward(&strs, &sols, &cfg, sizes.as_deref())).py()
+}
+
+fn embeddings<'a>(a: &'a PyReadonlyArray2<'_, f32>, name: &str) -> PyResult<Embeddings<'a>> {
+    let shape = a.shape();
+    let data = a.as_slice().map_err(|_| {
+        PyValueError::new_err(format!("invalid {name}: expected a C-contiguous float32 array of shape [n_tokens, dim]"))
+    })?;
+    Embeddings::new(data, shape[0], shape[1]).py()
+}
+
+/// BMAS of one response's token embeddings against the gold's, both float32 [n, dim].
+#[pyfunction]
+fn bmas(py: Python<'_>, response: PyReadonlyArray2<'_, f32>, gold: PyReadonlyArray2<'_, f32>) -> PyResult<f64> {
+    let r = embeddings(&response, "response")?;
+    let g = embeddings(&gold, "gold")?;
+    py.detach(|| bmas_core(&r, &g)).py()
+}
+
+/// BMAS of each (response, gold) pair, in order, over threads.
+#[pyfunction]
+fn bmas_batch(
+    py: Python<'_>,
+    responses: Vec<PyReadonlyArray2<'_, f32>>,
+    golds: Vec<PyReadonlyArray2<'_, f32>>,
+) -> PyResult<Vec<f64>> {
+    let rs = responses
+        .iter()
+        .enumerate()
+        .map(|(i, a)| embeddings(a, &format!("responses[{i}]")))
+        .collect::<PyResult<Vec<_>>>()?;
+    let gs = golds
+        .iter()
+        .enumerate()
+        .map(|(i, a)| embeddings(a, &format!("golds[{i}]")))
+        .collect::<PyResult<Vec<_>>>()?;
+    py.detach(|| bmas_batch_core(&rs, &gs)).py()
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(parse_boxes, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_boxes_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(iou_reward, m)?)?;
+    m.add_function(wrap_pyfunction!(bmas, m)?)?;
+    m.add_function(wrap_pyfunction!(bmas_batch, m)?)?;
     Ok(())
 }

@@ -1,0 +1,124 @@
+"""Boxes in model output and the IoU rewards (the work is done in Rust, `modomodo._core`).
+
+Predicted boxes come from the completion's answer (`extract_answer`), or from the whole
+completion when it has no answer block, as for `accuracy_reward`. Gold boxes are absolute
+pixels; `coords` describes the numbers the model writes (`absolute`, `norm1000` as in
+Qwen2-VL, or `norm1`), which are scaled by the row's image size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from modomodo import _core
+
+Box = tuple[float, float, float, float]
+ImageSize = Sequence[float]
+
+
+def _is_size(value: Any) -> bool:
+    """A single (width, height): two numbers, not a list of sizes."""
+    if hasattr(value, "tolist"):  # numpy arrays, torch tensors
+        value = value.tolist()
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    )
+
+
+def _size(value: Any) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, dict) and {"width", "height"} <= value.keys():
+        value = (value["width"], value["height"])
+    if not _is_size(value):
+        raise ValueError(f"invalid image_size {value!r}: expected (width, height) or None")
+    return (float(value[0]), float(value[1]))
+
+
+def _sizes(value: Any, n: int) -> list[tuple[float, float] | None] | None:
+    """`None`, one size for every item, or one size (or None) per item."""
+    if value is None:
+        return None
+    if _is_size(value) or isinstance(value, dict):
+        one = _size(value)
+        return [one] * n
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ValueError(f"invalid image_sizes {value!r}: expected (width, height) or one per item")
+    if len(value) != n:
+        raise ValueError(f"length mismatch: completions has {n} items but image_sizes has {len(value)}")
+    out = []
+    for i, v in enumerate(value):
+        try:
+            out.append(_size(v))
+        except ValueError:
+            raise ValueError(f"invalid image_sizes[{i}] {v!r}: expected (width, height) or None") from None
+    return out
+
+
+def _solution(value: Any) -> Any:
+    """numpy / torch boxes become lists; text, lists and dicts go to Rust unchanged."""
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+def parse_boxes(
+    text: str | Sequence[str],
+    *,
+    coords: str = "absolute",
+    image_size: Any = None,
+) -> list[Box] | list[list[Box]]:
+    """Every box in `text`, in order, as absolute `(x1, y1, x2, y2)`, `x1 <= x2`, `y1 <= y2`.
+
+    Reads `[x1, y1, x2, y2]`, JSON or Python-literal dicts with a `bbox`, `bbox_2d`,
+    `Position` or `box` key (and lists of them), `<box>(x1,y1),(x2,y2)</box>` and
+    `<|box_start|>(x1,y1),(x2,y2)<|box_end|>`. `coords="norm1000"` or `"norm1"` scale by
+    `image_size=(w, h)`; given an image size, boxes are clipped to it. Non-finite and
+    zero-area boxes are dropped. A list of texts gives one list of boxes per text (in one
+    Rust call over threads); its `image_size` is one size for all or one per text.
+    """
+    if isinstance(text, str):
+        return _core.parse_boxes(text, coords, _size(image_size))
+    texts = list(text)
+    return _core.parse_boxes_batch(texts, coords, _sizes(image_size, len(texts)))
+
+
+def iou_reward(
+    completions: str | Sequence[str],
+    solutions: Any,
+    *,
+    mode: str = "continuous",
+    threshold: float = 0.5,
+    coords: str = "absolute",
+    image_sizes: Any = None,
+) -> list[float]:
+    """IoU reward of each completion against its solution (a box, a list of boxes, or text).
+
+    - `continuous`: IoU of the first predicted box with the first gold box;
+    - `threshold`: 1.0 when that IoU is at least `threshold` (and the boxes overlap);
+    - `match`: one-to-one greedy matching by descending IoU over pairs with IoU >=
+      `threshold`; the sum of matched IoUs / max(#predicted, #gold) (Visual-RFT COCO).
+
+    A completion without a box, or a solution without one, scores 0.0. `image_sizes` is
+    one `(w, h)` for all completions or one per completion (needed for normalised coords).
+    """
+    if isinstance(completions, str):
+        completions, solutions = [completions], [solutions]
+    else:
+        completions = list(completions)
+        if isinstance(solutions, str) or not isinstance(solutions, Sequence):
+            raise ValueError(
+                f"invalid solutions {solutions!r}: expected one solution per completion (a list)"
+            )
+    solutions = [_solution(s) for s in solutions]
+    if len(solutions) != len(completions):
+        raise ValueError(
+            f"length mismatch: completions has {len(completions)} items "
+            f"but solutions has {len(solutions)}"
+        )
+    return _core.iou_reward(
+        completions, solutions, mode, float(threshold), coords, _sizes(image_sizes, len(completions))
+    )
