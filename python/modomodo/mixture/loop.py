@@ -1,0 +1,562 @@
+"""The whole mixture search, resumable: seeds -> heuristics -> (optional UCB rounds) ->
+surrogate fit -> final trainings of its picks -> Markdown and JSON report.
+
+Everything lives in one output directory:
+    config.json     the resolved configuration of the last invocation
+    plan.json       every mixture decided so far, by name (reused on resume, so a
+                    resumed run trains exactly what the interrupted one decided)
+    records.jsonl   one run record per finished (mixture, seed); the latest line for a
+                    key wins, so a failed run (NaN scores) is retried on resume
+    runs/<name>/s<seed>/   the trainer's output directory (summary.json, log.txt)
+    report.md, report.json, surrogate.png, pairs.png
+
+Each training is the command line
+    <trainer> [--config FILE] [--key value ...] <weights_flag> '{"dom": w, ...}'
+              [<seed_flag> SEED] --output-dir DIR
+which must write DIR/summary.json; its `eval` block gives the per-benchmark scores,
+`in_score` and `out_score`. Without one, `<evaluator> --model DIR [--config FILE]
+--output DIR/eval.json` is run and read the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+import sys
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modomodo.mixture.design import seed_mixtures
+from modomodo.mixture.heuristics import SINGLE_RUN_SCALE, alpha, coli, norm
+from modomodo.mixture.launch import Job, JobResult, Launcher, make_launcher
+from modomodo.mixture.records import RunRecord, append_record, load_records
+from modomodo.mixture.search import optimize, propose
+from modomodo.mixture.surrogate import CVResult, MixtureSurrogate, make_surrogate
+
+HEURISTICS = ("A_in", "A_out", "A_bal", "Coli", "Norm")
+
+
+def _console(name: str, module_call: str) -> list[str]:
+    """A console script of this environment, else `python -c` calling its function."""
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return [str(local)]
+    found = shutil.which(name)
+    if found:
+        return [found]
+    return [sys.executable, "-c", f"import sys; from modomodo.train.cli import {module_call}; sys.exit({module_call}())"]
+
+
+@dataclass
+class MixConfig:
+    """Settings of `modomodo-mix run` (YAML keys of the same names)."""
+
+    domains: list[str]
+    trainer: list[str] = field(default_factory=lambda: _console("modomodo-train", "train_main"))
+    evaluator: list[str] | None = field(default_factory=lambda: _console("modomodo-eval", "eval_main"))
+    train_config: str | None = None
+    train_args: dict[str, Any] = field(default_factory=dict)
+    weights_flag: str = "--mixture.weights"
+    seed_flag: str | None = "--seed"
+    seeds: list[int] = field(default_factory=lambda: [0])
+    target: str = "out_score"
+    heuristics: list[str] = field(default_factory=lambda: list(HEURISTICS))
+    single_scale: float = SINGLE_RUN_SCALE
+    coli_lambda: float = 1e-3
+    surrogate: str = "quadratic"
+    ridge: float = 1e-3
+    cv: str = "kfold"
+    folds: int = 5
+    n_boot: int = 200
+    rounds: int = 0
+    round_size: int = 3
+    kappa: float = 1.0
+    final_k: int = 3
+    search: str = "exact"
+    min_distance: float = 0.1
+    launcher: str = "local"
+    parallel: int = 1
+    timeout: float | None = None
+    ray_address: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, where: str = "config") -> MixConfig:
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{where}: expected a mapping of settings, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"{where}: unknown settings {unknown}; expected some of {sorted(names)}")
+        if "domains" not in data:
+            raise ValueError(f"{where}: no 'domains'; expected the list of training domains to mix")
+        kwargs = dict(data)
+        for key in ("trainer", "evaluator"):
+            if isinstance(kwargs.get(key), str):
+                kwargs[key] = kwargs[key].split()
+        cfg = cls(**kwargs)
+        cfg.validate(where)
+        return cfg
+
+    def validate(self, where: str = "config") -> None:
+        if isinstance(self.domains, str) or len(self.domains) < 2 or len(set(self.domains)) != len(self.domains):
+            raise ValueError(f"{where}: domains {self.domains!r}; expected at least two distinct names")
+        if not self.trainer:
+            raise ValueError(f"{where}: trainer {self.trainer!r}; expected a command line")
+        if not self.seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds):
+            raise ValueError(f"{where}: seeds {self.seeds!r}; expected a non-empty list of integers")
+        bad = [h for h in self.heuristics if h not in HEURISTICS]
+        if bad:
+            raise ValueError(f"{where}: heuristics {bad}; expected some of {list(HEURISTICS)}")
+        for key in ("parallel", "final_k", "folds", "round_size", "n_boot"):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{where}: {key}={v!r}; expected an integer >= 1")
+        if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or self.rounds < 0:
+            raise ValueError(f"{where}: rounds={self.rounds!r}; expected an integer >= 0")
+        if self.cv not in ("kfold", "paper"):
+            raise ValueError(f"{where}: cv={self.cv!r}; expected 'kfold' or 'paper'")
+        if self.search not in ("exact", "slsqp", "gaussian"):
+            raise ValueError(f"{where}: search={self.search!r}; expected 'exact', 'slsqp' or 'gaussian'")
+        if self.launcher not in ("local", "ray"):
+            raise ValueError(f"{where}: launcher={self.launcher!r}; expected 'local' or 'ray'")
+        make_surrogate(self.surrogate, ridge=self.ridge)  # checks the name and ridge
+
+
+def load_config(path: str | Path) -> MixConfig:
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"config {str(path)!r} does not exist; expected a YAML file")
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    return MixConfig.from_mapping(data or {}, where=str(path))
+
+
+# -- reading a trainer's output ------------------------------------------------------
+
+
+def scores_from_eval(block: Any, where: str) -> tuple[dict[str, float], float, float]:
+    """(per-benchmark scores, in_score, out_score) from an `eval` block: the two
+    aggregates plus the benchmarks either under `per_benchmark` / `benchmarks` /
+    `scores`, or as the block's other numeric entries."""
+    if not isinstance(block, Mapping):
+        raise ValueError(f"{where}: 'eval' is {block!r}; expected a mapping with in_score and out_score")
+    missing = [k for k in ("in_score", "out_score") if k not in block]
+    if missing:
+        raise ValueError(f"{where}: 'eval' lacks {missing}; has {sorted(block)}")
+    per: dict[str, float] = {}
+    nested = next((block[k] for k in ("per_benchmark", "benchmarks", "scores") if isinstance(block.get(k), Mapping)), None)
+    items = nested.items() if nested is not None else ((k, v) for k, v in block.items() if k not in ("in_score", "out_score"))
+    for k, v in items:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            per[str(k)] = float(v)
+        elif isinstance(v, Mapping) and isinstance(v.get("score"), (int, float)):
+            per[str(k)] = float(v["score"])
+
+    def num(key: str) -> float:
+        v = block[key]
+        if v is None:
+            return math.nan
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"{where}: eval.{key} is {v!r}; expected a number")
+        return float(v)
+
+    return per, num("in_score"), num("out_score")
+
+
+def _read_json(path: Path) -> Any:
+    with path.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+# -- the loop --------------------------------------------------------------------------
+
+
+@dataclass
+class LoopResult:
+    output_dir: Path
+    records: list[RunRecord]
+    report_md: Path
+    report_json: Path
+    summary: dict[str, Any]
+
+
+class MixLoop:
+    def __init__(
+        self,
+        config: MixConfig,
+        output_dir: str | Path,
+        *,
+        launcher: Launcher | None = None,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        config.validate()
+        self.cfg = config
+        self.dir = Path(output_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.launcher = launcher or make_launcher(
+            config.launcher, parallel=config.parallel, timeout=config.timeout, address=config.ray_address
+        )
+        self.log = log
+        self.records_path = self.dir / "records.jsonl"
+        self.plan_path = self.dir / "plan.json"
+        self.plan: dict[str, dict[str, Any]] = _read_json(self.plan_path) if self.plan_path.exists() else {}
+        self._check_plan()
+        self.trained = 0
+        self.skipped = 0
+
+    def _check_plan(self) -> None:
+        for name, entry in self.plan.items():
+            doms = sorted(entry.get("weights", {}))
+            if doms != sorted(self.cfg.domains):
+                raise ValueError(
+                    f"{self.plan_path}: run {name!r} mixes {doms}, but the config's domains are "
+                    f"{sorted(self.cfg.domains)}; use a fresh output directory for another study"
+                )
+
+    # state
+
+    def records(self) -> list[RunRecord]:
+        """The latest record of every (name, seed), in first-seen order."""
+        if not self.records_path.exists():
+            return []
+        latest: dict[tuple[str, int], RunRecord] = {}
+        for r in load_records(self.records_path):
+            latest.pop(r.key, None)
+            latest[r.key] = r
+        return list(latest.values())
+
+    def _done(self) -> set[tuple[str, int]]:
+        return {r.key for r in self.records() if math.isfinite(r.score(self.cfg.target))}
+
+    def _add(self, mixtures: Mapping[str, Mapping[str, float]], kind: str, **extra: Any) -> None:
+        for name, w in mixtures.items():
+            if name not in self.plan:
+                self.plan[name] = {"kind": kind, "weights": {d: float(w.get(d, 0.0)) for d in self.cfg.domains}, **extra.get(name, {})}
+        self.plan_path.write_text(json.dumps(self.plan, indent=1))
+
+    def _stage(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {n: e for n, e in self.plan.items() if e["kind"] == kind}
+
+    # training
+
+    def _run_dir(self, name: str, seed: int) -> Path:
+        return self.dir / "runs" / name / f"s{seed}"
+
+    def _train_argv(self, weights: Mapping[str, float], seed: int, out: Path) -> list[str]:
+        c = self.cfg
+        argv = list(c.trainer)
+        if c.train_config:
+            argv += ["--config", str(c.train_config)]
+        for k, v in c.train_args.items():
+            argv += [f"--{k}", v if isinstance(v, str) else json.dumps(v)]
+        argv += [c.weights_flag, json.dumps(dict(weights))]
+        if c.seed_flag:
+            argv += [c.seed_flag, str(seed)]
+        return argv + ["--output-dir", str(out)]
+
+    def _eval_argv(self, out: Path) -> list[str]:
+        assert self.cfg.evaluator is not None
+        argv = list(self.cfg.evaluator) + ["--model", str(out)]
+        if self.cfg.train_config:
+            argv += ["--config", str(self.cfg.train_config)]
+        return argv + ["--output", str(out / "eval.json")]
+
+    def _scores(self, out: Path) -> tuple[dict[str, float], float, float] | None:
+        """Scores of a finished run, or None if it has not been evaluated yet."""
+        summary_path = out / "summary.json"
+        if not summary_path.exists():
+            raise ValueError(f"{summary_path} was not written; see {out / 'log.txt'}")
+        summary = _read_json(summary_path)
+        if isinstance(summary, Mapping) and summary.get("eval") is not None:
+            return scores_from_eval(summary["eval"], str(summary_path))
+        eval_path = out / "eval.json"
+        if eval_path.exists():
+            data = _read_json(eval_path)
+            block = data.get("eval", data) if isinstance(data, Mapping) else data
+            return scores_from_eval(block, str(eval_path))
+        return None
+
+    def _record(self, name: str, seed: int, out: Path, result: JobResult | None) -> RunRecord:
+        entry = self.plan[name]
+        rec = RunRecord(name=name, weights=dict(entry["weights"]), kind=entry["kind"], seed=seed, meta={"dir": str(out)})
+        try:
+            if result is not None and not result.ok:
+                raise ValueError(f"exit code {result.returncode}{': ' + result.error if result.error else ''}; see {result.job.log}")
+            got = self._scores(out)
+            if got is None:
+                raise ValueError(f"{out / 'summary.json'} has no 'eval' block and no eval.json was written")
+            rec.scores, rec.in_score, rec.out_score = got
+        except (ValueError, OSError, json.JSONDecodeError) as exc:
+            rec.meta["error"] = str(exc)
+            self.log(f"  run {name} (seed {seed}) failed: {exc}")
+        return rec
+
+    def train(self, names: Sequence[str]) -> None:
+        done = self._done()
+        todo = [(n, s) for n in names for s in self.cfg.seeds if (n, s) not in done]
+        self.skipped += sum(1 for n in names for s in self.cfg.seeds if (n, s) in done)
+        if not todo:
+            return
+        jobs = []
+        for n, s in todo:
+            out = self._run_dir(n, s)
+            summary = out / "summary.json"
+            if summary.exists():
+                # Trained before an interruption but never recorded: read, do not retrain.
+                try:
+                    if self._scores(out) is not None:
+                        append_record(self.records_path, self._record(n, s, out, None))
+                        self.skipped += 1
+                        continue
+                except (ValueError, OSError, json.JSONDecodeError):
+                    pass
+            jobs.append(Job(f"{n}/s{s}", self._train_argv(self.plan[n]["weights"], s, out), out))
+        self.log(f"training {len(jobs)} runs ({len(todo) - len(jobs)} recovered from disk)")
+        needs_eval: list[Job] = []
+        for res in self.launcher.run(jobs):
+            name, seed = res.job.name.rsplit("/s", 1)
+            out = res.job.output_dir
+            self.trained += 1
+            if res.ok and self.cfg.evaluator and (out / "summary.json").exists():
+                try:
+                    if self._scores(out) is None:
+                        needs_eval.append(Job(res.job.name, self._eval_argv(out), out, log_name="eval_log.txt"))
+                        continue
+                except (ValueError, OSError, json.JSONDecodeError):
+                    pass
+            rec = self._record(name, int(seed), out, res)
+            append_record(self.records_path, rec)
+            self.log(f"  {name} s{seed}: {self.cfg.target} = {rec.score(self.cfg.target):.4f} ({res.seconds:.1f} s)")
+        for res in self.launcher.run(needs_eval):
+            name, seed = res.job.name.rsplit("/s", 1)
+            rec = self._record(name, int(seed), res.job.output_dir, res)
+            append_record(self.records_path, rec)
+            self.log(f"  {name} s{seed} (evaluated): {self.cfg.target} = {rec.score(self.cfg.target):.4f}")
+
+    # aggregation and fitting
+
+    def mean_records(self, kinds: Sequence[str] | None = None) -> list[RunRecord]:
+        """One record per mixture: scores averaged over its seeds (finite ones only)."""
+        groups: dict[str, list[RunRecord]] = {}
+        for r in self.records():
+            if math.isfinite(r.score(self.cfg.target)) and (kinds is None or r.kind in kinds):
+                groups.setdefault(r.name, []).append(r)
+        out = []
+        for name, rs in groups.items():
+            benches = sorted(set().union(*(r.scores for r in rs)))
+            out.append(
+                RunRecord(
+                    name=name,
+                    weights=rs[0].weights,
+                    scores={b: float(np.nanmean([r.scores.get(b, math.nan) for r in rs])) for b in benches},
+                    in_score=float(np.nanmean([r.in_score for r in rs])) if any(math.isfinite(r.in_score) for r in rs) else math.nan,
+                    out_score=float(np.nanmean([r.out_score for r in rs])) if any(math.isfinite(r.out_score) for r in rs) else math.nan,
+                    kind=rs[0].kind,
+                    meta={
+                        "n_seeds": len(rs),
+                        "sd": float(np.std([r.score(self.cfg.target) for r in rs], ddof=1)) if len(rs) > 1 else None,
+                    },
+                )
+            )
+        return out
+
+    def fit(self) -> tuple[MixtureSurrogate, CVResult]:
+        recs = [r for r in self.records() if math.isfinite(r.score(self.cfg.target))]
+        s = make_surrogate(self.cfg.surrogate, ridge=self.cfg.ridge)
+        s.fit(recs, domains=self.cfg.domains, target=self.cfg.target)
+        cv = s.cross_validate(self.cfg.cv, k=self.cfg.folds)
+        s.bootstrap(self.cfg.n_boot, seed=0)
+        return s, cv
+
+    # the stages
+
+    def run(self) -> LoopResult:
+        c = self.cfg
+        self.log(f"modomodo-mix run: {len(c.domains)} domains {c.domains}, seeds {c.seeds}, output {self.dir}")
+        self._add(seed_mixtures(c.domains), "seed")
+        self.train(list(self._stage("seed")))
+
+        if c.heuristics:
+            seeds = self.mean_records(["seed"])
+            if not self._stage("heuristic"):
+                mixes: dict[str, dict[str, float]] = {}
+                for h in c.heuristics:
+                    try:
+                        mixes[h] = self._heuristic(h, seeds)
+                    except ValueError as exc:
+                        self.log(f"  heuristic {h} skipped: {exc}")
+                self._add(mixes, "heuristic")
+            self.train(list(self._stage("heuristic")))
+
+        for r in range(c.rounds):
+            prefix = f"ucb{r}_"
+            if not any(n.startswith(prefix) for n in self.plan):
+                s, _ = self.fit()
+                picks = propose(s, c.round_size, kappa=c.kappa, min_distance=c.min_distance, n_boot=c.n_boot, seed=r)
+                self._add(
+                    {f"{prefix}{i}": p.weights for i, p in enumerate(picks)},
+                    "pilot",
+                    **{f"{prefix}{i}": {"predicted": p.predicted, "spread": p.spread} for i, p in enumerate(picks)},
+                )
+            self.train([n for n in self.plan if n.startswith(prefix)])
+
+        s, cv = self.fit()
+        if not self._stage("surrogate"):
+            picks = optimize(s, k=c.final_k, method=c.search, min_distance=c.min_distance, spread=True, n_boot=c.n_boot)
+            self._add(
+                {f"surrogate_{i}": p.weights for i, p in enumerate(picks)},
+                "surrogate",
+                **{f"surrogate_{i}": {"predicted": p.predicted, "spread": p.spread} for i, p in enumerate(picks)},
+            )
+        self.train(list(self._stage("surrogate")))
+        return self.report(s, cv)
+
+    def _heuristic(self, h: str, seeds: list[RunRecord]) -> dict[str, float]:
+        c = self.cfg
+        if not seeds:
+            raise ValueError("no seed run finished with a finite score")
+        if h == "Coli":
+            return coli(seeds, c.coli_lambda, domains=c.domains)
+        if h == "Norm":
+            return norm(seeds, domains=c.domains)
+        a = {"A_in": 1.0, "A_out": 0.0, "A_bal": 0.5}[h]
+        return alpha(seeds, a, single_scale=c.single_scale, domains=c.domains)
+
+    # report
+
+    def report(self, s: MixtureSurrogate, cv: CVResult) -> LoopResult:
+        from modomodo.mixture.plots import plot_observed_vs_predicted, plot_pair_surfaces
+
+        c = self.cfg
+        t = c.target
+        runs = self.mean_records()
+        by_name = {r.name: r for r in runs}
+        order = [n for n in self.plan if n in by_name]
+        pred, spread = s.predict_spread([self.plan[n]["weights"] for n in order]) if order else ([], [])
+        rows = []
+        for n, p, sd in zip(order, pred, spread):
+            r = by_name[n]
+            rows.append({
+                "name": n, "kind": r.kind, "weights": r.weights, "seeds": r.meta["n_seeds"], "in_score": r.in_score,
+                "out_score": r.out_score, "sd": r.meta.get("sd"), "predicted": float(p), "spread": float(sd),
+                "predicted_when_picked": self.plan[n].get("predicted"),
+            })
+        failed = sorted({f"{r.name} (seed {r.seed})" for r in self.records() if not math.isfinite(r.score(t))})
+
+        uniform = by_name.get("uniform")
+        heur = [by_name[n] for n in self._stage("heuristic") if n in by_name]
+        picks = [by_name[n] for n in self._stage("surrogate") if n in by_name]
+        best_h = max(heur, key=lambda r: r.score(t)) if heur else None
+        top = by_name.get("surrogate_0")
+        beat = None
+        if uniform is not None and top is not None:
+            beat = top.score(t) > uniform.score(t)
+        best_run = max(runs, key=lambda r: r.score(t)) if runs else None
+        summary = {
+            "domains": c.domains, "target": t, "seeds": c.seeds, "surrogate": c.surrogate, "ridge": c.ridge,
+            "cv": {"method": cv.method, "r2": cv.r2, "rmse": cv.rmse, "folds": cv.folds, "n_records": cv.n_records},
+            "coefficients": s.coefficients(),
+            "runs": rows, "failed": failed,
+            "uniform": None if uniform is None else uniform.score(t),
+            "best_heuristic": None if best_h is None else {"name": best_h.name, t: best_h.score(t)},
+            "picks": [{"name": r.name, "weights": r.weights, t: r.score(t), **{k: self.plan[r.name].get(k) for k in ("predicted", "spread")}} for r in picks],
+            "best_predicted_beat_uniform": beat,
+            "delta_vs_uniform": None if beat is None else top.score(t) - uniform.score(t),  # type: ignore[union-attr]
+            "best_run": None if best_run is None else {"name": best_run.name, t: best_run.score(t)},
+            "trained_now": self.trained, "skipped": self.skipped,
+        }
+        md = self._markdown(summary, rows)
+        report_md = self.dir / "report.md"
+        report_json = self.dir / "report.json"
+        report_md.write_text(md)
+        report_json.write_text(json.dumps(_clean(summary), indent=1, allow_nan=False))
+        try:
+            plot_observed_vs_predicted(s, self.dir / "surrogate.png", cv=cv, target=t)
+            plot_pair_surfaces(s, self.dir / "pairs.png", target=t)
+        except Exception as exc:  # a figure must never lose the report
+            warnings.warn(f"could not draw the figures: {exc}", UserWarning, stacklevel=1)
+        self.log(md)
+        return LoopResult(self.dir, self.records(), report_md, report_json, summary)
+
+    def _markdown(self, summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+        c = self.cfg
+        t = c.target
+        f = _fmt
+        lines = [
+            f"# modomodo-mix run ({len(c.domains)} domains, target {t})",
+            "",
+            f"Trainer: `{' '.join(c.trainer)}`; seeds {c.seeds}; {len(rows)} mixtures.",
+            "",
+            "| run | kind | " + " | ".join(c.domains) + " | seeds | in_score | out_score | predicted ± spread |",
+            "|---|---|" + "---:|" * len(c.domains) + "---:|---:|---:|---:|",
+        ]
+        for r in rows:
+            out = f(r["out_score"]) + ("" if r["sd"] is None else f" ± {r['sd']:.4f}")
+            lines.append(
+                f"| {r['name']} | {r['kind']} | " + " | ".join(f"{r['weights'][d]:.3f}" for d in c.domains)
+                + f" | {r['seeds']} | {f(r['in_score'])} | {out} | {f(r['predicted'])} ± {f(r['spread'])} |"
+            )
+        cv = summary["cv"]
+        lines += [
+            "",
+            f"Surrogate: {c.surrogate} (ridge {c.ridge:g}) fitted on {cv['n_records']} runs before the final "
+            f"trainings; {cv['method']} CV ({cv['folds']} folds) R² = {f(cv['r2'])}, RMSE = {f(cv['rmse'])}. "
+            "The predicted column is that fit (in-sample for the runs it saw).",
+            "",
+            f"- Uniform baseline: {t} {f(summary['uniform'])}",
+        ]
+        bh = summary["best_heuristic"]
+        if bh:
+            lines.append(f"- Best heuristic: {bh['name']}, {t} {f(bh[t])} ({_delta(bh[t], summary['uniform'])} vs uniform)")
+        for p in summary["picks"]:
+            lines.append(
+                f"- Surrogate pick {p['name']}: predicted {f(p['predicted'])} ± {f(p['spread'])}, measured {f(p[t])} "
+                f"({_delta(p[t], summary['uniform'])} vs uniform)"
+            )
+        beat = summary["best_predicted_beat_uniform"]
+        verdict = "not measured" if beat is None else ("yes" if beat else "no")
+        lines.append(
+            f"- Best predicted mixture (surrogate_0) beat uniform on {t}: **{verdict}**"
+            + ("" if beat is None else f" ({summary['delta_vs_uniform']:+.4f})")
+        )
+        if summary["best_run"]:
+            lines.append(f"- Best run overall: {summary['best_run']['name']} ({f(summary['best_run'][t])})")
+        if summary["failed"]:
+            lines.append(f"- Failed runs (NaN scores, retried on resume): {', '.join(summary['failed'])}")
+        return "\n".join(lines) + "\n"
+
+
+def _fmt(x: Any) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.4f}"
+
+
+def _delta(x: float | None, base: float | None) -> str:
+    if x is None or base is None:
+        return "n/a"
+    return f"{x - base:+.4f}"
+
+
+def _clean(x: Any) -> Any:
+    """JSON-ready copy: numpy scalars to Python, non-finite floats to null."""
+    if isinstance(x, Mapping):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (np.floating, np.integer)):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def run_loop(config: MixConfig, output_dir: str | Path, *, launcher: Launcher | None = None, log: Callable[[str], None] = print) -> LoopResult:
+    return MixLoop(config, output_dir, launcher=launcher, log=log).run()
