@@ -1,1 +1,438 @@
-//! (to be written)
+//! Accuracy rewards: the answer kinds of DESIGN.md (`exact`, `mcq`, `yesno`, `numeric`,
+//! `count`, `math`, `auto`), ChartQA relaxed accuracy, format rewards, and batch scoring
+//! over rayon with results in input order.
+//!
+//! Scores are 1.0 or 0.0. An empty answer scores 0.0 for every kind. When a gold answer
+//! is not of its kind's shape (a `numeric` gold without a number), the kind falls back to
+//! `exact`, so a badly labelled row is judged by string equality instead of never
+//! matching.
+
+use crate::numeric::{self, Number, Reading, Surround};
+use crate::text;
+use crate::{Error, Result};
+use rayon::prelude::*;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Exact,
+    Mcq,
+    YesNo,
+    Numeric,
+    Count,
+    Math,
+    Auto,
+}
+
+impl Kind {
+    pub const NAMES: [&'static str; 7] = ["exact", "mcq", "yesno", "numeric", "count", "math", "auto"];
+
+    pub fn parse(name: &str) -> Result<Kind> {
+        Ok(match name {
+            "exact" => Kind::Exact,
+            "mcq" => Kind::Mcq,
+            "yesno" => Kind::YesNo,
+            "numeric" => Kind::Numeric,
+            "count" => Kind::Count,
+            "math" => Kind::Math,
+            "auto" => Kind::Auto,
+            _ => {
+                return Err(Error::invalid(
+                    "kind",
+                    name,
+                    "one of \"exact\", \"mcq\", \"yesno\", \"numeric\", \"count\", \"math\", \"auto\"",
+                ))
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        Kind::NAMES[self as usize]
+    }
+}
+
+/// A tolerance must be a finite number >= 0.
+pub fn check_rel_tol(rel_tol: f64) -> Result<()> {
+    if rel_tol.is_finite() && rel_tol >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid("rel_tol", rel_tol, "a finite number >= 0"))
+    }
+}
+
+/// The answer a completion (or a solution) gives: [`text::extract_answer`], or the
+/// whole trimmed text when it has no answer block.
+pub fn answer_of(text: &str) -> &str {
+    text::extract_answer(text).unwrap_or(text.trim())
+}
+
+/// The kind `auto` picks from the gold answer: a single option letter A–H -> `mcq`;
+/// yes/no -> `yesno`; a number -> `numeric`; otherwise `exact`.
+pub fn resolve_auto(gold: &str) -> Kind {
+    let stripped = text::strip_decorations(gold);
+    let mut chars = stripped.chars();
+    if let (Some(c), None) = (chars.next(), chars.next()) {
+        if ('A'..='H').contains(&c.to_ascii_uppercase()) {
+            return Kind::Mcq;
+        }
+    }
+    let normal = text::normalize_exact(gold);
+    if normal == "yes" || normal == "no" {
+        return Kind::YesNo;
+    }
+    if numeric::read_number(gold, Surround::Lenient) != numeric::Reading::NotANumber {
+        return Kind::Numeric;
+    }
+    Kind::Exact
+}
+
+fn bool_score(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+pub fn score_exact(pred: &str, gold: &str) -> f64 {
+    let p = text::normalize_exact(pred);
+    bool_score(!p.is_empty() && p == text::normalize_exact(gold))
+}
+
+/// The gold option: its letter, and its option text when given as `(B) cat`.
+fn gold_option(gold: &str) -> Option<(char, &str)> {
+    let letter = text::option_letters(gold).first?;
+    // the option text follows a leading `(B)`, `[B]`, `B)`, `B.` or `B:`
+    let s = gold.trim_start();
+    let rest = ["(", "[", ""].iter().find_map(|open| {
+        let r = s.strip_prefix(open)?;
+        let mut cs = r.chars();
+        let c = cs.next()?;
+        (c.to_ascii_uppercase() == letter).then_some(())?;
+        let r = cs.as_str();
+        r.strip_prefix([')', ']', '.', ':'])
+    });
+    Some((letter, rest.map_or("", str::trim)))
+}
+
+/// `mcq`: the single option letter named by the answer equals the gold letter. An
+/// answer naming two or more different letters scores 0. An answer naming no letter
+/// scores 1 only if it equals the gold's option text (`cat` for gold `(B) cat`).
+pub fn score_mcq(pred: &str, gold: &str) -> f64 {
+    let Some((gold_letter, gold_text)) = gold_option(gold) else {
+        return score_exact(pred, gold);
+    };
+    let named = text::option_letters(pred);
+    match named.count() {
+        1 => bool_score(named.first == Some(gold_letter)),
+        0 if !gold_text.is_empty() => score_exact(pred, gold_text),
+        _ => 0.0,
+    }
+}
+
+/// `yesno`: both say yes or both say no; an answer saying both (or neither) scores 0.
+pub fn score_yesno(pred: &str, gold: &str) -> f64 {
+    match text::yes_no(gold) {
+        Some(g) => bool_score(text::yes_no(pred) == Some(g)),
+        None => score_exact(pred, gold),
+    }
+}
+
+fn numbers_score(pred: Option<Number>, gold: Number, rel_tol: f64) -> f64 {
+    bool_score(pred.is_some_and(|p| numeric::numbers_match(p, gold, rel_tol)))
+}
+
+/// A numeric gold against a prediction: within `rel_tol`; a non-finite gold never
+/// matches; a gold that is no number at all falls back to `exact`.
+fn score_against_number(pred: &str, gold: &str, rel_tol: f64) -> f64 {
+    match numeric::read_number(gold, Surround::Lenient) {
+        Reading::Finite(g) => numbers_score(numeric::parse_number(pred), g, rel_tol),
+        Reading::NonFinite => 0.0,
+        Reading::NotANumber => score_exact(pred, gold),
+    }
+}
+
+/// `numeric`: one number each, equal within `rel_tol` of the gold or 1e-9 absolute.
+pub fn score_numeric(pred: &str, gold: &str, rel_tol: f64) -> f64 {
+    score_against_number(pred, gold, rel_tol)
+}
+
+/// `count`: integer equality; number words zero to twenty accepted.
+pub fn score_count(pred: &str, gold: &str) -> f64 {
+    match numeric::parse_count(gold) {
+        Some(g) => bool_score(numeric::parse_count(pred) == Some(g)),
+        None if numeric::read_number(gold, Surround::Lenient) == Reading::NotANumber => score_exact(pred, gold),
+        None => 0.0,
+    }
+}
+
+/// The outcome of the Rust `math` check. `Unknown` scores 0.0 here; the Python layer
+/// may hand exactly those pairs to math-verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Equal,
+    NotEqual,
+    Unknown,
+}
+
+/// `math`: both sides evaluate to numbers (plain, `\frac`, `\sqrt`, `\pi`, `x = 5`,
+/// degrees, LaTeX wrappers) -> compared within `rel_tol`; else equal canonical forms
+/// -> `Equal`; else `Unknown`.
+pub fn math_verdict(pred: &str, gold: &str, rel_tol: f64) -> Verdict {
+    if pred.trim().is_empty() || gold.trim().is_empty() {
+        return Verdict::NotEqual;
+    }
+    if let (Some(p), Some(g)) = (numeric::math_value(pred), numeric::math_value(gold)) {
+        return if numeric::numbers_match(p, g, rel_tol) { Verdict::Equal } else { Verdict::NotEqual };
+    }
+    let key = numeric::math_key(pred);
+    if !key.is_empty() && key == numeric::math_key(gold) {
+        return Verdict::Equal;
+    }
+    Verdict::Unknown
+}
+
+/// Scores an extracted answer against an extracted gold answer.
+pub fn score(kind: Kind, pred: &str, gold: &str, rel_tol: f64) -> f64 {
+    if pred.trim().is_empty() || gold.trim().is_empty() {
+        return 0.0;
+    }
+    match kind {
+        Kind::Exact => score_exact(pred, gold),
+        Kind::Mcq => score_mcq(pred, gold),
+        Kind::YesNo => score_yesno(pred, gold),
+        Kind::Numeric => score_numeric(pred, gold, rel_tol),
+        Kind::Count => score_count(pred, gold),
+        Kind::Math => bool_score(math_verdict(pred, gold, rel_tol) == Verdict::Equal),
+        Kind::Auto => score(resolve_auto(gold), pred, gold, rel_tol),
+    }
+}
+
+/// Accuracy of one completion against one solution (both may hold answer blocks).
+pub fn accuracy(completion: &str, solution: &str, kind: Kind, rel_tol: f64) -> f64 {
+    score(kind, answer_of(completion), answer_of(solution), rel_tol)
+}
+
+/// ChartQA relaxed accuracy: a numeric gold is matched within `rel_tol` relative to the
+/// gold (a `%` may be read either way); any other gold by `exact`.
+pub fn chart(completion: &str, solution: &str, rel_tol: f64) -> f64 {
+    let (pred, gold) = (answer_of(completion), answer_of(solution));
+    if pred.is_empty() || gold.is_empty() {
+        return 0.0;
+    }
+    score_against_number(pred, gold, rel_tol)
+}
+
+/// Format reward of one completion: `strict` or lenient (see [`text::format_strict`]).
+pub fn format(completion: &str, strict: bool) -> f64 {
+    bool_score(if strict { text::format_strict(completion) } else { text::format_lenient(completion) })
+}
+
+// ---------------------------------------------------------------------------------------
+// Batches
+
+/// Items per rayon task: scoring one item takes microseconds, so tiny tasks would cost
+/// more in scheduling than they save.
+const MIN_TASK: usize = 64;
+
+/// Last line of defence: the scorers are total (tested by proptest and fuzzing), but if
+/// one ever panicked the item would score 0.0 instead of aborting a training run.
+fn guarded(f: impl FnOnce() -> f64) -> f64 {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) if (0.0..=1.0).contains(&v) => v,
+        _ => 0.0,
+    }
+}
+
+fn check_lengths(completions: usize, solutions: usize) -> Result<()> {
+    if completions == solutions {
+        Ok(())
+    } else {
+        Err(Error::length_mismatch("completions", completions, "solutions", solutions))
+    }
+}
+
+fn pairwise<A, B, F>(completions: &[A], solutions: &[B], f: F) -> Result<Vec<f64>>
+where
+    A: AsRef<str> + Sync,
+    B: AsRef<str> + Sync,
+    F: Fn(&str, &str) -> f64 + Sync,
+{
+    check_lengths(completions.len(), solutions.len())?;
+    Ok(completions
+        .par_iter()
+        .zip(solutions.par_iter())
+        .with_min_len(MIN_TASK)
+        .map(|(c, s)| guarded(|| f(c.as_ref(), s.as_ref())))
+        .collect())
+}
+
+/// [`format`] over a batch, in input order.
+pub fn format_rewards<A: AsRef<str> + Sync>(completions: &[A], strict: bool) -> Vec<f64> {
+    completions
+        .par_iter()
+        .with_min_len(MIN_TASK)
+        .map(|c| guarded(|| format(c.as_ref(), strict)))
+        .collect()
+}
+
+/// [`accuracy`] over a batch, in input order.
+pub fn accuracy_rewards<A, B>(completions: &[A], solutions: &[B], kind: Kind, rel_tol: f64) -> Result<Vec<f64>>
+where
+    A: AsRef<str> + Sync,
+    B: AsRef<str> + Sync,
+{
+    check_rel_tol(rel_tol)?;
+    pairwise(completions, solutions, |c, s| accuracy(c, s, kind, rel_tol))
+}
+
+/// [`chart`] over a batch, in input order.
+pub fn chart_rewards<A, B>(completions: &[A], solutions: &[B], rel_tol: f64) -> Result<Vec<f64>>
+where
+    A: AsRef<str> + Sync,
+    B: AsRef<str> + Sync,
+{
+    check_rel_tol(rel_tol)?;
+    pairwise(completions, solutions, |c, s| chart(c, s, rel_tol))
+}
+
+/// [`math_verdict`] of each completion's answer against its solution's, in input order.
+pub fn math_verdicts<A, B>(completions: &[A], solutions: &[B], rel_tol: f64) -> Result<Vec<Verdict>>
+where
+    A: AsRef<str> + Sync,
+    B: AsRef<str> + Sync,
+{
+    check_rel_tol(rel_tol)?;
+    check_lengths(completions.len(), solutions.len())?;
+    Ok(completions
+        .par_iter()
+        .zip(solutions.par_iter())
+        .with_min_len(MIN_TASK)
+        .map(|(c, s)| {
+            let (c, s) = (c.as_ref(), s.as_ref());
+            catch_unwind(|| math_verdict(answer_of(c), answer_of(s), rel_tol)).unwrap_or(Verdict::NotEqual)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acc(c: &str, s: &str, kind: &str) -> f64 {
+        accuracy(c, s, Kind::parse(kind).unwrap(), 1e-6)
+    }
+
+    #[test]
+    fn kinds_parse() {
+        for name in Kind::NAMES {
+            assert_eq!(Kind::parse(name).unwrap().name(), name);
+        }
+        assert!(matches!(Kind::parse("fuzzy"), Err(Error::InvalidArgument { name, value, .. }) if name == "kind" && value.contains("fuzzy")));
+        assert!(check_rel_tol(-0.1).is_err());
+        assert!(check_rel_tol(f64::NAN).is_err());
+        assert!(check_rel_tol(0.0).is_ok());
+        assert!(matches!(accuracy_rewards(&["a"], &["a", "b"], Kind::Exact, 0.0), Err(Error::LengthMismatch { .. })));
+        assert!(matches!(chart_rewards(&["a"], &["a"], -1.0), Err(Error::InvalidArgument { name, .. }) if name == "rel_tol"));
+    }
+
+    #[test]
+    fn exact() {
+        assert_eq!(acc("<answer> New  York. </answer>", "new york", "exact"), 1.0);
+        assert_eq!(acc("\"Paris\"", "<answer>paris</answer>", "exact"), 1.0);
+        assert_eq!(acc("<answer>Paris, France</answer>", "Paris", "exact"), 0.0);
+        assert_eq!(acc("<answer></answer>", "", "exact"), 0.0);
+        assert_eq!(acc("", "", "exact"), 0.0);
+    }
+
+    #[test]
+    fn mcq() {
+        for pred in ["B", "(B)", "B.", "B) cat", "Option B", "The answer is B", "<answer>b</answer>", "cat"] {
+            assert_eq!(acc(pred, "(B) cat", "mcq"), 1.0, "{pred:?}");
+            assert_eq!(acc(pred, "B", "auto"), if pred == "cat" { 0.0 } else { 1.0 }, "{pred:?}");
+        }
+        for pred in ["A", "B or C", "A, B, C, D", "(B) (C)", "B and C", "", "<answer></answer>", "dog"] {
+            assert_eq!(acc(pred, "(B) cat", "mcq"), 0.0, "{pred:?}");
+        }
+    }
+
+    #[test]
+    fn yesno() {
+        for (pred, want) in [("Yes", 1.0), ("yes.", 1.0), ("<answer>YES</answer>", 1.0), ("No", 0.0),
+                             ("yes and no", 0.0), ("eyes", 0.0), ("I know", 0.0), ("", 0.0)] {
+            assert_eq!(acc(pred, "yes", "yesno"), want, "{pred:?}");
+            assert_eq!(acc(pred, "Yes", "auto"), want, "{pred:?}");
+        }
+        assert_eq!(acc("no", "No.", "auto"), 1.0);
+    }
+
+    #[test]
+    fn numeric_kind() {
+        for pred in ["1234.5", "1,234.5", "1.2345e3", "$1,234.50", "1234.5 kg", "<answer>1234.5</answer>"] {
+            assert_eq!(acc(pred, "1234.5", "numeric"), 1.0, "{pred:?}");
+            assert_eq!(acc(pred, "1234.5", "auto"), 1.0, "{pred:?}");
+        }
+        assert_eq!(acc("0.75", "\\frac{3}{4}", "numeric"), 1.0);
+        assert_eq!(acc("3/4", "0.75", "numeric"), 1.0);
+        assert_eq!(acc("50%", "0.5", "numeric"), 1.0);
+        assert_eq!(acc("1234.6", "1234.5", "numeric"), 0.0);
+        assert_eq!(accuracy("1234.6", "1234.5", Kind::Numeric, 1e-3), 1.0);
+        assert_eq!(acc("5 or 6", "5", "numeric"), 0.0);
+        assert_eq!(acc("1e999", "1e999", "numeric"), 0.0);
+        assert_eq!(acc("1/0", "1/0", "numeric"), 0.0);
+        for (pred, gold) in [("NaN", "NaN"), ("inf", "inf"), ("1e999", "1e999"), ("∞", "∞")] {
+            for kind in ["numeric", "auto"] {
+                assert_eq!(acc(pred, gold, kind), 0.0, "{pred:?} {kind}");
+            }
+            assert_eq!(chart(pred, gold, 0.05), 0.0);
+        }
+        assert_eq!(acc("nan", "1", "numeric"), 0.0);
+        assert_eq!(acc("1e999", "1", "numeric"), 0.0);
+    }
+
+    #[test]
+    fn count_kind() {
+        assert_eq!(acc("three", "3", "count"), 1.0);
+        assert_eq!(acc("There are 3 dogs.", "three", "count"), 1.0);
+        assert_eq!(acc("3.5", "3", "count"), 0.0);
+        assert_eq!(acc("two or three", "3", "count"), 0.0);
+        assert_eq!(acc("4", "3", "count"), 0.0);
+    }
+
+    #[test]
+    fn math_kind() {
+        for (pred, gold) in [("\\frac{1}{2}", "0.5"), ("\\dfrac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}"),
+                             ("x = 5", "5"), ("$\\boxed{2\\pi}$", "2\\pi"), ("90^\\circ", "90"),
+                             ("\\frac{x}{2}", "\\dfrac{x}{ 2 }"), ("6.2832", "2\\pi")] {
+            let want = if pred == "6.2832" { 0.0 } else { 1.0 };
+            assert_eq!(acc(pred, gold, "math"), want, "{pred:?} vs {gold:?}");
+        }
+        assert_eq!(accuracy("6.2832", "2\\pi", Kind::Math, 1e-4), 1.0);
+        assert_eq!(math_verdict("x+1", "1+x", 1e-6), Verdict::Unknown);
+        assert_eq!(math_verdict("3", "4", 1e-6), Verdict::NotEqual);
+        assert_eq!(math_verdict("2x", "2", 1e-6), Verdict::Unknown);
+    }
+
+    #[test]
+    fn chart_kind() {
+        assert_eq!(chart("<answer>104</answer>", "100", 0.05), 1.0);
+        assert_eq!(chart("106", "100", 0.05), 0.0);
+        assert_eq!(chart("45%", "45", 0.05), 1.0);
+        assert_eq!(chart("Paris.", "paris", 0.05), 1.0);
+        assert_eq!(chart("", "100", 0.05), 0.0);
+        assert_eq!(chart("0", "0", 0.05), 1.0);
+    }
+
+    #[test]
+    fn batches_keep_order() {
+        let comps: Vec<String> = (0..1000).map(|i| format!("<answer>{i}</answer>")).collect();
+        let sols: Vec<String> = (0..1000).map(|i| if i % 3 == 0 { i.to_string() } else { "x".into() }).collect();
+        let got = accuracy_rewards(&comps, &sols, Kind::Auto, 1e-6).unwrap();
+        let want: Vec<f64> = (0..1000).map(|i| if i % 3 == 0 { 1.0 } else { 0.0 }).collect();
+        assert_eq!(got, want);
+        let f = format_rewards(&["<think>a</think><answer>b</answer>", "<answer>b</answer>", "x"], true);
+        assert_eq!(f, vec![1.0, 0.0, 0.0]);
+        let verdicts = math_verdicts(&["1/2", "x", ""], &["0.5", "y", "1"], 1e-6).unwrap();
+        assert_eq!(verdicts, vec![Verdict::Equal, Verdict::Unknown, Verdict::NotEqual]);
+    }
+}

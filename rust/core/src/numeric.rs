@@ -255,8 +255,40 @@ pub fn parse_number(text: &str) -> Option<Number> {
 
 /// [`parse_number`] with an explicit [`Surround`] policy.
 pub fn parse_number_with(text: &str, surround: Surround) -> Option<Number> {
+    match read_number(text, surround) {
+        Reading::Finite(n) => Some(n),
+        _ => None,
+    }
+}
+
+/// What an answer states, telling a non-finite number (`1e999`, `1/0`, `NaN`, `inf`)
+/// apart from text that is no number at all.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reading {
+    Finite(Number),
+    NonFinite,
+    NotANumber,
+}
+
+const NON_FINITE_WORDS: [&str; 5] = ["nan", "inf", "infinity", "∞", "\\infty"];
+
+/// Reads the single number an answer states (see [`parse_number`]).
+pub fn read_number(text: &str, surround: Surround) -> Reading {
     let cleaned = clean_latex(text);
     let s = crate::text::strip_decorations(&cleaned);
+    let unsigned = s.trim_start_matches(['-', '+', '−']).trim_start();
+    if NON_FINITE_WORDS.iter().any(|w| unsigned.eq_ignore_ascii_case(w)) {
+        return Reading::NonFinite;
+    }
+    match parse_token(s, surround) {
+        Some(n) if n.value.is_finite() => Reading::Finite(n),
+        Some(_) => Reading::NonFinite,
+        None => Reading::NotANumber,
+    }
+}
+
+/// The one number token of `s` with its surround checked; the value may be non-finite.
+fn parse_token(s: &str, surround: Surround) -> Option<Number> {
     let caps = TOKEN.captures(s)?;
     let whole = caps.get(0)?;
     let (prefix, rest) = (&s[..whole.start()], &s[whole.end()..]);
@@ -294,7 +326,7 @@ pub fn parse_number_with(text: &str, surround: Surround) -> Option<Number> {
     };
     let negative = is_minus(caps.name("s1")) != is_minus(caps.name("s2"));
     let value = if negative { -value } else { value };
-    value.is_finite().then_some(Number { value, percent: caps.name("pct").is_some() })
+    Some(Number { value, percent: caps.name("pct").is_some() })
 }
 
 const NUMBER_WORDS: [&str; 21] = [
@@ -631,6 +663,15 @@ mod tests {
         ] {
             assert_eq!(parse_number(s), None, "{s:?}");
         }
+    }
+
+    #[test]
+    fn non_finite() {
+        for s in ["1e999", "-1e400", "1/0", "\\frac{1}{0}", "NaN", "-inf", "Infinity", "\\infty", "∞"] {
+            assert_eq!(read_number(s, Surround::Lenient), Reading::NonFinite, "{s:?}");
+        }
+        assert_eq!(read_number("cat", Surround::Lenient), Reading::NotANumber);
+        assert_eq!(read_number("0/0", Surround::Lenient), Reading::NonFinite);
     }
 
     #[test]
