@@ -12,6 +12,7 @@
 
 use std::sync::LazyLock;
 
+use rayon::prelude::*;
 use regex::Regex;
 use serde_json::Value;
 
@@ -137,6 +138,41 @@ pub fn parse_boxes_in(text: &str, frame: &Frame) -> Vec<BBox> {
 pub fn parse_boxes(text: &str, coords: &str, image_size: Option<(f64, f64)>) -> Result<Vec<BBox>> {
     let frame = Frame::new(Coords::parse(coords)?, image_size)?;
     Ok(parse_boxes_in(text, &frame))
+}
+
+/// One frame per item (`image_sizes`: one size or `None` per item, `items` names the
+/// items in errors); an invalid size is reported as `image_sizes[i]`.
+pub fn frames(
+    coords: Coords,
+    image_sizes: Option<&[Option<(f64, f64)>]>,
+    items: &str,
+    n: usize,
+) -> Result<Vec<Frame>> {
+    if let Some(sizes) = image_sizes {
+        if sizes.len() != n {
+            return Err(Error::length_mismatch(items, n, "image_sizes", sizes.len()));
+        }
+    }
+    (0..n)
+        .map(|i| {
+            Frame::new(coords, image_sizes.and_then(|s| s[i])).map_err(|e| match e {
+                Error::InvalidArgument { value, expected, .. } => {
+                    Error::InvalidArgument { name: format!("image_sizes[{i}]"), value, expected }
+                }
+                other => other,
+            })
+        })
+        .collect()
+}
+
+/// [`parse_boxes_in`] of each text, in order, over threads.
+pub fn parse_boxes_batch<S: AsRef<str> + Sync>(
+    texts: &[S],
+    coords: &str,
+    image_sizes: Option<&[Option<(f64, f64)>]>,
+) -> Result<Vec<Vec<BBox>>> {
+    let frames = frames(Coords::parse(coords)?, image_sizes, "texts", texts.len())?;
+    Ok(texts.par_iter().zip(frames.par_iter()).map(|(t, f)| parse_boxes_in(t.as_ref(), f)).collect())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -450,6 +486,16 @@ mod tests {
         assert!(matches!(parse_boxes("", "norm1000", None), Err(Error::InvalidArgument { name, .. }) if name == "image_size"));
         assert!(parse_boxes("", "absolute", Some((0., 10.))).is_err());
         assert!(parse_boxes("", "absolute", Some((f64::NAN, 10.))).is_err());
+    }
+
+    #[test]
+    fn batch_in_order_with_sizes_per_text() {
+        let got = parse_boxes_batch(&["[0, 0, 500, 500]", "x", "[0, 0, 1000, 1000]"], "norm1000",
+            Some(&[Some((100., 100.)), Some((1., 1.)), Some((10., 20.))])).unwrap();
+        assert_eq!(got, vec![vec![[0., 0., 50., 50.]], vec![], vec![[0., 0., 10., 20.]]]);
+        let err = parse_boxes_batch(&["a", "b"], "norm1", Some(&[Some((1., 1.)), None])).unwrap_err();
+        assert!(err.to_string().contains("image_sizes[1]"), "{err}");
+        assert!(parse_boxes_batch(&["a"], "absolute", Some(&[])).is_err());
     }
 
     #[test]

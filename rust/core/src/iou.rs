@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use crate::boxes::{parse_boxes_in, BBox, Coords, Frame};
+use crate::boxes::{frames, parse_boxes_in, BBox, Coords, Frame};
 use crate::error::{Error, Result};
 use crate::text::extract_answer;
 
@@ -143,31 +143,14 @@ pub fn iou_reward<S: AsRef<str> + Sync>(
     if solutions.len() != n {
         return Err(Error::length_mismatch("completions", n, "solutions", solutions.len()));
     }
-    if let Some(sizes) = image_sizes {
-        if sizes.len() != n {
-            return Err(Error::length_mismatch("completions", n, "image_sizes", sizes.len()));
-        }
-    }
-    let size = |i: usize| image_sizes.and_then(|s| s[i]);
-    let name_row = |i: usize, e: Error| match e {
-        Error::InvalidArgument { value, expected, .. } => {
-            Error::InvalidArgument { name: format!("image_sizes[{i}]"), value, expected }
-        }
-        other => other,
-    };
     // Validate every argument before any work, so errors do not depend on thread timing.
-    let frames = (0..n)
-        .map(|i| {
-            let pred = Frame::new(cfg.coords, size(i)).map_err(|e| name_row(i, e))?;
-            Ok((pred, Frame::absolute(size(i)).map_err(|e| name_row(i, e))?))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let pred_frames = frames(cfg.coords, image_sizes, "completions", n)?;
+    let gold_frames = frames(Coords::Absolute, image_sizes, "completions", n)?;
     Ok((0..n)
         .into_par_iter()
         .map(|i| {
-            let (pred_frame, gold_frame) = &frames[i];
-            let pred = predicted_boxes(completions[i].as_ref(), pred_frame);
-            score_boxes(&pred, &gold_boxes(&solutions[i], gold_frame), cfg)
+            let pred = predicted_boxes(completions[i].as_ref(), &pred_frames[i]);
+            score_boxes(&pred, &gold_boxes(&solutions[i], &gold_frames[i]), cfg)
         })
         .collect())
 }

@@ -11,7 +11,6 @@ use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
-use rayon::prelude::*;
 
 use crate::errors::IntoPyResult;
 
@@ -84,15 +83,9 @@ fn parse_boxes_batch(
     coords: &str,
     image_sizes: Option<Bound<'_, PyAny>>,
 ) -> PyResult<Vec<Vec<(f64, f64, f64, f64)>>> {
-    let coords = Coords::parse(coords).py()?;
     let sizes = sizes_of(image_sizes.as_ref(), texts.len())?;
-    let frames = (0..texts.len())
-        .map(|i| Frame::new(coords, sizes.as_ref().and_then(|s| s[i])).py())
-        .collect::<PyResult<Vec<_>>>()?;
     let strs: Vec<Cow<'_, str>> = texts.iter().map(text_of).collect();
-    let out = py.detach(|| {
-        strs.par_iter().zip(frames.par_iter()).map(|(t, f)| boxes::parse_boxes_in(t, f)).collect::<Vec<_>>()
-    });
+    let out = py.detach(|| boxes::parse_boxes_batch(&strs, coords, sizes.as_deref())).py()?;
     Ok(out.into_iter().map(as_tuples).collect())
 }
 
