@@ -24,8 +24,8 @@ Out-of-distribution evaluation domains combine training skills (see `TASKS[...].
 - chart_compare: which bar is tallest, answered by its colour (chart + attribute).
 - read_number: the digit written in the box of a given colour (ground/attribute + digit
   reading, seen only on the chart's axis labels).
-- count_math: how many of two shape classes there are in total (detect's counting +
-  arithmetic).
+- count_math: how many of two shape classes there are in total (detect's finding and
+  counting + addition, which no training domain asks for).
 - multi_mc: the colour of the shape left of/above another, as a multiple choice
   (spatial + attribute + mcq).
 
@@ -421,8 +421,8 @@ _FMT = ("format", 1.0, {})
 TASKS: dict[str, Task] = {
     t.name: t
     for t in [
-        Task("detect", _detect, "boxes", "modomodo_boxes", "COCO (Visual-RFT)", ("detection",),
-             "Boxes of every shape of a class or colour among 2-4 shapes.",
+        Task("detect", _detect, "boxes", "modomodo_boxes", "COCO (Visual-RFT)", ("detection", "counting"),
+             "Boxes of every shape of a class or colour among 2-4 shapes (the reasoning states the count).",
              _rw(("iou", 2.0, {"mode": "match", "threshold": 0.5}), _FMT)),
         Task("ground", _ground, "boxes", "modomodo_box", "LISA", ("grounding",),
              "The box of the shape described by colour and shape.",
@@ -452,7 +452,7 @@ TASKS: dict[str, Task] = {
              "The digit in the box of a given colour: find it by colour (ground/attribute) and read "
              "a digit (seen only on chart axes in training).",
              _rw(("accuracy", 1.0, {"kind": "numeric"}))),
-        Task("count_math", _count_math, "count", "modomodo", "MathVista", ("detection", "arithmetic"),
+        Task("count_math", _count_math, "count", "modomodo", "MathVista", ("detection", "counting", "arithmetic"),
              "The total count of two shape classes: find every shape of a class (detect) then add.",
              _rw(("accuracy", 1.0, {"kind": "count"}))),
         Task("multi_mc", _multi_mc, "mcq", "modomodo_option", "MMMU", ("spatial", "attribute", "mcq"),
