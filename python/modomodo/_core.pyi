@@ -6,6 +6,21 @@ __version__: str
 
 # --- rust/python/src/rewards.rs ---------------------------------------------------------
 
+from collections.abc import Sequence
+
+def extract_answer(text: str) -> str | None: ...
+def extract_answer_batch(texts: Sequence[str]) -> list[str | None]: ...
+def format_reward(completions: Sequence[str], strict: bool = True) -> list[float]: ...
+def accuracy_reward(
+    completions: Sequence[str], solutions: Sequence[str], kind: str = "auto", rel_tol: float = 1e-6
+) -> list[float]: ...
+def chart_reward(
+    completions: Sequence[str], solutions: Sequence[str], rel_tol: float = 0.05
+) -> list[float]: ...
+def math_verdicts(
+    completions: Sequence[str], solutions: Sequence[str], rel_tol: float = 1e-6
+) -> list[int]: ...
+
 # --- rust/python/src/boxes.rs -----------------------------------------------------------
 
 from collections.abc import Sequence

@@ -1,5 +1,114 @@
-use pyo3::prelude::*;
+//! Bindings of the text rewards: `extract_answer`, `extract_answer_batch`,
+//! `format_reward`, `accuracy_reward`, `chart_reward`, `math_verdicts`. Batches take
+//! sequences of `str` (the Python layer wraps a single string); strings are borrowed, not
+//! copied, the GIL is released for the work, and rayon spreads it over threads with the
+//! results in input order.
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use std::borrow::Cow;
+
+use modomodo_core::accuracy::{self, Kind, Verdict};
+use modomodo_core::text;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use crate::errors::IntoPyResult;
+
+/// A Python `str` as `&str` without a copy; strings that are not valid UTF-8 (lone
+/// surrogates) are read lossily rather than raising.
+fn text_of<'a>(s: &'a Bound<'_, PyString>) -> Cow<'a, str> {
+    match s.to_str() {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => s.to_string_lossy(),
+    }
+}
+
+fn texts_of<'a>(items: &'a [Bound<'_, PyString>]) -> Vec<Cow<'a, str>> {
+    items.iter().map(text_of).collect()
+}
+
+/// The trimmed content of the last `<answer>…</answer>` block, else of the last
+/// balanced `\boxed{…}`, else `None`.
+#[pyfunction]
+fn extract_answer(py: Python<'_>, text: Bound<'_, PyString>) -> Option<String> {
+    let text = text_of(&text);
+    py.detach(|| text::extract_answer(&text).map(str::to_owned))
+}
+
+/// `extract_answer` of each text, in order.
+#[pyfunction]
+fn extract_answer_batch(py: Python<'_>, texts: Vec<Bound<'_, PyString>>) -> Vec<Option<String>> {
+    let texts = texts_of(&texts);
+    py.detach(|| {
+        use rayon::prelude::*;
+        texts.par_iter().map(|t| text::extract_answer(t).map(str::to_owned)).collect()
+    })
+}
+
+/// 1.0 when a completion has the required format (strict: `<think>…</think><answer>…</answer>`
+/// and nothing else; lenient: an answer block), else 0.0.
+#[pyfunction]
+#[pyo3(signature = (completions, strict = true))]
+fn format_reward(py: Python<'_>, completions: Vec<Bound<'_, PyString>>, strict: bool) -> Vec<f64> {
+    let completions = texts_of(&completions);
+    py.detach(|| accuracy::format_rewards(&completions, strict))
+}
+
+/// Accuracy of each completion's answer against its solution, for one answer `kind`.
+#[pyfunction]
+#[pyo3(signature = (completions, solutions, kind = "auto", rel_tol = 1e-6))]
+fn accuracy_reward(
+    py: Python<'_>,
+    completions: Vec<Bound<'_, PyString>>,
+    solutions: Vec<Bound<'_, PyString>>,
+    kind: &str,
+    rel_tol: f64,
+) -> PyResult<Vec<f64>> {
+    let kind = Kind::parse(kind).py()?;
+    let (completions, solutions) = (texts_of(&completions), texts_of(&solutions));
+    py.detach(|| accuracy::accuracy_rewards(&completions, &solutions, kind, rel_tol)).py()
+}
+
+/// ChartQA relaxed accuracy: numeric gold within `rel_tol` (relative), otherwise exact.
+#[pyfunction]
+#[pyo3(signature = (completions, solutions, rel_tol = 0.05))]
+fn chart_reward(
+    py: Python<'_>,
+    completions: Vec<Bound<'_, PyString>>,
+    solutions: Vec<Bound<'_, PyString>>,
+    rel_tol: f64,
+) -> PyResult<Vec<f64>> {
+    let (completions, solutions) = (texts_of(&completions), texts_of(&solutions));
+    py.detach(|| accuracy::chart_rewards(&completions, &solutions, rel_tol)).py()
+}
+
+/// The Rust `math` check of each pair: 1 equal, 0 not equal, -1 undecided (the pairs
+/// the optional math-verify fallback may look at).
+#[pyfunction]
+#[pyo3(signature = (completions, solutions, rel_tol = 1e-6))]
+fn math_verdicts(
+    py: Python<'_>,
+    completions: Vec<Bound<'_, PyString>>,
+    solutions: Vec<Bound<'_, PyString>>,
+    rel_tol: f64,
+) -> PyResult<Vec<i8>> {
+    let (completions, solutions) = (texts_of(&completions), texts_of(&solutions));
+    let verdicts = py.detach(|| accuracy::math_verdicts(&completions, &solutions, rel_tol)).py()?;
+    Ok(verdicts
+        .into_iter()
+        .map(|v| match v {
+            Verdict::Equal => 1,
+            Verdict::NotEqual => 0,
+            Verdict::Unknown => -1,
+        })
+        .collect())
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(extract_answer, m)?)?;
+    m.add_function(wrap_pyfunction!(extract_answer_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(format_reward, m)?)?;
+    m.add_function(wrap_pyfunction!(accuracy_reward, m)?)?;
+    m.add_function(wrap_pyfunction!(chart_reward, m)?)?;
+    m.add_function(wrap_pyfunction!(math_verdicts, m)?)?;
     Ok(())
 }
