@@ -173,10 +173,10 @@ def _nanstd(x: torch.Tensor, dim: int | None = None) -> torch.Tensor:
 def _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg: _Config):
     """TRL's `_compute_loss` for the four clipped loss types; math in float32."""
     per_token_logps = logps.float()
-    mask = mask.float()
-    if old_logps is None:
-        old_logps = per_token_logps.detach()
-    log_ratio = per_token_logps - old_logps.float()
+    mask = mask.detach().float()
+    # Like TRL's, the old and reference log-probabilities are constants (computed without grad).
+    old_logps = per_token_logps.detach() if old_logps is None else old_logps.detach().float()
+    log_ratio = per_token_logps - old_logps
     if cfg.importance_sampling_level == "token":
         log_importance_weights = log_ratio  # (B, T)
     else:
@@ -186,7 +186,7 @@ def _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg: _Config):
 
     per_token_kl = None
     if ref_logps is not None:
-        ref = ref_logps.float()
+        ref = ref_logps.detach().float()
         per_token_kl = torch.exp(ref - per_token_logps) - (ref - per_token_logps) - 1
         if cfg.use_bias_correction_kl:
             per_token_kl = per_token_kl * coef_1
