@@ -370,7 +370,14 @@ class MixLoop:
         return out
 
     def fit(self) -> tuple[MixtureSurrogate, CVResult]:
-        recs = [r for r in self.records() if math.isfinite(r.score(self.cfg.target))]
+        everything = self.records()
+        recs = [r for r in everything if math.isfinite(r.score(self.cfg.target))]
+        if not recs:
+            failed = ", ".join(f"{r.name} (seed {r.seed})" for r in everything)
+            raise ValueError(
+                f"no run finished with a finite {self.cfg.target}; failed: {failed or 'none recorded'} "
+                f"(errors in {self.records_path}, logs under {self.dir / 'runs'})"
+            )
         s = make_surrogate(self.cfg.surrogate, ridge=self.cfg.ridge)
         s.fit(recs, domains=self.cfg.domains, target=self.cfg.target)
         cv = s.cross_validate(self.cfg.cv, k=self.cfg.folds)
