@@ -54,6 +54,17 @@ def _console(name: str, module_call: str) -> list[str]:
     return [sys.executable, "-c", f"import sys; from modomodo.train.cli import {module_call}; sys.exit({module_call}())"]
 
 
+def _resolve(argv: list[str]) -> list[str]:
+    """A bare program name missing from PATH but installed beside this Python (an
+    un-activated venv) is taken from there."""
+    prog = argv[0]
+    if "/" not in prog and shutil.which(prog) is None:
+        local = Path(sys.executable).parent / prog
+        if local.exists():
+            return [str(local), *argv[1:]]
+    return argv
+
+
 @dataclass
 class MixConfig:
     """Settings of `modomodo-mix run` (YAML keys of the same names)."""
@@ -100,6 +111,8 @@ class MixConfig:
         for key in ("trainer", "evaluator"):
             if isinstance(kwargs.get(key), str):
                 kwargs[key] = kwargs[key].split()
+            if kwargs.get(key):
+                kwargs[key] = _resolve(list(kwargs[key]))
         cfg = cls(**kwargs)
         cfg.validate(where)
         return cfg
@@ -448,7 +461,7 @@ class MixLoop:
         runs = self.mean_records()
         by_name = {r.name: r for r in runs}
         order = [n for n in self.plan if n in by_name]
-        pred, spread = s.predict_spread([self.plan[n]["weights"] for n in order]) if order else ([], [])
+        pred, spread = s.predict_spread([self.plan[n]["weights"] for n in order]) if order else (np.zeros(0), np.zeros(0))
         rows = []
         for n, p, sd in zip(order, pred, spread):
             r = by_name[n]

@@ -183,9 +183,20 @@ class MixtureSurrogate:
     def _unlink(self, z: np.ndarray) -> np.ndarray:
         return z if self.link == "identity" else self.floor + np.exp(z)
 
-    def _solve(self, W: np.ndarray, z: np.ndarray, *, check: bool = True) -> np.ndarray | None:
-        """Coefficients for link-scale targets z; None (when not `check`) if the least-
-        squares design is rank-deficient."""
+    def _solve(self, W: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Coefficients for link-scale targets z; a rank-deficient least-squares design
+        is an error naming the rank."""
+        coef = self._try_solve(W, z)
+        if coef is None:
+            F = scheffe_features(W, self.degree)
+            raise ValueError(
+                f"the {F.shape[0]} mixtures do not determine the {F.shape[1]} coefficients of the "
+                f"{self.name} surrogate (design rank {np.linalg.matrix_rank(F)}); add pilots that vary "
+                "the domains jointly, or pass a ridge > 0"
+            )
+        return coef
+
+    def _try_solve(self, W: np.ndarray, z: np.ndarray) -> np.ndarray | None:
         F = scheffe_features(W, self.degree)
         m = W.shape[1]
         if self.ridge > 0:
@@ -194,15 +205,8 @@ class MixtureSurrogate:
             coef = np.linalg.solve(A, F.T @ (z - mu))
             coef[:m] += mu
             return coef
-        rank = np.linalg.matrix_rank(F)
-        if rank < F.shape[1]:
-            if not check:
-                return None
-            raise ValueError(
-                f"the {F.shape[0]} mixtures do not determine the {F.shape[1]} coefficients of the "
-                f"{self.name} surrogate (design rank {rank}); add pilots that vary the domains jointly, "
-                "or pass a ridge > 0"
-            )
+        if np.linalg.matrix_rank(F) < F.shape[1]:
+            return None
         coef, *_ = np.linalg.lstsq(F, z, rcond=None)
         return coef
 
@@ -360,7 +364,7 @@ class MixtureSurrogate:
         z = self._link(y)
         rng = np.random.default_rng(seed)
         rows = len(y)
-        coefs = []
+        coefs: list[np.ndarray] = []
         attempts = 0
         while len(coefs) < n:
             attempts += 1
@@ -370,7 +374,7 @@ class MixtureSurrogate:
                     f"{self.name} surrogate; add records or pass a ridge > 0"
                 )
             idx = rng.integers(0, rows, rows)
-            coef = self._solve(W[idx], z[idx], check=False)
+            coef = self._try_solve(W[idx], z[idx])
             if coef is not None:
                 coefs.append(coef)
         self.boot_coefs_ = np.array(coefs)
@@ -399,7 +403,7 @@ def _coef_names(domains: Sequence[str], degree: int) -> list[str]:
     names = list(domains)
     if degree == 2:
         i, j = np.triu_indices(len(domains), k=1)
-        names += [f"{domains[a]}*{domains[b]}" for a, b in zip(i, j)]
+        names += [f"{domains[int(a)]}*{domains[int(b)]}" for a, b in zip(i, j)]
     return names
 
 
