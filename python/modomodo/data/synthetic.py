@@ -55,7 +55,7 @@ SHAPES = ("square", "circle", "triangle")
 GRID = 4
 BACKGROUND = (0, 0, 0)
 
-Draw = Callable[[ImageDraw.ImageDraw, int], None]
+Draw = Callable[[Image.Image, int], None]
 
 
 @dataclass
@@ -87,6 +87,22 @@ class Task:
 @lru_cache(maxsize=64)
 def _font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=max(6, px))
+
+
+@lru_cache(maxsize=1024)
+def _glyph(text: str, px: int, anchor: str) -> tuple[Image.Image, int, int]:
+    # Text is rendered once per (text, size) and pasted through its mask: FreeType
+    # rendering at every sample would dominate generation time.
+    font = _font(px)
+    x0, y0, x1, y1 = font.getbbox(text, anchor=anchor)
+    mask = Image.new("L", (max(1, x1 - x0), max(1, y1 - y0)), 0)
+    ImageDraw.Draw(mask).text((-x0, -y0), text, fill=255, font=font, anchor=anchor)
+    return mask, x0, y0
+
+
+def _text(img: Image.Image, xy: tuple[float, float], text: str, px: int, fill, anchor: str = "mm") -> None:
+    mask, x0, y0 = _glyph(text, max(6, px), anchor)
+    img.paste(fill, (round(xy[0]) + x0, round(xy[1]) + y0), mask)
 
 
 @dataclass(frozen=True)
@@ -155,7 +171,8 @@ def _reading_order(objs: Sequence[Obj]) -> list[Obj]:
 
 
 def _draw_all(objs: Sequence[Obj]) -> Draw:
-    def draw(d: ImageDraw.ImageDraw, size: int) -> None:
+    def draw(img: Image.Image, size: int) -> None:
+        d = ImageDraw.Draw(img)
         for o in objs:
             _draw_obj(d, o)
 
@@ -238,11 +255,10 @@ def _geometry(rng: random.Random, size: int) -> Sample:
         opts, letter = _mcq(rng, _POLYGONS[k], list(_POLYGONS.values()))
         question = _with_options("Which shape is drawn?", opts)
 
-    def draw(d: ImageDraw.ImageDraw, size: int) -> None:
-        d.polygon(pts, outline=colour, width=max(2, size // 36))
-        font = _font(size // 11)
+    def draw(img: Image.Image, size: int) -> None:
+        ImageDraw.Draw(img).polygon(pts, outline=colour, width=max(2, size // 36))
         for i, (x, y) in enumerate(labels):
-            d.text((x, y), LETTERS[i], fill=(255, 255, 255), font=font, anchor="mm")
+            _text(img, (x, y), LETTERS[i], size // 11, (255, 255, 255))
 
     return Sample(question, letter, f"The figure has {k} sides, a {_POLYGONS[k]}.", draw)
 
@@ -305,18 +321,33 @@ def _bars(rng: random.Random, distinct_max: bool) -> list[tuple[str, int]]:
             return list(zip(colours, values))
 
 
+def _chart_frame(size: int) -> tuple[int, int, int, int]:
+    """left, right, top, bottom of the plot area."""
+    return round(0.16 * size), size - max(2, size // 28), max(4, size // 14), size - max(4, size // 18)
+
+
+@lru_cache(maxsize=8)
+def _chart_axes(size: int) -> Image.Image:
+    """Grid lines and axis labels, the same for every chart of a size (drawn once)."""
+    img = Image.new("RGB", (size, size), BACKGROUND)
+    d = ImageDraw.Draw(img)
+    left, right, top, bottom = _chart_frame(size)
+    unit = (bottom - top) / CHART_MAX
+    for v in range(CHART_MAX + 1):
+        y = round(bottom - v * unit)
+        d.line((left, y, right, y), fill=(70, 70, 70) if v else (200, 200, 200), width=1)
+        if v % 2 == 0:
+            _text(img, (left - 3, y), str(v), size // 11, (255, 255, 255), anchor="rm")
+    d.line((left, top, left, bottom), fill=(200, 200, 200), width=1)
+    return img
+
+
 def _draw_chart(bars: Sequence[tuple[str, int]]) -> Draw:
-    def draw(d: ImageDraw.ImageDraw, size: int) -> None:
-        left, right = round(0.16 * size), size - max(2, size // 28)
-        top, bottom = max(4, size // 14), size - max(4, size // 18)
+    def draw(img: Image.Image, size: int) -> None:
+        img.paste(_chart_axes(size))
+        d = ImageDraw.Draw(img)
+        left, right, top, bottom = _chart_frame(size)
         unit = (bottom - top) / CHART_MAX
-        font = _font(size // 11)
-        for v in range(CHART_MAX + 1):
-            y = round(bottom - v * unit)
-            d.line((left, y, right, y), fill=(70, 70, 70) if v else (200, 200, 200), width=1)
-            if v % 2 == 0:
-                d.text((left - 3, y), str(v), fill=(255, 255, 255), font=font, anchor="rm")
-        d.line((left, top, left, bottom), fill=(200, 200, 200), width=1)
         slot = (right - left) / len(bars)
         width = slot * 0.6
         for i, (colour, value) in enumerate(bars):
@@ -374,12 +405,12 @@ def _read_number(rng: random.Random, size: int) -> Sample:
         boxes.append((round(c * half) + m[0], round(r * half) + m[1], round((c + 1) * half) - m[2], round((r + 1) * half) - m[3]))
     i = rng.randrange(k)
 
-    def draw(d: ImageDraw.ImageDraw, size: int) -> None:
-        font = _font(round(size * 0.26))
+    def draw(img: Image.Image, size: int) -> None:
+        d = ImageDraw.Draw(img)
         for colour, digit, (x1, y1, x2, y2) in zip(colours, digits, boxes):
             d.rectangle((x1, y1, x2 - 1, y2 - 1), fill=COLOURS[colour])
             ink = (255, 255, 255) if colour == "blue" else (0, 0, 0)
-            d.text(((x1 + x2) / 2, (y1 + y2) / 2), str(digit), fill=ink, font=font, anchor="mm")
+            _text(img, ((x1 + x2) / 2, (y1 + y2) / 2), str(digit), round(size * 0.26), ink)
 
     return Sample(
         f"What number is in the {colours[i]} box?", str(digits[i]), f"The {colours[i]} box shows {digits[i]}.", draw
@@ -499,7 +530,7 @@ def sample(domain: str, index: int, *, seed: int = 0, split: str = "train", imag
 
 def render(s: Sample, image_size: int = 112) -> Image.Image:
     img = Image.new("RGB", (image_size, image_size), BACKGROUND)
-    s.draw(ImageDraw.Draw(img), image_size)
+    s.draw(img, image_size)
     return img
 
 
