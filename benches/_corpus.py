@@ -94,7 +94,8 @@ LABELS = ["dog", "cat", "person", "car", "bus", "chair", "cup", "bird", "horse",
 
 
 def think(rng: random.Random, lo: int = 15, hi: int = 90) -> str:
-    n = rng.randint(lo, hi)
+    # Mostly short reasoning, sometimes a long chain (a few hundred words).
+    n = rng.randint(lo, hi) if rng.random() < 0.85 else rng.randint(150, 500)
     words = rng.choices(WORDS, k=n)
     # A few sentence breaks and newlines, as real reasoning has.
     for i in range(rng.randint(0, 4)):
@@ -363,7 +364,8 @@ def draw_number(rng: random.Random, allow_percent: bool = True):
         x = -Fraction(rng.randint(1, 99_999), rng.choice([1, 10, 100]))
         return x, str(float(x)) if x.denominator > 1 else str(int(x)), kind
     if kind == "sci_small":
-        m, e = rng.randint(11, 99), rng.randint(3, 8)
+        # >= 1.1e-5: a wrong answer 3 % off stays far outside the 1e-9 absolute tolerance
+        m, e = rng.randint(11, 99), rng.randint(3, 5)
         x = Fraction(m, 10 * 10**e)
         return x, f"{m / 10}e-{e}", kind
     if kind == "sci_big":
@@ -673,8 +675,8 @@ def jitter(rng: random.Random, b, w: int, h: int, level: str):
             b[2] + rng.gauss(0, s) * bw, b[3] + rng.gauss(0, s) * bh]
 
 
-BOX_FORMS = ["list", "json_bbox_2d", "json_list", "json_fence", "py_bbox", "position",
-             "box_key", "box_tag", "qwen_tag", "list_of_lists", "prose"]
+BOX_FORMS = ["list", "json_bbox_2d", "json_list", "json_fence", "json_label_first", "py_bbox",
+             "position", "box_key", "box_tag", "qwen_tag", "list_of_lists", "prose"]
 
 
 def write_boxes(rng: random.Random, boxes: list[list[str]], form: str) -> str:
@@ -690,6 +692,9 @@ def write_boxes(rng: random.Random, boxes: list[list[str]], form: str) -> str:
         return "[" + ", ".join(lst(b) for b in boxes) + "]"
     if form == "json_bbox_2d":
         return ", ".join(f'{{"bbox_2d": {lst(b)}, "label": "{lab()}"}}' for b in boxes)
+    if form == "json_label_first":  # Qwen2.5-VL grounding output, fenced without a language
+        body = ",\n  ".join(f'{{"label": "{lab()}", "bbox_2d": {lst(b)}}}' for b in boxes)
+        return f"```\n[\n  {body}\n]\n```"
     if form in ("json_list", "json_fence"):
         body = "[" + ", ".join(f'{{"bbox_2d": {lst(b)}, "label": "{lab()}"}}' for b in boxes) + "]"
         return f"```json\n{body}\n```" if form == "json_fence" else body
