@@ -186,3 +186,22 @@ def test_gold_scores_one_and_a_wrong_answer_less_under_the_domains_own_rewards(s
     f = routed(reward_spec([spec]), embedder=embedder)
     assert f(prompts, gold, **kw) == pytest.approx([total] * len(ds))
     assert all(v < total for v in f(prompts, wrong, **kw))
+
+
+def test_prompts_go_through_trls_multimodal_path_with_the_tiny_processor():
+    from trl.data_utils import prepare_multimodal_messages
+
+    from modomodo.data import unify
+    from modomodo.tiny import build_vl_processor
+
+    specs = synthetic_suite(n_train=2, n_eval=2)
+    ds = unify([load_domain(s) for s in specs])  # one training set, as TRL takes it
+    assert len(ds) == 2 * len(specs) and set(ds["domain"]) == {s.name for s in specs}
+    assert "sft_completion" in ds.column_names
+    proc = build_vl_processor(corpus=S.text_corpus(8))
+    for row in ds.select([0, 7, len(ds) - 1]):
+        msgs = prepare_multimodal_messages(row["prompt"], images=[row["image"]])
+        text = proc.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+        assert text.count("<|image_pad|>") == 1 and row["question"] in text
+        out = proc(text=[text], images=[row["image"]], return_tensors="pt")
+        assert out["image_grid_thw"][0].tolist() == [1, 8, 8]  # 112 px = 8 x 8 patches of 14 px

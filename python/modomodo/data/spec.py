@@ -95,7 +95,8 @@ class DomainSpec:
     name: str
     source: str
     answer_kind: str
-    rewards: Sequence[RewardSpec | Mapping[str, Any]]
+    # RewardSpecs or `{name, weight, options}` mappings; stored as a tuple of RewardSpec.
+    rewards: Sequence[Any]
     split: str = "train"
     config: str | Sequence[str] | None = None
     columns: Mapping[str, str] = field(default_factory=dict)

@@ -94,7 +94,7 @@ def _glyph(text: str, px: int, anchor: str) -> tuple[Image.Image, int, int]:
     # Text is rendered once per (text, size) and pasted through its mask: FreeType
     # rendering at every sample would dominate generation time.
     font = _font(px)
-    x0, y0, x1, y1 = font.getbbox(text, anchor=anchor)
+    x0, y0, x1, y1 = (int(v) for v in font.getbbox(text, anchor=anchor))
     mask = Image.new("L", (max(1, x1 - x0), max(1, y1 - y0)), 0)
     ImageDraw.Draw(mask).text((-x0, -y0), text, fill=255, font=font, anchor=anchor)
     return mask, x0, y0
@@ -447,7 +447,7 @@ def _rw(*rewards: tuple[str, float, dict]) -> tuple[dict, ...]:
     return tuple({"name": n, "weight": w, "options": o} for n, w, o in rewards)
 
 
-_FMT = ("format", 1.0, {})
+_FMT: tuple[str, float, dict] = ("format", 1.0, {})
 
 TASKS: dict[str, Task] = {
     t.name: t
