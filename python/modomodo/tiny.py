@@ -113,3 +113,123 @@ def tiny_text_model(
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     return model
+
+
+# ---------------------------------------------------------------------------------------
+# Vision-language: a tiny Qwen2.5-VL and its processor, both built locally.
+# ---------------------------------------------------------------------------------------
+
+# Qwen2-VL's patch geometry: 14-pixel patches merged 2x2, so image sides are multiples of 28.
+PATCH_SIZE = 14
+MERGE_SIZE = 2
+
+
+def build_vl_processor(tokenizer=None, *, image_size: int = 112, corpus: Iterable[str] | None = None):
+    """A `Qwen2_5_VLProcessor` built locally: Qwen2-VL's image processor with min/max pixels
+    that keep an `image_size`×`image_size` image at that size, and `build_tokenizer(corpus)`
+    (or the given tokenizer) with its chat template.
+
+    A 112×112 image becomes 8×8 patches of 14 pixels, merged 2×2 into 16 image tokens.
+    """
+    from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
+
+    factor = PATCH_SIZE * MERGE_SIZE
+    if image_size < factor or image_size % factor:
+        raise ValueError(f"image_size={image_size!r}: expected a positive multiple of {factor}")
+    if tokenizer is None:
+        tokenizer = build_tokenizer(corpus)
+    pixels = image_size * image_size
+    image_processor = Qwen2VLImageProcessor(
+        min_pixels=pixels,
+        max_pixels=pixels,
+        patch_size=PATCH_SIZE,
+        temporal_patch_size=2,
+        merge_size=MERGE_SIZE,
+    )
+    # The processor class insists on a video processor; modomodo never feeds videos.
+    video_processor = Qwen2VLVideoProcessor(
+        min_pixels=pixels, max_pixels=pixels, patch_size=PATCH_SIZE, merge_size=MERGE_SIZE
+    )
+    processor = Qwen2_5_VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
+        chat_template=tokenizer.chat_template,
+    )
+    return processor
+
+
+def tiny_vl_model(
+    tokenizer,
+    *,
+    hidden_size: int = 128,
+    num_layers: int = 3,
+    num_heads: int = 4,
+    num_kv_heads: int = 2,
+    intermediate_size: int = 256,
+    vision_hidden_size: int = 96,
+    vision_depth: int = 2,
+    vision_heads: int = 4,
+    vision_intermediate_size: int = 192,
+    seed: int = 0,
+):
+    """A randomly initialised Qwen2.5-VL-architecture model (~1M parameters by default).
+
+    `tokenizer` may be a tokenizer or a processor (its tokenizer is used). The default size
+    was chosen by measurement: on 112×112 images it learns to count 1–4 squares to ~99 %
+    greedy accuracy in a few minutes of supervised training on the CPU, while a ~350k one
+    on 56×56 images stayed at chance.
+    """
+    import torch
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    tokenizer = getattr(tokenizer, "tokenizer", tokenizer)
+    head_dim = hidden_size // num_heads
+    if hidden_size % num_heads or head_dim % 4:
+        raise ValueError(
+            f"hidden_size={hidden_size!r}, num_heads={num_heads!r}: expected a head size divisible by 4"
+        )
+    # M-RoPE splits the rotary half of each head between time, height and width (Qwen: 16/24/24 of 64).
+    half = head_dim // 2
+    mrope = [half // 4, (half - half // 4) // 2]
+    mrope.append(half - sum(mrope))
+    ids = {name: tokenizer.convert_tokens_to_ids(name) for name in SPECIAL_TOKENS}
+    config = Qwen2_5_VLConfig(
+        text_config=dict(
+            vocab_size=len(tokenizer),
+            hidden_size=hidden_size,
+            intermediate_size=intermediate_size,
+            num_hidden_layers=num_layers,
+            num_attention_heads=num_heads,
+            num_key_value_heads=num_kv_heads,
+            max_position_embeddings=2048,
+            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope},
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            bos_token_id=None,
+            tie_word_embeddings=True,
+        ),
+        vision_config=dict(
+            depth=vision_depth,
+            hidden_size=vision_hidden_size,
+            intermediate_size=vision_intermediate_size,
+            num_heads=vision_heads,
+            out_hidden_size=hidden_size,
+            patch_size=PATCH_SIZE,
+            spatial_merge_size=MERGE_SIZE,
+            temporal_patch_size=2,
+            window_size=112,
+            fullatt_block_indexes=[vision_depth - 1],
+        ),
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(seed)
+    model = Qwen2_5_VLForConditionalGeneration(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.bos_token_id = None
+    return model
