@@ -373,3 +373,151 @@ def _triton_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("triton") is not None
+
+
+# ---------------------------------------------------------------------------------------
+# TRL integration.
+# ---------------------------------------------------------------------------------------
+
+
+class FusedGRPOLossMixin:
+    """Makes a TRL `GRPOTrainer` compute its advantages and loss with `grpo_loss`.
+
+    Use it as the first base: `class Trainer(FusedGRPOLossMixin, GRPOTrainer): ...`. The
+    trainer still generates, scores (its reward functions, weights and logging are TRL's)
+    and computes the per-token log-probabilities; the mixin keeps each completion's
+    weighted reward (NaN when every reward function returned None) with the batch, and
+    its `_compute_loss` hands rewards and log-probabilities to `grpo_loss`, which redoes
+    the group advantages inside the fused loss. It logs what TRL logs: `kl` (when
+    `beta != 0`), `entropy`, `clip_ratio/*`.
+
+    `fused_loss_backend` (class attribute or instance attribute) is passed to `grpo_loss`
+    as `backend` (default "auto": Triton on CUDA, the torch reference on CPU).
+
+    Supported: loss types grpo, bnpo, dr_grpo, dapo; `multi_objective_aggregation=
+    "sum_then_normalize"`; one process; `steps_per_generation=1`, so that every batch the
+    loss sees holds whole groups (gradient accumulation and `num_iterations > 1` work).
+    Anything else raises ValueError at construction: vLLM importance-sampling correction,
+    off-policy masking, entropy masking or bonus.
+    """
+
+    fused_loss_backend: str = "auto"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._check_fused_loss_support()
+
+    def _check_fused_loss_support(self) -> None:
+        args = self.args
+        _check_choice("loss_type", self.loss_type, LOSS_TYPES)
+        if self.multi_objective_aggregation != "sum_then_normalize":
+            raise ValueError(
+                f"multi_objective_aggregation={self.multi_objective_aggregation!r}: the fused GRPO loss "
+                "expects 'sum_then_normalize'"
+            )
+        if self.accelerator.num_processes != 1:
+            raise ValueError(
+                f"num_processes={self.accelerator.num_processes}: the fused GRPO loss runs on one process"
+            )
+        if args.steps_per_generation != 1:
+            raise ValueError(
+                f"steps_per_generation={args.steps_per_generation!r}: the fused GRPO loss expects 1, so that "
+                "each step's batch holds whole groups of completions"
+            )
+        unsupported = {
+            "off_policy_mask_threshold": (getattr(self, "off_policy_mask_threshold", None), None),
+            "top_entropy_quantile": (getattr(self, "top_entropy_quantile", 1.0), 1.0),
+            "entropy bonus (entropy_coef / adaptive entropy)": (getattr(self, "_entropy_bonus_enabled", False), False),
+            "vllm_importance_sampling_correction with use_vllm": (
+                bool(getattr(self, "use_vllm", False) and getattr(self, "vllm_importance_sampling_correction", False)),
+                False,
+            ),
+        }
+        for name, (value, supported) in unsupported.items():
+            if value != supported:
+                raise ValueError(f"{name}={value!r}: not supported by the fused GRPO loss (expected {supported!r})")
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        # TRL's sum_then_normalize aggregation: weighted nansum, NaN when nothing scored.
+        weights = self.reward_weights.to(rewards_per_func.device)
+        rewards = (rewards_per_func * weights.unsqueeze(0)).nansum(dim=1)
+        rewards[torch.isnan(rewards_per_func).all(dim=1)] = math.nan
+        self._fused_loss_rewards = rewards
+        return rewards_per_func
+
+    def _generate_and_score_completions(self, inputs):
+        output = super()._generate_and_score_completions(inputs)
+        rewards = self._fused_loss_rewards
+        # TRL shuffles the rows of a generation batch before the loss sees them: the
+        # original position lets `_compute_loss` put the groups back together.
+        output["fused_loss_rewards"] = rewards
+        output["fused_loss_position"] = torch.arange(rewards.numel(), device=rewards.device)
+        return output
+
+    def _compute_loss(self, model, inputs):
+        prompt_ids, prompt_mask = inputs["prompt_ids"], inputs["prompt_mask"]
+        completion_ids, completion_mask = inputs["completion_ids"], inputs["completion_mask"]
+        input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
+        attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
+        mask = completion_mask if "tool_mask" not in inputs else completion_mask * inputs["tool_mask"]
+        per_token_logps, entropies, aux_loss = self._get_per_token_logps_and_entropies(
+            model,
+            input_ids,
+            attention_mask,
+            completion_ids.size(1),
+            compute_entropy=True,
+            compute_aux_loss=self.aux_loss_enabled,
+            **{key: inputs.get(key) for key in _MODEL_INPUT_KEYS},
+        )
+        mode = "train" if self.model.training else "eval"
+        group_size = self.num_generations if mode == "train" else self.num_generations_eval
+        order = torch.argsort(inputs["fused_loss_position"])
+        old = inputs.get("old_per_token_logps")
+        ref = inputs.get("ref_per_token_logps") if self.beta != 0.0 else None
+        result = grpo_loss(
+            per_token_logps[order],
+            inputs["fused_loss_rewards"][order],
+            mask[order],
+            group_size=group_size,
+            old_logps=old[order] if old is not None else None,
+            ref_logps=ref[order] if ref is not None else None,
+            beta=self.beta,
+            epsilon_low=self.epsilon_low,
+            epsilon_high=self.epsilon_high,
+            delta=self.args.delta,
+            loss_type=self.loss_type,
+            importance_sampling_level=self.importance_sampling_level,
+            scale_rewards=self.scale_rewards,
+            max_completion_length=self.max_completion_length,
+            use_bias_correction_kl=bool(getattr(self.args, "use_bias_correction_kl", False)),
+            backend=self.fused_loss_backend,
+        )
+        accumulation = self.current_gradient_accumulation_steps if mode == "train" else 1.0
+        loss = result.loss / accumulation
+        if self.aux_loss_enabled:
+            loss = loss + self.router_aux_loss_coef * aux_loss / accumulation
+            self._metrics[mode]["aux_loss"].append(self.accelerator.gather_for_metrics(aux_loss).mean().item())
+
+        metrics = self._metrics[mode]
+        if self.beta != 0.0:
+            metrics["kl"].append(result.metrics["kl"].item())
+        metrics["entropy"].append(((entropies * mask).sum() / mask.sum().clamp(min=1.0)).item())
+        for name in METRIC_NAMES[:-1]:
+            metrics[name].append(result.metrics[name].item())
+        return loss
+
+
+# The multimodal inputs TRL passes from the batch to `_get_per_token_logps_and_entropies`.
+_MODEL_INPUT_KEYS = (
+    "pixel_values",
+    "image_grid_thw",
+    "num_images",
+    "pixel_attention_mask",
+    "spatial_shapes",
+    "num_tiles",
+    "image_sizes",
+    "token_type_ids",
+    "mm_token_type_ids",
+    "image_position_ids",
+)

@@ -1,0 +1,224 @@
+"""The outside oracle: TRL 1.16's own GRPOTrainer.
+
+1. For every loss type, `grpo_loss` gives the loss, gradient, advantages and metrics that
+   TRL's trainer computes from the same rewards and log-probabilities. TRL's real code runs:
+   `_generate_and_score_completions` turns our rewards into advantages (our rewards enter
+   through `_calculate_rewards`, the one step that would score completions), and
+   `compute_loss` computes the loss, with our log-probabilities in place of the model's.
+2. A GRPOTrainer using `FusedGRPOLossMixin` trains a tiny local model for a few steps and
+   logs the same losses, step for step, as the stock trainer.
+"""
+
+import math
+
+import pytest
+import torch
+from datasets import Dataset
+from transformers import AutoTokenizer
+from trl import GRPOConfig, GRPOTrainer
+
+import modomodo.loss
+from modomodo.loss import METRIC_NAMES, FusedGRPOLossMixin, grpo_loss
+from modomodo.tiny import build_tokenizer, tiny_text_model
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
+
+B, G, T = 8, 4, 7  # completions, group size, completion length of the crafted log-probs
+REWARD_WEIGHTS = [1.0, 0.5]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A tiny Qwen2 and its tokenizer saved locally (TRL loads the reference model from the
+    policy's path). Generation stops on any of 64 extra token ids as well as <|im_end|>, so
+    that a random model writes completions of varied lengths."""
+    path = tmp_path_factory.mktemp("tiny-qwen2")
+    tokenizer = build_tokenizer()
+    model = tiny_text_model(tokenizer)
+    model.generation_config.eos_token_id = [tokenizer.eos_token_id, *range(300, 364)]
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def prompt_rows(n):
+    return [{"prompt": [{"role": "user", "content": f"Question {i}: how many squares?"}]} for i in range(n)]
+
+
+def make_trainer(model_dir, tmp_path, reward_funcs, cls=GRPOTrainer, **config):
+    args = GRPOConfig(
+        output_dir=str(tmp_path / "out"),
+        per_device_train_batch_size=B,
+        num_generations=G,
+        max_completion_length=10,
+        reward_weights=REWARD_WEIGHTS,
+        use_cpu=True,
+        report_to=[],
+        save_strategy="no",
+        logging_steps=1,
+        seed=0,
+        disable_tqdm=True,
+        **config,
+    )
+    return cls(
+        model=str(model_dir),
+        reward_funcs=reward_funcs,
+        args=args,
+        train_dataset=Dataset.from_list(prompt_rows(16)),
+        processing_class=AutoTokenizer.from_pretrained(model_dir),
+    )
+
+
+def never_called(completions, **kwargs):
+    raise AssertionError("the oracle feeds rewards through _calculate_rewards")
+
+
+def crafted_batch(seed):
+    """Two reward functions' outputs (NaN = the function returned None) and log-probs with
+    every awkward case: an unscorable completion, a group of equal rewards, a fully masked
+    row, ratios that clip both ways."""
+    g = torch.Generator().manual_seed(seed)
+    per_func = torch.randint(0, 3, (B, 2), generator=g).float()
+    per_func[1] = math.nan  # unscorable: every function returned None
+    per_func[2, 1] = math.nan  # scored by the first function only
+    per_func[3] = torch.tensor([0.0, 0.0])
+    per_func[4:8] = torch.tensor([1.0, 2.0])  # all-equal group
+    logps = -torch.rand(B, T, generator=g) * 3
+    old = logps + 0.4 * torch.randn(B, T, generator=g) + 0.3 * torch.randn(B, 1, generator=g)
+    ref = logps + 0.4 * torch.randn(B, T, generator=g)
+    lengths = torch.tensor([7, 3, 2, 5, 6, 1, 0, 4])  # row 6 fully masked
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+    return per_func, logps, old, ref, mask
+
+
+def trl_oracle(trainer, per_func, logps, mask, old, ref):
+    """Loss, gradient wrt logps, advantages and logged metrics, all computed by TRL."""
+    trainer.model.train()
+    trainer._calculate_rewards = lambda inputs, prompts, completions, ids: per_func.clone()
+    rows = [row for row in prompt_rows(B // G) for _ in range(G)]
+    inputs = trainer._generate_and_score_completions(rows)
+    # Our completions replace the generated ones: ids are not read (the log-probs below are
+    # ours), the mask and token count are.
+    inputs["completion_ids"] = torch.zeros(B, T, dtype=torch.long)
+    inputs["completion_mask"] = mask.long()
+    inputs["num_items_in_batch"] = mask.sum()
+    inputs.pop("old_per_token_logps", None)
+    if old is not None:
+        inputs["old_per_token_logps"] = old
+    if trainer.beta != 0.0:
+        inputs["ref_per_token_logps"] = ref
+    leaf = logps.clone().requires_grad_(True)
+    trainer._get_per_token_logps_and_entropies = lambda *args, **kwargs: (leaf, torch.zeros_like(leaf), None)
+    trainer.current_gradient_accumulation_steps = 1
+    loss = trainer.compute_loss(trainer.model, inputs)
+    loss.backward()
+    metrics = {name: trainer._metrics["train"][name][-1] for name in METRIC_NAMES if name in trainer._metrics["train"]}
+    return loss.detach(), leaf.grad, inputs["advantages"], metrics
+
+
+ORACLE_CASES = [
+    *[dict(loss_type=lt, importance_sampling_level=lvl) for lt in ("grpo", "bnpo", "dr_grpo", "dapo") for lvl in ("token", "sequence")],
+    dict(loss_type="dapo", delta=1.5, epsilon_high=0.28),
+    dict(loss_type="grpo", scale_rewards="batch"),
+    dict(loss_type="dr_grpo", importance_sampling_level="sequence", scale_rewards="none"),
+    dict(loss_type="bnpo", use_bias_correction_kl=False),
+    dict(loss_type="dapo", beta=0.0, on_policy=True),
+    dict(loss_type="grpo", on_policy=True),
+]
+
+
+@pytest.mark.parametrize("case", ORACLE_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_grpo_loss_equals_trl(model_dir, tmp_path, case):
+    case = dict(case)
+    on_policy = case.pop("on_policy", False)
+    config = {"beta": 0.05, **case}
+    trainer = make_trainer(model_dir, tmp_path, [never_called, never_called], **config)
+    per_func, logps, old, ref, mask = crafted_batch(seed=0)
+    old = None if on_policy else old
+    trl_loss, trl_grad, trl_advantages, trl_metrics = trl_oracle(trainer, per_func, logps, mask, old, ref)
+
+    # modomodo's input: the weighted sum of the reward functions, NaN when none scored.
+    weights = torch.tensor(REWARD_WEIGHTS)
+    rewards = (per_func * weights).nansum(1).masked_fill(per_func.isnan().all(1), math.nan)
+    leaf = logps.clone().requires_grad_(True)
+    out = grpo_loss(
+        leaf, rewards, mask, group_size=G, old_logps=old, ref_logps=ref if config["beta"] else None,
+        beta=config["beta"], epsilon_low=trainer.epsilon_low, epsilon_high=trainer.epsilon_high,
+        delta=trainer.args.delta, loss_type=trainer.loss_type,
+        importance_sampling_level=trainer.importance_sampling_level, scale_rewards=trainer.scale_rewards,
+        max_completion_length=trainer.max_completion_length,
+        use_bias_correction_kl=trainer.args.use_bias_correction_kl, backend="torch",
+    )  # fmt: skip
+    out.loss.backward()
+
+    # The case is not vacuous.
+    assert trl_loss != 0 and trl_grad.abs().sum() > 0 and (trl_advantages != 0).sum() >= 2
+    torch.testing.assert_close(out.advantages, trl_advantages, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(out.loss, trl_loss, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(leaf.grad, trl_grad, atol=1e-7, rtol=1e-5)
+    assert set(trl_metrics) == set(out.metrics)
+    for name, value in trl_metrics.items():
+        assert out.metrics[name].item() == pytest.approx(value, rel=1e-5, abs=1e-7, nan_ok=True), name
+
+
+class FusedGRPOTrainer(FusedGRPOLossMixin, GRPOTrainer):
+    pass
+
+
+def reward_distinct(completions, **kwargs):
+    texts = [c[0]["content"] for c in completions]
+    return [None if len(t) % 5 == 0 else float(len(set(t)) % 4) for t in texts]
+
+
+def reward_length(completions, **kwargs):
+    texts = [c[0]["content"] for c in completions]
+    return [None if len(t) % 5 == 0 or len(t) % 3 == 0 else min(len(t), 30) / 10 for t in texts]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        dict(loss_type="dapo", backend="torch"),
+        dict(loss_type="grpo", importance_sampling_level="sequence", backend="triton"),
+    ],
+    ids=["dapo-torch", "grpo-sequence-triton"],
+)
+def test_fused_trainer_matches_stock_trainer_step_for_step(model_dir, tmp_path, config, monkeypatch):
+    calls = []
+
+    def counted_grpo_loss(*args, **kwargs):
+        calls.append(kwargs["backend"])
+        return grpo_loss(*args, **kwargs)
+
+    monkeypatch.setattr(modomodo.loss, "grpo_loss", counted_grpo_loss)
+    config = dict(config)
+    backend = config.pop("backend")
+    # num_iterations=2 reuses each batch once after an update, so ratios leave 1 and clip;
+    # beta > 0 brings in the reference model and the KL term.
+    config.update(beta=0.04, num_iterations=2, max_steps=4, learning_rate=2e-2, epsilon_high=0.28)
+    rewards = [reward_distinct, reward_length]
+    stock = make_trainer(model_dir, tmp_path / "stock", rewards, **config)
+    stock.train()
+    fused = make_trainer(model_dir, tmp_path / "fused", rewards, cls=FusedGRPOTrainer, **config)
+    fused.fused_loss_backend = backend
+    fused.train()
+    assert calls == [backend] * 4  # one loss per step, through grpo_loss
+
+    def logged(trainer, key):
+        return [entry[key] for entry in trainer.state.log_history if key in entry and "train_runtime" not in entry]
+
+    stock_loss, fused_loss = logged(stock, "loss"), logged(fused, "loss")
+    assert len(stock_loss) == len(fused_loss) == 4
+    assert any(abs(x) > 1e-4 for x in stock_loss)  # not trivially zero
+    assert fused_loss == pytest.approx(stock_loss, rel=1e-4, abs=1e-6)
+    for key in ("grad_norm", "kl", "clip_ratio/region_mean", "entropy"):
+        assert logged(fused, key) == pytest.approx(logged(stock, key), rel=1e-3, abs=1e-6), key
+    # The runs did generate varied, partly unscorable completions.
+    assert max(logged(stock, "completions/mean_length")) < 10
+
+
+def test_mixin_rejects_what_it_does_not_support(model_dir, tmp_path):
+    with pytest.raises(ValueError, match="loss_type='cispo'"):
+        make_trainer(model_dir, tmp_path, [never_called, never_called], cls=FusedGRPOTrainer, loss_type="cispo")
+    with pytest.raises(ValueError, match="steps_per_generation=2"):
+        make_trainer(model_dir, tmp_path, [never_called, never_called], cls=FusedGRPOTrainer, steps_per_generation=2)
