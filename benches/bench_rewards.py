@@ -279,7 +279,7 @@ def main(argv=None) -> int:
         workers[t] = run_worker(args, t)
         if workers[t]["fingerprint"] != fingerprint(corpus):
             raise SystemExit("worker built a different corpus")
-        if workers[t]["build"] != "release":
+        if workers[t]["build"] != kind:
             print(f"WARNING: the RAYON_NUM_THREADS={t} worker loaded a {workers[t]['build']} build "
                   "(the extension was rebuilt during the run?)", flush=True)
 
