@@ -247,8 +247,10 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
     corpus = build_corpus(args.n, args.seed, args.families)
     total = sum(len(f) for f in corpus.values())
-    print(f"corpus: {total:,} completions, {len(corpus)} families x {args.n}, seed {args.seed}, "
-          f"fingerprint {fingerprint(corpus)}; modomodo._core: {kind} build", flush=True)
+    chars = sum(len(c) for f in corpus.values() for c in f.completions)
+    print(f"corpus: {total:,} completions ({chars / total:.0f} characters on average), "
+          f"{len(corpus)} families x {args.n}, seed {args.seed}, fingerprint {fingerprint(corpus)}; "
+          f"modomodo._core: {kind} build", flush=True)
 
     # Scores and agreement (scored once here; the thread count does not change results).
     mine = {name: modomodo_fn(fam)() for name, fam in corpus.items()}
