@@ -19,7 +19,7 @@ from modomodo.mixture.records import load_records
 
 TABLE = str(Path(__file__).resolve().parents[1] / "examples" / "mixture" / "paper_table2_seeds.tsv")
 
-# The fake trainer takes the real contract (`--mixture.weights JSON --seed N
+# The fake trainer takes the real contract (`--weights JSON --seed N
 # --output-dir DIR`) and writes DIR/summary.json. Its out_score is
 # 0.6 - 0.8·|w - w*|² + noise(seed, weights), w* = (0.5, 0.3, 0.2): the best mixture is
 # known and is not uniform. Standard library only, so each call starts fast.
@@ -27,7 +27,7 @@ FAKE_TRAINER = r'''
 import argparse, json, os, random, sys
 ap = argparse.ArgumentParser()
 ap.add_argument("--output-dir", required=True)
-ap.add_argument("--mixture.weights", dest="weights", required=True)
+ap.add_argument("--weights", required=True)
 ap.add_argument("--seed", type=int, default=0)
 args, rest = ap.parse_known_args()
 w = json.loads(args.weights)
@@ -42,7 +42,9 @@ out += random.Random(args.weights + str(args.seed)).gauss(0.0, 0.002)
 ins = 0.3 + 0.2 * w["a"]
 os.makedirs(args.output_dir, exist_ok=True)
 summary = {"steps": 3, "reward": {"start": 0.1, "end": 0.5}, "per_domain": {}}
-ev = {"per_benchmark": {"ood_x": out, "in_y": ins}, "in_score": ins, "out_score": out}
+# The shape of modomodo.train.evaluate.evaluate's result.
+ev = {"benchmarks": {"ood_x": {"score": out, "n": 64, "role": "out"}, "in_y": {"score": ins, "n": 64, "role": "in"}},
+      "in_score": ins, "out_score": out, "seconds": 0.1}
 if os.environ.get("FAKE_NO_EVAL"):
     json.dump(ev, open(os.path.join(args.output_dir, "pending_eval.json"), "w"))
 else:
@@ -102,7 +104,8 @@ def test_run_loop_end_to_end_then_resume(fake, tmp_path):
     # 7 seeds + 5 heuristics + 2 UCB pilots + 2 surrogate picks, one seed each.
     names = [r.name for r in res.records]
     assert len(names) == 16 == n_calls()
-    assert names[:7] == ["single_a", "single_b", "single_c", "without_a", "without_b", "without_c", "uniform"]
+    # Records are appended as runs finish (two at a time): the seeds first, in any order.
+    assert set(names[:7]) == {"single_a", "single_b", "single_c", "without_a", "without_b", "without_c", "uniform"}
     assert {"A_in", "A_out", "A_bal", "Coli", "Norm", "ucb0_0", "ucb0_1", "surrogate_0", "surrogate_1"} <= set(names)
     # The trainer got the planned weights as JSON, the extra args, and a seed.
     plan = json.loads((out / "plan.json").read_text())

@@ -74,7 +74,7 @@ class MixConfig:
     evaluator: list[str] | None = field(default_factory=lambda: _console("modomodo-eval", "eval_main"))
     train_config: str | None = None
     train_args: dict[str, Any] = field(default_factory=dict)
-    weights_flag: str = "--mixture.weights"
+    weights_flag: str = "--weights"  # modomodo-train's config key `weights` (YAML/JSON mapping)
     seed_flag: str | None = "--seed"
     seeds: list[int] = field(default_factory=lambda: [0])
     target: str = "out_score"
