@@ -351,7 +351,7 @@ class MixtureSamplerMixin:
         return self.mixture_sampler
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
-        if self.model.training:
+        if self.model.training and "loss" in logs:  # the per-step logs
             for name, count in self.mixture_sampler.domain_counts.items():
                 logs[f"mixture/draws/{name}"] = float(count)
         super().log(logs, start_time)  # type: ignore[misc]
