@@ -2,4 +2,9 @@
 
 This folder is shipped inside the wheel as `modomodo.kernels`: each file here is
 symlinked from `python/modomodo/kernels/` (maturin follows symlinked files, not folders).
+
+- `grpo_loss`: the fused GRPO loss (group advantages + clipped objective, forward and
+  backward) behind `modomodo.loss.grpo_loss(backend="triton")`.
+
+Submodules are imported on demand: importing this package does not import Triton.
 """

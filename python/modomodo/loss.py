@@ -22,9 +22,14 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:
+    from trl import GRPOTrainer as _TrainerBase
+else:
+    _TrainerBase = object
 
 LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
 IMPORTANCE_SAMPLING_LEVELS = ("token", "sequence")
@@ -197,6 +202,7 @@ def _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg: _Config):
     a = advantages.unsqueeze(1)
     per_token_loss = -torch.min(coef_1 * a, coef_2 * a)
     if cfg.beta != 0.0:
+        assert per_token_kl is not None  # beta != 0 requires ref_logps (checked)
         per_token_loss = per_token_loss + cfg.beta * per_token_kl
 
     batch, length = per_token_logps.shape
@@ -380,7 +386,7 @@ def _triton_available() -> bool:
 # ---------------------------------------------------------------------------------------
 
 
-class FusedGRPOLossMixin:
+class FusedGRPOLossMixin(_TrainerBase):
     """Makes a TRL `GRPOTrainer` compute its advantages and loss with `grpo_loss`.
 
     Use it as the first base: `class Trainer(FusedGRPOLossMixin, GRPOTrainer): ...`. The
@@ -408,7 +414,7 @@ class FusedGRPOLossMixin:
         self._check_fused_loss_support()
 
     def _check_fused_loss_support(self) -> None:
-        args = self.args
+        args: Any = self.args  # a GRPOConfig
         _check_choice("loss_type", self.loss_type, LOSS_TYPES)
         if self.multi_objective_aggregation != "sum_then_normalize":
             raise ValueError(
