@@ -16,7 +16,7 @@ Baselines, measured in the same run:
 
 CPU section: `modomodo torch` (the reference path, `backend="torch"`) against TRL eager.
 Time is the median of `torch.utils.benchmark`. Peak memory: each measurement runs in a fresh Python process,
-which builds the inputs, resets the kernel's resident-set high-water mark
+which warms up on a tiny batch, builds the inputs, resets the kernel's resident-set high-water mark
 (`/proc/self/clear_refs`), and runs one forward + backward; the figure is the high-water
 mark (`VmHWM`) minus the resident set just before the call, i.e. the extra RAM the
 computation touched at its peak (intermediates, autograd buffers, the gradient), malloc
@@ -154,6 +154,9 @@ def peak_rss_child(name: str, bg: int, t: int) -> None:
     impl = IMPLEMENTATIONS[name]
     if name == "trl-eager":
         import trl.trainer.utils  # noqa: F401 (its import is not the loss's memory)
+    # One call on a tiny batch first, so that one-time set-up (thread pools, dispatch
+    # caches) is not counted as the loss's memory.
+    call(impl, make_inputs(GROUP_SIZE, 16))
     inputs = make_inputs(bg, t)
     try:
         # Reset the kernel's high-water mark (VmHWM) to the current resident set.

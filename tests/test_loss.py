@@ -361,3 +361,28 @@ def test_scale_rewards_accepts_trl_booleans():
         a = grpo_loss(**batch, scale_rewards=flag, backend="torch").advantages
         b = grpo_loss(**batch, scale_rewards=name, backend="torch").advantages
         torch.testing.assert_close(a, b)
+
+
+def test_triton_launches_two_kernels_forward_and_one_backward(monkeypatch):
+    # The advantages are fused into the loss kernel (no separate first pass): forward is
+    # the per-row kernel then the reduction, backward a single kernel.
+    launches = []
+
+    class Counted:
+        def __init__(self, name, kernel):
+            self.name, self.kernel = name, kernel
+
+        def __getitem__(self, grid):
+            launches.append(self.name)
+            return self.kernel[grid]
+
+    for name in ("_grpo_loss_fwd_kernel", "_grpo_loss_reduce_kernel", "_grpo_loss_bwd_kernel"):
+        monkeypatch.setattr(kernels, name, Counted(name, getattr(kernels, name)))
+    batch = make_batch(B=4, T=5, G=2)
+    for scale in ("group", "batch"):
+        launches.clear()
+        logps = batch["logps"].clone().requires_grad_()
+        out = grpo_loss(logps, batch["rewards"], batch["mask"], group_size=2, scale_rewards=scale, backend="triton")
+        assert launches == ["_grpo_loss_fwd_kernel", "_grpo_loss_reduce_kernel"]
+        out.loss.backward()
+        assert launches[2:] == ["_grpo_loss_bwd_kernel"]
