@@ -182,11 +182,12 @@ pub fn math_verdict(pred: &str, gold: &str, rel_tol: f64) -> Verdict {
     if pred.trim().is_empty() || gold.trim().is_empty() {
         return Verdict::NotEqual;
     }
-    if let (Some(p), Some(g)) = (numeric::math_value(pred), numeric::math_value(gold)) {
+    let (pred, gold) = (numeric::math_form(pred), numeric::math_form(gold));
+    if let (Some(p), Some(g)) = (numeric::math_form_value(&pred), numeric::math_form_value(&gold)) {
         return if numeric::numbers_match(p, g, rel_tol) { Verdict::Equal } else { Verdict::NotEqual };
     }
-    let key = numeric::math_key(pred);
-    if !key.is_empty() && key == numeric::math_key(gold) {
+    let key = numeric::math_form_key(&pred);
+    if !key.is_empty() && key == numeric::math_form_key(&gold) {
         return Verdict::Equal;
     }
     Verdict::Unknown
@@ -423,6 +424,34 @@ mod tests {
         assert_eq!(chart("0", "0", 0.05), 1.0);
     }
 
+    /// Pathological inputs of 1 MB (128 KB in unoptimised builds) finish: a quadratic
+    /// step would take hours here. The timings are printed, not asserted.
+    #[test]
+    fn megabyte_inputs_finish() {
+        let size: usize = if cfg!(debug_assertions) { 1 << 17 } else { 1 << 20 };
+        let unit = |piece: &str| piece.repeat(size / piece.len());
+        let inputs = [
+            unit("<answer>"), unit("</answer>"), unit("<answer></answer>"), unit("\\boxed{"),
+            unit("{"), unit("}"), unit("\\frac{1}{"), unit("(1+"), unit("2^"), unit("-"), unit("1"),
+            unit("1,000"), unit("A "), unit("(B) "), unit("yes "), unit("a"), unit(" "), unit("$"),
+            unit("\\text{"), unit("é"), format!("<think>{}</think><answer>{}</answer>", unit("x"), unit("7")),
+        ];
+        for c in &inputs {
+            let start = std::time::Instant::now();
+            for name in Kind::NAMES {
+                assert!(is_binary(accuracy(c, c, Kind::parse(name).unwrap(), 1e-6)));
+                assert!(is_binary(accuracy(c, "42", Kind::parse(name).unwrap(), 1e-6)));
+            }
+            assert!(is_binary(chart(c, c, 0.05)));
+            assert!(is_binary(format(c, true)) && is_binary(format(c, false)));
+            println!("{:>12?} {:?}…", start.elapsed(), &c[..16.min(c.len())]);
+        }
+    }
+
+    fn is_binary(v: f64) -> bool {
+        v == 0.0 || v == 1.0
+    }
+
     #[test]
     fn batches_keep_order() {
         let comps: Vec<String> = (0..1000).map(|i| format!("<answer>{i}</answer>")).collect();
@@ -434,5 +463,135 @@ mod tests {
         assert_eq!(f, vec![1.0, 0.0, 0.0]);
         let verdicts = math_verdicts(&["1/2", "x", ""], &["0.5", "y", "1"], 1e-6).unwrap();
         assert_eq!(verdicts, vec![Verdict::Equal, Verdict::Unknown, Verdict::NotEqual]);
+    }
+}
+
+/// Property tests over arbitrary text and over "token soup" built from the pieces the
+/// parsers react to (tags, braces, LaTeX commands, signs, separators, option letters).
+#[cfg(test)]
+pub(crate) mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    pub const PIECES: &[&str] = &[
+        "<answer>", "</answer>", "<think>", "</think>", "\\boxed{", "{", "}", "\\frac", "\\dfrac",
+        "\\sqrt", "\\pi", "\\text{", "\\left(", "\\right)", "$", "%", "\\%", "1,000", "{,}", "e",
+        "E", "-", "−", "+", "/", "^", "^\\circ", "(", ")", "[", "]", ".", ",", "=", "x", "yes",
+        "no", "Yes", "A", "B", "(B)", "b)", "option", "The answer is", "three", " ", "\n", "\\",
+        "×10^", "∞", "nan", "inf", "1e999", "0", "π", "√", "**", "\"", "é", "\u{0}",
+    ];
+
+    /// Strings made of parser-relevant pieces, digits and arbitrary characters.
+    pub fn soup() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            4 => proptest::sample::select(PIECES).prop_map(str::to_owned),
+            2 => "[0-9]{1,4}(\\.[0-9]{1,3})?",
+            1 => any::<char>().prop_map(|c| c.to_string()),
+        ];
+        proptest::collection::vec(piece, 0..48).prop_map(|v| v.concat())
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![soup(), any::<String>()]
+    }
+
+    fn is_binary(v: f64) -> bool {
+        v == 0.0 || v == 1.0
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn every_kind_scores_zero_or_one(c in text(), s in text(), tol in 0.0f64..1.0) {
+            for name in Kind::NAMES {
+                let kind = Kind::parse(name).unwrap();
+                prop_assert!(is_binary(accuracy(&c, &s, kind, tol)), "{name}");
+            }
+            prop_assert!(is_binary(chart(&c, &s, tol)));
+            prop_assert!(is_binary(format(&c, true)));
+            prop_assert!(is_binary(format(&c, false)));
+            let _ = math_verdict(&c, &s, tol);
+        }
+
+        #[test]
+        fn strict_format_implies_lenient(c in text()) {
+            if format(&c, true) == 1.0 {
+                prop_assert_eq!(format(&c, false), 1.0);
+                prop_assert!(text::extract_answer(&c).is_some());
+            }
+        }
+
+        #[test]
+        fn empty_answer_scores_zero(s in text(), ws in "[ \t\n]{0,3}") {
+            let c = format!("<think>x</think><answer>{ws}</answer>");
+            for name in Kind::NAMES {
+                prop_assert_eq!(accuracy(&c, &s, Kind::parse(name).unwrap(), 1e-6), 0.0);
+            }
+            prop_assert_eq!(chart(&c, &s, 0.05), 0.0);
+        }
+
+        #[test]
+        fn two_letters_never_score(a in 0u8..8, b in 0u8..8, sep in prop::sample::select(&[", ", " or ", " and ", "/", ") (", " ", "\n"][..]), tail in "[.;!?]?( [0-9]+)?") {
+            prop_assume!(a != b);
+            let (x, y) = ((b'A' + a) as char, (b'A' + b) as char);
+            let pred = format!("<answer>{x}{sep}{y}{tail}</answer>");
+            prop_assert_eq!(accuracy(&pred, &x.to_string(), Kind::Mcq, 0.0), 0.0);
+            prop_assert_eq!(accuracy(&pred, &y.to_string(), Kind::Auto, 0.0), 0.0);
+            let single = format!("<answer>({x}){tail}</answer>");
+            prop_assert_eq!(accuracy(&single, &x.to_string(), Kind::Mcq, 0.0), 1.0);
+        }
+
+        #[test]
+        fn yes_and_no_never_score(pre in "[a-z ,.]{0,10}", mid in "[a-z ,.]{0,10}", first_yes: bool) {
+            let (w1, w2) = if first_yes { ("Yes", "no") } else { ("No", "yes") };
+            let pred = format!("{pre} {w1} {mid} {w2}.");
+            prop_assert_eq!(accuracy(&pred, "yes", Kind::YesNo, 0.0), 0.0);
+            prop_assert_eq!(accuracy(&pred, "no", Kind::Auto, 0.0), 0.0);
+        }
+
+        #[test]
+        fn numbers_round_trip(x in -1.0e12f64..1.0e12, style in 0usize..6) {
+            let gold = format!("{x}");
+            let pred = match style {
+                0 => format!("{x}"),
+                1 => format!("{x:e}"),
+                2 => format!("<answer>{x} cm</answer>"),
+                3 => format!("The answer is ${x}$."),
+                4 => format!("\\boxed{{{x}}}"),
+                _ => format!("{:.3}%", x * 100.0),
+            };
+            let tol = if style == 5 { 1e-4 } else { 1e-9 };
+            prop_assert_eq!(accuracy(&pred, &gold, Kind::Numeric, tol), 1.0, "{} vs {}", pred, gold);
+            prop_assert_eq!(accuracy(&pred, &gold, Kind::Auto, tol), 1.0);
+            prop_assert_eq!(chart(&pred, &gold, tol.max(1e-4)), 1.0);
+        }
+
+        #[test]
+        fn thousands_and_fractions(n in 0u64..10_000_000_000, a in -500i64..500, b in 1i64..500) {
+            let grouped = {
+                let digits = n.to_string();
+                let mut out = String::new();
+                for (i, ch) in digits.chars().enumerate() {
+                    if i > 0 && (digits.len() - i) % 3 == 0 { out.push(','); }
+                    out.push(ch);
+                }
+                out
+            };
+            prop_assert_eq!(accuracy(&grouped, &n.to_string(), Kind::Numeric, 0.0), 1.0, "{}", grouped);
+            prop_assert_eq!(accuracy(&grouped, &n.to_string(), Kind::Count, 0.0), 1.0);
+            let value = a as f64 / b as f64;
+            for pred in [format!("{a}/{b}"), format!("\\frac{{{a}}}{{{b}}}"), format!("\\dfrac{{{a}}}{{{b}}}")] {
+                prop_assert_eq!(accuracy(&pred, &format!("{value}"), Kind::Numeric, 1e-9), 1.0, "{}", pred);
+                prop_assert_eq!(accuracy(&pred, &format!("{value}"), Kind::Math, 1e-9), 1.0, "{}", pred);
+            }
+        }
+
+        #[test]
+        fn exact_ignores_case_space_quotes(words in proptest::collection::vec("[A-Za-z]{1,8}", 1..5), q in prop::sample::select(&["", "\"", "'", "*"][..])) {
+            let gold = words.join(" ");
+            let pred = format!("{q}  {}.{q}", words.iter().map(|w| w.to_uppercase()).collect::<Vec<_>>().join("\n "));
+            prop_assert_eq!(accuracy(&pred, &gold, Kind::Exact, 0.0), 1.0, "{}", pred);
+        }
     }
 }

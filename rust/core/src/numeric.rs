@@ -207,17 +207,63 @@ static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&pattern).expect("static regex")
 });
 
-/// A trailing unit in `numeric`: anything without digits or math operators
-/// (`cm`, `km/h`, `m^2`, `dollars.`, `°C`, ` (approx)`).
-static UNIT_LENIENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:[^\p{Nd}\\^{}_=+*×÷√∞πΠ<>²³]|\p{L}(?:\^\{?[23]\}?|[²³]))*$").expect("static regex")
-});
+/// A number written with more characters than this is not read (so the regex's capture
+/// pass always runs over a short window, whatever the input length).
+pub const MAX_TOKEN_LEN: usize = 256;
+
+/// A trailing unit in `numeric`: anything without digits or math operators (`cm`,
+/// `km/h`, `m^2`, `dollars.`, `°C`, ` (approx)`); an exponent 2 or 3 only after a letter.
+fn is_lenient_unit(rest: &str) -> bool {
+    let mut prev: Option<char> = None;
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '^' => {
+                if !prev.is_some_and(char::is_alphabetic) {
+                    return false;
+                }
+                let after = chars.as_str();
+                let tail = after
+                    .strip_prefix("{2}")
+                    .or_else(|| after.strip_prefix("{3}"))
+                    .or_else(|| after.strip_prefix('2'))
+                    .or_else(|| after.strip_prefix('3'));
+                match tail {
+                    Some(t) => chars = t.chars(),
+                    None => return false,
+                }
+            }
+            '²' | '³' if !prev.is_some_and(char::is_alphabetic) => return false,
+            c if c.is_numeric() && c != '²' && c != '³' => return false,
+            '\\' | '{' | '}' | '_' | '=' | '+' | '*' | '×' | '÷' | '√' | '∞' | 'π' | 'Π' | '<' | '>' => {
+                return false
+            }
+            _ => {}
+        }
+        prev = Some(c);
+    }
+    true
+}
 
 /// A trailing unit in `math`: words of two or more letters after white space (a single
-/// letter is a variable there: `2x` is not `2`), or degrees.
-static UNIT_STRICT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*°?(?:\s+[\p{L}--[πΠ]]{2,}(?:\^\{?[23]\}?|[²³])?)*\s*\.?\s*$").expect("static regex")
-});
+/// letter is a variable there: `2x` is not `2`), each with an optional exponent 2 or 3,
+/// or degrees; a final period.
+fn is_strict_unit(rest: &str) -> bool {
+    let trimmed = rest.trim_end();
+    let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
+    let words = match trimmed.trim_start().strip_prefix('°') {
+        Some(after) => after,
+        None if trimmed.is_empty() || trimmed.starts_with(char::is_whitespace) => trimmed,
+        None => return false,
+    };
+    words.split_whitespace().all(|word| {
+        let base = ["^{2}", "^{3}", "^2", "^3", "²", "³"]
+            .iter()
+            .find_map(|e| word.strip_suffix(e))
+            .unwrap_or(word);
+        base.chars().count() >= 2 && base.chars().all(|c| c.is_alphabetic() && c != 'π' && c != 'Π')
+    })
+}
 
 fn is_lenient_prefix_char(c: char) -> bool {
     !(c.is_numeric() || "\\^{}_+*/×÷√∞πΠ<>".contains(c))
@@ -274,8 +320,12 @@ const NON_FINITE_WORDS: [&str; 5] = ["nan", "inf", "infinity", "∞", "\\infty"]
 
 /// Reads the single number an answer states (see [`parse_number`]).
 pub fn read_number(text: &str, surround: Surround) -> Reading {
-    let cleaned = clean_latex(text);
-    let s = crate::text::strip_decorations(&cleaned);
+    read_cleaned(&clean_latex(text), surround)
+}
+
+/// [`read_number`] of text already through [`clean_latex`].
+fn read_cleaned(cleaned: &str, surround: Surround) -> Reading {
+    let s = crate::text::strip_decorations(cleaned);
     let unsigned = s.trim_start_matches(['-', '+', '−']).trim_start();
     if NON_FINITE_WORDS.iter().any(|w| unsigned.eq_ignore_ascii_case(w)) {
         return Reading::NonFinite;
@@ -289,9 +339,28 @@ pub fn read_number(text: &str, surround: Surround) -> Reading {
 
 /// The one number token of `s` with its surround checked; the value may be non-finite.
 fn parse_token(s: &str, surround: Surround) -> Option<Number> {
-    let caps = TOKEN.captures(s)?;
+    // No lead-in may hold a digit, so the token holds the first digit, and its own lead
+    // (sign, currency, `\frac{`, white space) lies just before it.
+    let first_digit = s.bytes().position(|b| b.is_ascii_digit())?;
+    let mut start = first_digit;
+    loop {
+        let before = &s[..start];
+        match before.chars().next_back() {
+            Some(c) if c.is_whitespace() || "-+−$€£¥{.".contains(c) => start -= c.len_utf8(),
+            _ if before.ends_with("\\frac") => start -= "\\frac".len(),
+            _ => break,
+        }
+    }
+    let mut end = (start + MAX_TOKEN_LEN).min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let caps = TOKEN.captures(&s[start..end])?;
     let whole = caps.get(0)?;
-    let (prefix, rest) = (&s[..whole.start()], &s[whole.end()..]);
+    if (whole.end() == end - start && end < s.len()) || start + whole.start() > first_digit {
+        return None; // longer than MAX_TOKEN_LEN, or a digit outside the token
+    }
+    let (prefix, rest) = (&s[..start + whole.start()], &s[start + whole.end()..]);
     // a number glued to a preceding word (`Q1`, `x2`) is an identifier, not an answer
     let glued = !whole.as_str().starts_with(char::is_whitespace)
         && prefix.chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_');
@@ -299,11 +368,11 @@ fn parse_token(s: &str, surround: Surround) -> Option<Number> {
         return None;
     }
     let surround_ok = match surround {
-        Surround::Lenient => prefix.chars().all(is_lenient_prefix_char) && UNIT_LENIENT.is_match(rest),
+        Surround::Lenient => prefix.chars().all(is_lenient_prefix_char) && is_lenient_unit(rest),
         Surround::Strict => {
             prefix.chars().all(is_strict_prefix_char)
                 && (prefix.is_empty() || prefix.ends_with(char::is_whitespace))
-                && UNIT_STRICT.is_match(rest)
+                && is_strict_unit(rest)
         }
     };
     if !surround_ok {
@@ -345,8 +414,8 @@ pub fn parse_count(text: &str) -> Option<i64> {
     }
     let mut found = None;
     for word in text.split(|c: char| !c.is_alphanumeric()) {
-        if word.len() > 9 {
-            continue;
+        if !(3..=9).contains(&word.len()) {
+            continue; // "one" .. "seventeen"
         }
         if let Some(k) = NUMBER_WORDS.iter().position(|w| w.eq_ignore_ascii_case(word)) {
             if found.is_some() {
@@ -370,28 +439,37 @@ pub fn right_of_equals(s: &str) -> &str {
 }
 
 /// The cleaned form of a `math` answer: LaTeX cleaned, `$` removed, degrees dropped,
-/// the right-hand side of an equation, surrounding decorations stripped.
+/// the right-hand side of an equation, surrounding quotes and a final period stripped.
 pub fn math_form(text: &str) -> String {
     let cleaned = clean_latex(text);
     let cleaned: String = cleaned.chars().filter(|&c| c != '$' && c != '°').collect();
-    crate::text::strip_decorations(right_of_equals(&cleaned)).to_string()
+    crate::text::strip_quotes(right_of_equals(&cleaned)).to_string()
 }
 
-/// The value of a `math` answer: a number (strict surround), else a closed-form
+/// The value of a [`math_form`]: a number (strict surround), else a closed-form
 /// expression of numbers, `+ - * / ^`, `\frac`, `\sqrt`, `\pi`, brackets and implicit
 /// products (`2\sqrt{3}`). `None` for anything else (variables, sets, non-finite).
-pub fn math_value(text: &str) -> Option<Number> {
-    let form = math_form(text);
-    if let Some(n) = parse_number_with(&form, Surround::Strict) {
+pub fn math_form_value(form: &str) -> Option<Number> {
+    if let Reading::Finite(n) = read_cleaned(form, Surround::Strict) {
         return Some(n);
     }
-    eval_expression(&form).map(|value| Number { value, percent: false })
+    eval_expression(form).map(|value| Number { value, percent: false })
 }
 
-/// A canonical string for `math` answers that have no value: the math form without
-/// white space (`\frac{x}{2}` and `\dfrac{x}{ 2 }` agree).
+/// The value of a `math` answer (see [`math_form_value`]).
+pub fn math_value(text: &str) -> Option<Number> {
+    math_form_value(&math_form(text))
+}
+
+/// The canonical string of a [`math_form`]: without white space, so `\frac{x}{2}` and
+/// `\dfrac{x}{ 2 }` agree.
+pub fn math_form_key(form: &str) -> String {
+    form.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The canonical string of a `math` answer (see [`math_form_key`]).
 pub fn math_key(text: &str) -> String {
-    math_form(text).chars().filter(|c| !c.is_whitespace()).collect()
+    math_form_key(&math_form(text))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -409,11 +487,17 @@ enum Tok {
     Pi,
 }
 
+/// A closed-form answer longer than this many tokens is not evaluated.
+const MAX_TOKENS: usize = 4096;
+
 fn tokenize(s: &str) -> Option<Vec<Tok>> {
     let bytes = s.as_bytes();
     let mut toks = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
+        if toks.len() > MAX_TOKENS {
+            return None;
+        }
         let c = s[i..].chars().next()?;
         let b = bytes[i];
         if b.is_ascii_digit() || b == b'.' {
@@ -731,5 +815,45 @@ mod tests {
         assert_eq!(eval_expression(&"-".repeat(100_000)), None);
         assert_eq!(eval_expression(&"2^".repeat(100_000)), None);
         assert_eq!(math_key("\\dfrac{x}{ 2 }"), math_key("\\frac{x}{2}"));
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::accuracy::props::soup;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![soup(), any::<String>()]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn parsed_numbers_are_finite(s in text()) {
+            for surround in [Surround::Lenient, Surround::Strict] {
+                if let Some(n) = parse_number_with(&s, surround) {
+                    prop_assert!(n.value.is_finite());
+                }
+            }
+            if let Some(n) = math_value(&s) {
+                prop_assert!(n.value.is_finite());
+            }
+            if let Some(v) = eval_expression(&s) {
+                prop_assert!(v.is_finite());
+            }
+            let _ = (parse_count(&s), math_key(&s), clean_latex(&s));
+        }
+
+        #[test]
+        fn sci_notation_round_trips(m in 1.0f64..10.0, e in -30i32..30) {
+            let x: f64 = format!("{m}e{e}").parse().unwrap();
+            for s in [format!("{m}e{e}"), format!("{m}E{e}"), format!("{m} \\times 10^{{{e}}}"), format!("{m}×10^{e}")] {
+                let n = parse_number(&s);
+                prop_assert!(n.is_some_and(|n| close(n.value, x, 1e-12)), "{} -> {:?}", s, n);
+            }
+        }
     }
 }

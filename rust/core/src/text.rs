@@ -128,15 +128,28 @@ fn strip_pairs<'a>(s: &'a str, pairs: &[(char, char)]) -> &'a str {
 /// The `exact` normal form: decorations stripped, case-folded, runs of white space
 /// collapsed to one space.
 pub fn normalize_exact(s: &str) -> String {
-    let lowered = strip_decorations(s).to_lowercase();
-    let mut out = String::with_capacity(lowered.len());
-    for word in lowered.split_whitespace() {
-        if !out.is_empty() {
+    let stripped = strip_decorations(s);
+    let mut out = String::with_capacity(stripped.len());
+    let mut space = false;
+    for c in stripped.chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(word);
+        space = false;
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
     }
-    strip_decorations(&out).to_string()
+    match strip_decorations(&out).len() {
+        n if n == out.len() => out,
+        _ => strip_decorations(&out).to_string(),
+    }
 }
 
 /// `Some(true)` for an answer saying yes, `Some(false)` for no, `None` for neither or
@@ -158,6 +171,7 @@ pub fn yes_no(s: &str) -> Option<bool> {
 }
 
 /// The option letters (A–H) an answer names, as a bit set (bit 0 = A), and the first.
+/// Scanning stops at the second different letter, so `mask` holds at most two.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OptionLetters {
     pub mask: u8,
@@ -230,8 +244,9 @@ pub fn option_letters(s: &str) -> OptionLetters {
         let lead_in = p == Some('(') || preceded_by_lead_in(s, i);
         if upper {
             if c == 'A' && next == Some(' ') && !lead_in {
-                let word: String = after.take_while(|x| x.is_ascii_alphabetic()).take(8).collect();
-                if word.starts_with(|x: char| x.is_ascii_lowercase()) && !NOT_A_NOUN.contains(&word.as_str()) {
+                let rest = after.as_str();
+                let word = &rest[..rest.bytes().position(|x| !x.is_ascii_alphabetic()).unwrap_or(rest.len())];
+                if word.starts_with(|x: char| x.is_ascii_lowercase()) && !NOT_A_NOUN.contains(&word) {
                     continue;
                 }
             }
@@ -241,6 +256,9 @@ pub fn option_letters(s: &str) -> OptionLetters {
             || preceded_by_lead_in(s, i)
         {
             found.add(c);
+        }
+        if found.count() >= 2 {
+            break; // two different letters already decide every use
         }
     }
     found
@@ -336,6 +354,52 @@ mod tests {
         }
         for s in ["", "cat", "A dog", "Because", "BCD", "a b c", "I", "x_B"] {
             assert_eq!(option_letters(s).count(), 0, "{s:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::accuracy::props::soup;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![soup(), any::<String>()]
+    }
+
+    /// `inner` is a sub-slice of `outer` (same memory), so the result borrows the input.
+    fn within(outer: &str, inner: &str) -> bool {
+        let (o, i) = (outer.as_ptr() as usize, inner.as_ptr() as usize);
+        i >= o && i + inner.len() <= o + outer.len()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn extraction_is_a_trimmed_slice(s in text()) {
+            if let Some(a) = extract_answer(&s) {
+                prop_assert!(within(&s, a));
+                prop_assert_eq!(a, a.trim());
+            }
+            if let Some(b) = last_boxed(&s) {
+                prop_assert!(within(&s, b));
+            }
+            let _ = (option_letters(&s), yes_no(&s), normalize_exact(&s), strip_quotes(&s));
+        }
+
+        #[test]
+        fn last_answer_block_wins(a in "[^<>]{0,20}", b in "[^<>]{0,20}", noise in "[^<>]{0,20}") {
+            let s = format!("<answer>{a}</answer>{noise}<answer>{b}</answer>{noise}");
+            prop_assert_eq!(extract_answer(&s), Some(b.trim()));
+        }
+
+        #[test]
+        fn boxed_content_round_trips(inner in "[a-z0-9+ ]{0,10}", depth in 0usize..5) {
+            let nested = format!("{}{inner}{}", "{".repeat(depth), "}".repeat(depth));
+            let s = format!("so \\boxed{{{nested}}} done");
+            prop_assert_eq!(extract_answer(&s), Some(nested.trim()));
         }
     }
 }
