@@ -18,7 +18,10 @@ ImageSize = Sequence[float]
 
 
 def _is_size(value: Any) -> bool:
-    """A single (width, height): two numbers, not a list of sizes."""
+    """A single image size (two numbers, an array of two, or {width, height}), as opposed
+    to a list with one size per item."""
+    if isinstance(value, dict):
+        return True
     if hasattr(value, "tolist"):  # numpy arrays, torch tensors
         value = value.tolist()
     return (
@@ -28,41 +31,16 @@ def _is_size(value: Any) -> bool:
     )
 
 
-def _size(value: Any) -> tuple[float, float] | None:
+def _sizes(value: Any, n: int) -> Any:
+    """`None`, one size repeated for every item, or the per-item sizes as given (Rust
+    checks each one and names the bad `image_sizes[i]`)."""
     if value is None:
         return None
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, dict) and {"width", "height"} <= value.keys():
-        value = (value["width"], value["height"])
-    if not _is_size(value):
-        raise ValueError(f"invalid image_size {value!r}: expected (width, height) or None")
-    return (float(value[0]), float(value[1]))
-
-
-def _sizes(value: Any, n: int) -> list[tuple[float, float] | None] | None:
-    """`None`, one size for every item, or one size (or None) per item."""
-    if value is None:
-        return None
-    if _is_size(value) or isinstance(value, dict):
-        one = _size(value)
-        return [one] * n
+    if _is_size(value):
+        return [value] * n
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise ValueError(f"invalid image_sizes {value!r}: expected (width, height) or one per item")
-    if len(value) != n:
-        raise ValueError(f"length mismatch: completions has {n} items but image_sizes has {len(value)}")
-    out = []
-    for i, v in enumerate(value):
-        try:
-            out.append(_size(v))
-        except ValueError:
-            raise ValueError(f"invalid image_sizes[{i}] {v!r}: expected (width, height) or None") from None
-    return out
-
-
-def _solution(value: Any) -> Any:
-    """numpy / torch boxes become lists; text, lists and dicts go to Rust unchanged."""
-    return value.tolist() if hasattr(value, "tolist") else value
+    return value
 
 
 def parse_boxes(
@@ -81,7 +59,7 @@ def parse_boxes(
     Rust call over threads); its `image_size` is one size for all or one per text.
     """
     if isinstance(text, str):
-        return _core.parse_boxes(text, coords, _size(image_size))
+        return _core.parse_boxes(text, coords, image_size)
     texts = list(text)
     return _core.parse_boxes_batch(texts, coords, _sizes(image_size, len(texts)))
 
@@ -113,7 +91,6 @@ def iou_reward(
             raise ValueError(
                 f"invalid solutions {solutions!r}: expected one solution per completion (a list)"
             )
-    solutions = [_solution(s) for s in solutions]
     if len(solutions) != len(completions):
         raise ValueError(
             f"length mismatch: completions has {len(completions)} items "

@@ -72,11 +72,11 @@ pub fn bmas(response: &Embeddings, gold: &Embeddings) -> Result<f64> {
     let (inv_r, inv_g) = (response.inverse_norms(), gold.inverse_norms());
     let mut col_max = vec![f64::NEG_INFINITY; gold.rows];
     let mut row_sum = 0.0;
-    for i in 0..response.rows {
+    for (i, &ir) in inv_r.iter().enumerate() {
         let r = response.row(i);
         let mut row_max = f64::NEG_INFINITY;
-        for j in 0..gold.rows {
-            let mut s = dot(r, gold.row(j)) as f64 * inv_r[i] * inv_g[j];
+        for (j, &ig) in inv_g.iter().enumerate() {
+            let mut s = dot(r, gold.row(j)) as f64 * ir * ig;
             if !s.is_finite() {
                 s = 0.0;
             }

@@ -111,7 +111,18 @@ impl Frame {
 
 /// Every box of `text`, in order, in pixels of `frame`. Never panics; garbage gives `[]`.
 pub fn parse_boxes_in(text: &str, frame: &Frame) -> Vec<BBox> {
+    parse_boxes_upto(text, frame, usize::MAX)
+}
+
+/// The first `limit` boxes of `text` (all of [`parse_boxes_in`] when `limit` is large);
+/// reading stops once they are found.
+pub fn parse_boxes_upto(text: &str, frame: &Frame, limit: usize) -> Vec<BBox> {
     let mut out = Vec::new();
+    if !BOX_KEY.is_match(text) {
+        // No dict names a box: only the plain forms can be present.
+        scan_plain(text, frame, limit, &mut out);
+        return out;
+    }
     let mut cursor = 0;
     for (start, end) in outer_regions(text.as_bytes()) {
         let region = &text[start..end];
@@ -125,11 +136,16 @@ pub fn parse_boxes_in(text: &str, frame: &Frame) -> Vec<BBox> {
             // Parsed, but no box under a box key: let the plain scan read the region.
             continue;
         }
-        scan_plain(&text[cursor..start], frame, &mut out);
-        out.extend(raws.into_iter().filter_map(|r| frame.to_pixels(r)));
+        scan_plain(&text[cursor..start], frame, limit, &mut out);
+        for raw in raws {
+            if out.len() >= limit {
+                return out;
+            }
+            out.extend(frame.to_pixels(raw));
+        }
         cursor = end;
     }
-    scan_plain(&text[cursor..], frame, &mut out);
+    scan_plain(&text[cursor..], frame, limit, &mut out);
     out
 }
 
@@ -178,34 +194,58 @@ pub fn parse_boxes_batch<S: AsRef<str> + Sync>(
 // ---------------------------------------------------------------------------------------
 // The plain scan: bare lists and the two tag forms.
 
-const NUM: &str = r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)";
+// ASCII classes (`(?-u)`): small DFAs, and no box is written in other scripts' digits.
+const NUM: &str = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?";
 
+/// The three plain forms. No capture groups: the lazy DFA finds each match, and the four
+/// numbers are read from the matched span by `four_numbers_in`.
 static PLAIN: LazyLock<Regex> = LazyLock::new(|| {
     let list = format!(r"\[\s*{NUM}\s*,\s*{NUM}\s*,\s*{NUM}\s*,\s*{NUM}\s*\]");
     let corners = format!(r"\(\s*{NUM}\s*,\s*{NUM}\s*\)\s*,?\s*\(\s*{NUM}\s*,\s*{NUM}\s*\)");
     let tag = format!(r"<box>\s*{corners}\s*</box>");
     let qwen = format!(r"<\|box_start\|>\s*{corners}\s*<\|box_end\|>");
-    Regex::new(&format!("{list}|{tag}|{qwen}")).expect("static regex")
+    Regex::new(&format!("(?-u){list}|{tag}|{qwen}")).expect("static regex")
 });
 
 static BOX_KEY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?i)["'](?:bbox|bbox_2d|position|box)["']\s*:"#).expect("static regex"));
 
-fn scan_plain(text: &str, frame: &Frame, out: &mut Vec<BBox>) {
-    for caps in PLAIN.captures_iter(text) {
-        // Exactly one alternative matched: its four groups are the four numbers.
-        let nums: Vec<f64> = caps
-            .iter()
-            .skip(1)
-            .flatten()
-            .filter_map(|m| m.as_str().parse::<f64>().ok())
-            .collect();
-        if let [x1, y1, x2, y2] = nums[..] {
-            if let Some(b) = frame.to_pixels([x1, y1, x2, y2]) {
-                out.push(b);
+fn scan_plain(text: &str, frame: &Frame, limit: usize, out: &mut Vec<BBox>) {
+    if out.len() >= limit {
+        return;
+    }
+    for m in PLAIN.find_iter(text) {
+        if let Some(b) = four_numbers_in(m.as_str()).and_then(|raw| frame.to_pixels(raw)) {
+            out.push(b);
+            if out.len() >= limit {
+                return;
             }
         }
     }
+}
+
+/// The first four numbers of a span `PLAIN` matched: there, each number is a maximal run
+/// of `[0-9.eE+-]` starting with a digit, a sign or a dot, and nothing else starts so
+/// before the fourth one.
+fn four_numbers_in(span: &str) -> Option<[f64; 4]> {
+    let bytes = span.as_bytes();
+    let is_num = |b: u8| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-');
+    let mut raw = [0.0; 4];
+    let (mut k, mut i) = (0, 0);
+    while k < 4 && i < bytes.len() {
+        if bytes[i].is_ascii_digit() || matches!(bytes[i], b'.' | b'+' | b'-') {
+            let start = i;
+            while i < bytes.len() && is_num(bytes[i]) {
+                i += 1;
+            }
+            // ASCII bounds, so the slice is on char boundaries.
+            raw[k] = span.get(start..i)?.parse().ok()?;
+            k += 1;
+        } else {
+            i += 1;
+        }
+    }
+    (k == 4).then_some(raw)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -216,29 +256,27 @@ fn scan_plain(text: &str, frame: &Frame, out: &mut Vec<BBox>) {
 /// unclosed opener does not hide the well-formed regions inside it.
 fn outer_regions(bytes: &[u8]) -> Vec<(usize, usize)> {
     let mut stack: Vec<(u8, usize)> = Vec::new();
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'[' | b'{' => stack.push((b, i)),
-            b']' | b'}' => {
-                let want = if b == b']' { b'[' } else { b'{' };
-                if let Some(&(open, start)) = stack.last() {
-                    if open == want {
-                        stack.pop();
-                        pairs.push((start, i + 1));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    // Pairs close inner-first; keep those not inside another pair.
-    pairs.sort_unstable();
+    // Closed pairs not (yet) inside a later one, in order of their start: a pair closing
+    // now contains exactly the kept pairs that start after it.
     let mut outer: Vec<(usize, usize)> = Vec::new();
-    for (s, e) in pairs {
-        match outer.last() {
-            Some(&(_, last_end)) if s < last_end => {}
-            _ => outer.push((s, e)),
+    for (i, &b) in bytes.iter().enumerate() {
+        let want = match b {
+            b'[' | b'{' => {
+                stack.push((b, i));
+                continue;
+            }
+            b']' => b'[',
+            b'}' => b'{',
+            _ => continue,
+        };
+        if let Some(&(open, start)) = stack.last() {
+            if open == want {
+                stack.pop();
+                while outer.last().is_some_and(|&(s, _)| s > start) {
+                    outer.pop();
+                }
+                outer.push((start, i + 1));
+            }
         }
     }
     outer
@@ -248,32 +286,36 @@ fn outer_regions(bytes: &[u8]) -> Vec<(usize, usize)> {
 /// trailing commas are rewritten to JSON in one pass; `nan`/`inf` become `null` (and so
 /// never a box). `None` when the result is not valid JSON.
 fn parse_literal(src: &str) -> Option<Value> {
-    if let Ok(v) = serde_json::from_str(src) {
-        return Some(v);
+    // Most model JSON has no single quote: try it as it is first.
+    if !src.as_bytes().contains(&b'\'') {
+        if let Ok(v) = serde_json::from_str(src) {
+            return Some(v);
+        }
     }
-    serde_json::from_str(&python_to_json(src)?).ok()
+    serde_json::from_slice(&python_to_json(src.as_bytes())?).ok()
 }
 
-fn python_to_json(src: &str) -> Option<String> {
-    let chars: Vec<char> = src.chars().collect();
-    let mut out = String::with_capacity(src.len() + 8);
+/// Byte-wise: every syntax character is ASCII and UTF-8 continuation bytes never are, so
+/// multi-byte characters are copied through untouched. Valid JSON comes out unchanged.
+fn python_to_json(src: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(src.len() + 8);
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    while i < src.len() {
+        let c = src[i];
         match c {
-            '\'' | '"' => {
+            b'\'' | b'"' => {
                 // A string literal: copy it as a double-quoted JSON string.
-                out.push('"');
+                out.push(b'"');
                 i += 1;
                 let mut closed = false;
-                while i < chars.len() {
-                    let d = chars[i];
-                    if d == '\\' {
-                        let e = *chars.get(i + 1)?;
+                while i < src.len() {
+                    let d = src[i];
+                    if d == b'\\' {
+                        let e = *src.get(i + 1)?;
                         match e {
-                            '\'' => out.push('\''),
-                            '"' | '\\' | '/' | 'b' | 'f' | 'n' | 'r' | 't' | 'u' => {
-                                out.push('\\');
+                            b'\'' => out.push(b'\''),
+                            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' | b'u' => {
+                                out.push(b'\\');
                                 out.push(e);
                             }
                             // Python escapes JSON lacks: keep the character itself.
@@ -287,8 +329,8 @@ fn python_to_json(src: &str) -> Option<String> {
                         i += 1;
                         break;
                     }
-                    if d == '"' {
-                        out.push_str("\\\"");
+                    if d == b'"' {
+                        out.extend_from_slice(b"\\\"");
                     } else {
                         out.push(d);
                     }
@@ -297,38 +339,37 @@ fn python_to_json(src: &str) -> Option<String> {
                 if !closed {
                     return None;
                 }
-                out.push('"');
+                out.push(b'"');
                 continue;
             }
-            '(' => out.push('['),
-            ')' => out.push(']'),
-            ',' => {
+            b'(' => out.push(b'['),
+            b')' => out.push(b']'),
+            b',' => {
                 // Python allows a trailing comma before a closer; JSON does not.
                 let mut j = i + 1;
-                while j < chars.len() && chars[j].is_whitespace() {
+                while j < src.len() && src[j].is_ascii_whitespace() {
                     j += 1;
                 }
-                if !matches!(chars.get(j), Some(']' | '}' | ')')) {
-                    out.push(',');
+                if !matches!(src.get(j), Some(b']' | b'}' | b')')) {
+                    out.push(b',');
                 }
             }
-            c if c.is_ascii_alphabetic() || c == '_' => {
+            c if c.is_ascii_alphabetic() || c == b'_' => {
                 let start = i;
-                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                while i < src.len() && (src[i].is_ascii_alphanumeric() || src[i] == b'_') {
                     i += 1;
                 }
-                let word: String = chars[start..i].iter().collect();
-                match word.as_str() {
-                    "True" | "true" => out.push_str("true"),
-                    "False" | "false" => out.push_str("false"),
-                    "None" | "null" | "nan" | "NaN" | "inf" | "Infinity" => {
+                match &src[start..i] {
+                    b"True" | b"true" => out.extend_from_slice(b"true"),
+                    b"False" | b"false" => out.extend_from_slice(b"false"),
+                    b"None" | b"null" | b"nan" | b"NaN" | b"inf" | b"Infinity" => {
                         // `-inf` would leave a stray sign: drop it.
-                        if out.ends_with('-') {
+                        if out.last() == Some(&b'-') {
                             out.pop();
                         }
-                        out.push_str("null")
+                        out.extend_from_slice(b"null")
                     }
-                    _ => out.push_str(&word),
+                    word => out.extend_from_slice(word),
                 }
                 continue;
             }

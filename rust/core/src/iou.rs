@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use crate::boxes::{frames, parse_boxes_in, BBox, Coords, Frame};
+use crate::boxes::{frames, parse_boxes_upto, BBox, Coords, Frame};
 use crate::error::{Error, Result};
 use crate::text::extract_answer;
 
@@ -118,17 +118,19 @@ fn match_score(pred: &[BBox], gold: &[BBox], threshold: f64) -> f64 {
     (total / pred.len().max(gold.len()) as f64).clamp(0.0, 1.0)
 }
 
-/// The gold boxes of a solution in pixels of `frame` (absolute, clipped to the image).
-pub fn gold_boxes(solution: &Solution, frame: &Frame) -> Vec<BBox> {
+/// The gold boxes of a solution in pixels of `frame` (absolute, clipped to the image); the
+/// first `limit` of them.
+pub fn gold_boxes(solution: &Solution, frame: &Frame, limit: usize) -> Vec<BBox> {
     match solution {
-        Solution::Boxes(raws) => raws.iter().filter_map(|r| frame.to_pixels(*r)).collect(),
-        Solution::Text(text) => parse_boxes_in(extract_answer(text).unwrap_or(text), frame),
+        Solution::Boxes(raws) => raws.iter().filter_map(|r| frame.to_pixels(*r)).take(limit).collect(),
+        Solution::Text(text) => parse_boxes_upto(extract_answer(text).unwrap_or(text), frame, limit),
     }
 }
 
-/// The predicted boxes of a completion (answer block, else the whole text) in pixels.
-pub fn predicted_boxes(completion: &str, frame: &Frame) -> Vec<BBox> {
-    parse_boxes_in(extract_answer(completion).unwrap_or(completion), frame)
+/// The predicted boxes of a completion (answer block, else the whole text) in pixels; the
+/// first `limit` of them.
+pub fn predicted_boxes(completion: &str, frame: &Frame, limit: usize) -> Vec<BBox> {
+    parse_boxes_upto(extract_answer(completion).unwrap_or(completion), frame, limit)
 }
 
 /// The IoU reward of each completion against its solution, in input order. `image_sizes`
@@ -146,11 +148,13 @@ pub fn iou_reward<S: AsRef<str> + Sync>(
     // Validate every argument before any work, so errors do not depend on thread timing.
     let pred_frames = frames(cfg.coords, image_sizes, "completions", n)?;
     let gold_frames = frames(Coords::Absolute, image_sizes, "completions", n)?;
+    // Only `match` looks past the first box of each side.
+    let limit = if cfg.mode == IouMode::Match { usize::MAX } else { 1 };
     Ok((0..n)
         .into_par_iter()
         .map(|i| {
-            let pred = predicted_boxes(completions[i].as_ref(), &pred_frames[i]);
-            score_boxes(&pred, &gold_boxes(&solutions[i], &gold_frames[i]), cfg)
+            let pred = predicted_boxes(completions[i].as_ref(), &pred_frames[i], limit);
+            score_boxes(&pred, &gold_boxes(&solutions[i], &gold_frames[i], limit), cfg)
         })
         .collect())
 }

@@ -15,6 +15,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use crate::errors::IntoPyResult;
 
 type Size = (f64, f64);
+type PyBox = (f64, f64, f64, f64);
 
 /// A Python `str` as `&str` without a copy; strings that are not valid UTF-8 (lone
 /// surrogates) are read lossily rather than raising.
@@ -25,33 +26,45 @@ fn text_of<'a>(s: &'a Bound<'_, PyString>) -> Cow<'a, str> {
     }
 }
 
-/// An image size: `None`, or any sequence of two numbers `(w, h)`.
+/// An image size: `None`, a sequence of two numbers `(w, h)`, an array (anything with
+/// `tolist()`), or a mapping with `width` and `height`.
 fn size_of(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<Size>> {
     if obj.is_none() {
         return Ok(None);
     }
-    match obj.extract::<Vec<f64>>() {
-        Ok(v) if v.len() == 2 && !obj.is_instance_of::<PyString>() => Ok(Some((v[0], v[1]))),
-        _ => Err(PyValueError::new_err(format!(
+    let pair = |o: &Bound<'_, PyAny>| match o.extract::<Vec<f64>>() {
+        Ok(v) if v.len() == 2 && !o.is_instance_of::<PyString>() => Some((v[0], v[1])),
+        _ => None,
+    };
+    let found = pair(obj)
+        .or_else(|| obj.call_method0("tolist").ok().and_then(|l| pair(&l)))
+        .or_else(|| {
+            let d = obj.cast::<PyDict>().ok()?;
+            let w = d.get_item("width").ok()??.extract::<f64>().ok()?;
+            let h = d.get_item("height").ok()??.extract::<f64>().ok()?;
+            Some((w, h))
+        });
+    found.map(Some).ok_or_else(|| {
+        PyValueError::new_err(format!(
             "invalid {name} {}: expected (width, height) or None",
             obj.repr().map(|r| r.to_string()).unwrap_or_default()
-        ))),
-    }
+        ))
+    })
 }
 
-fn sizes_of(obj: Option<&Bound<'_, PyAny>>, n: usize) -> PyResult<Option<Vec<Option<Size>>>> {
+fn sizes_of(obj: Option<&Bound<'_, PyAny>>, items: &str, n: usize) -> PyResult<Option<Vec<Option<Size>>>> {
     let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
-    let items: Vec<Bound<'_, PyAny>> = obj.extract().map_err(|_| {
+    let sizes: Vec<Bound<'_, PyAny>> = obj.extract().map_err(|_| {
         PyValueError::new_err("invalid image_sizes: expected a list with one (width, height) or None per item")
     })?;
-    if items.len() != n {
-        return Err(modomodo_core::Error::length_mismatch("completions", n, "image_sizes", items.len()))
-            .py();
+    if sizes.len() != n {
+        return Err(modomodo_core::Error::length_mismatch(items, n, "image_sizes", sizes.len())).py();
     }
-    items.iter().enumerate().map(|(i, o)| size_of(o, &format!("image_sizes[{i}]"))).collect::<PyResult<_>>().map(Some)
+    sizes
+        .iter().enumerate().map(|(i, o)| size_of(o, &format!("image_sizes[{i}]"))).collect::<PyResult<_>>().map(Some)
 }
 
-fn as_tuples(boxes: Vec<BBox>) -> Vec<(f64, f64, f64, f64)> {
+fn as_tuples(boxes: Vec<BBox>) -> Vec<PyBox> {
     boxes.into_iter().map(|[a, b, c, d]| (a, b, c, d)).collect()
 }
 
@@ -63,7 +76,7 @@ fn parse_boxes(
     text: Bound<'_, PyString>,
     coords: &str,
     image_size: Option<Bound<'_, PyAny>>,
-) -> PyResult<Vec<(f64, f64, f64, f64)>> {
+) -> PyResult<Vec<PyBox>> {
     let size = match &image_size {
         Some(s) => size_of(s, "image_size")?,
         None => None,
@@ -82,8 +95,8 @@ fn parse_boxes_batch(
     texts: Vec<Bound<'_, PyString>>,
     coords: &str,
     image_sizes: Option<Bound<'_, PyAny>>,
-) -> PyResult<Vec<Vec<(f64, f64, f64, f64)>>> {
-    let sizes = sizes_of(image_sizes.as_ref(), texts.len())?;
+) -> PyResult<Vec<Vec<PyBox>>> {
+    let sizes = sizes_of(image_sizes.as_ref(), "texts", texts.len())?;
     let strs: Vec<Cow<'_, str>> = texts.iter().map(text_of).collect();
     let out = py.detach(|| boxes::parse_boxes_batch(&strs, coords, sizes.as_deref())).py()?;
     Ok(out.into_iter().map(as_tuples).collect())
@@ -100,6 +113,10 @@ fn solution_of(obj: &Bound<'_, PyAny>, i: usize) -> PyResult<Solution> {
             && obj.try_iter()?.any(|x| x.map(|x| x.is_instance_of::<PyDict>()).unwrap_or(false)));
     if holds_dicts {
         return Ok(Solution::Text(obj.repr()?.to_string()));
+    }
+    if obj.hasattr("tolist")? && !obj.is_instance_of::<PyList>() {
+        // numpy / torch boxes
+        return solution_of(&obj.call_method0("tolist")?, i);
     }
     if let Ok(v) = obj.extract::<Vec<f64>>() {
         if let [a, b, c, d] = v[..] {
@@ -141,7 +158,7 @@ fn iou_reward(
         ))
         .py();
     }
-    let sizes = sizes_of(image_sizes.as_ref(), completions.len())?;
+    let sizes = sizes_of(image_sizes.as_ref(), "completions", completions.len())?;
     let sols = solutions.iter().enumerate().map(|(i, s)| solution_of(s, i)).collect::<PyResult<Vec<_>>>()?;
     let strs: Vec<Cow<'_, str>> = completions.iter().map(text_of).collect();
     py.detach(|| iou::iou_reward(&strs, &sols, &cfg, sizes.as_deref())).py()
