@@ -178,6 +178,9 @@ def worker(args) -> None:
         for _ in range(args.repeats):
             out["modomodo"][name] += rates(mine, len(fam), 1, args.min_time, warm=False)
             out["plain"][name] += rates(base, len(fam), 1, 0.0, warm=False)
+    # OS threads of this process once rayon's pool exists: differs by the pool size.
+    task_dir = Path("/proc/self/task")
+    out["os_threads"] = len(list(task_dir.iterdir())) if task_dir.exists() else None
     print(json.dumps(out))
 
 
@@ -291,6 +294,8 @@ def main(argv=None) -> int:
           f"interleaved in each RAYON_NUM_THREADS subprocess; a ratio uses the plain-Python runs of "
           f"its own subprocess); math-verify: median of 3 passes over {mv_n} math cases. "
           f"{os.cpu_count()} CPUs, shared with other work.")
+    print("OS threads in each timing process (the pool size shows as the difference): "
+          + ", ".join(f"RAYON_NUM_THREADS={t}: {workers[t].get('os_threads')}" for t in threads))
     cols = [f"modomodo {t}T" for t in threads]
     head = f"{'family':<15}{'n':>6}" + "".join(f"{c:>14}" for c in cols) + f"{'plain Python':>14}"
     head += "".join(f"{f'{t}T/plain':>14}" for t in threads) + f"{'math-verify':>13}{'1T/m-v':>15}"
