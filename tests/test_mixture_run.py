@@ -158,6 +158,9 @@ def test_failed_runs_are_kept_and_retried_on_resume(fake, tmp_path, monkeypatch)
     second = MixLoop(cfg, out, log=_quiet).run()
     assert n_calls() == calls + 1
     assert second.summary["failed"] == []
+    # The failed attempt's directory is kept beside the new one.
+    assert "refusing b" in (out / "runs" / "single_b" / "s0.failed1" / "log.txt").read_text()
+    assert (out / "runs" / "single_b" / "s0" / "summary.json").exists()
     # A run trained but never recorded (interrupted) is read back from its summary.json.
     lines = (out / "records.jsonl").read_text().splitlines()
     (out / "records.jsonl").write_text("\n".join(line for line in lines if '"name": "Norm"' not in line) + "\n")

@@ -332,6 +332,12 @@ class MixLoop:
                         continue
                 except (ValueError, OSError, json.JSONDecodeError):
                     pass
+            if out.exists():
+                # A failed attempt: kept beside (its log tells why), the retry starts clean.
+                k = 1
+                while out.with_name(f"{out.name}.failed{k}").exists():
+                    k += 1
+                out.rename(out.with_name(f"{out.name}.failed{k}"))
             jobs.append(Job(f"{n}/s{s}", self._train_argv(self.plan[n]["weights"], s, out), out))
         self.log(f"training {len(jobs)} runs ({len(todo) - len(jobs)} recovered from disk)")
         needs_eval: list[Job] = []
