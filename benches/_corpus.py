@@ -248,6 +248,8 @@ def mcq_forms(rng: random.Random, letter: str) -> str:
     return rng.choice([
         letter, f"({letter})", f"{letter}.", f"{letter}) {rng.choice(OPTION_TEXTS)}",
         f"Option {letter}", f"The answer is {letter}", f"The answer is {letter}.",
+        # an option text starting with the article "A" names no second option
+        f"{letter}. {rng.choice(['A red car', 'A bird', 'A man on a horse'])}",
     ])
 
 
