@@ -54,7 +54,7 @@ pub fn last_boxed(text: &str) -> Option<&str> {
                 if let Some(&(d, start)) = open_boxes.last() {
                     if d == depth {
                         open_boxes.pop();
-                        if best.map_or(true, |(s, _)| start > s) {
+                        if best.filter(|&(s, _)| s >= start).is_none() {
                             best = Some((start, i));
                         }
                     }
@@ -252,7 +252,7 @@ pub fn option_letters(s: &str) -> OptionLetters {
             }
             found.add(c);
         } else if (p == Some('(') && next == Some(')'))
-            || (next == Some(')') && p.map_or(true, char::is_whitespace))
+            || (next == Some(')') && p.filter(|x| !x.is_whitespace()).is_none())
             || preceded_by_lead_in(s, i)
         {
             found.add(c);
