@@ -176,6 +176,13 @@ class MixtureSampler(Sampler[int]):
         """The next `n` indices (across epochs) as int64; shorter only if a finite stream ends."""
         return self._core.draw(_int("n", n, 0))
 
+    def fill(self, out: np.ndarray) -> int:
+        """Writes the next indices into a contiguous int64 array (reused, nothing allocated);
+        returns how many were written, fewer than `len(out)` only if a finite stream ends."""
+        if not isinstance(out, np.ndarray) or out.dtype != np.int64 or out.ndim != 1:
+            raise ValueError(f"invalid out {type(out).__name__}: expected a 1-d int64 NumPy array")
+        return self._core.fill(out)
+
     def set_epoch(self, epoch: int) -> None:
         """Moves forward to the start of `epoch` (never back), as if the epochs before had been
         iterated. Hugging Face's Trainer calls it at each epoch, which makes its resume (a
@@ -306,6 +313,12 @@ class MixtureSamplerMixin:
     """
 
     mixture_sampler: MixtureSampler
+    # Provided by the GRPOTrainer this is mixed into.
+    args: Any
+    model: Any
+    train_dataset: Any
+    num_generations: int
+    num_iterations: int
 
     def __init__(
         self,
@@ -316,7 +329,7 @@ class MixtureSamplerMixin:
         on_exhausted: str = "reshuffle",
         **kwargs: Any,
     ) -> None:
-        self._mixture_options = {
+        self._mixture_options: dict[str, Any] = {
             "weights": mixture_weights,
             "domain_sizes": domain_sizes,
             "replacement": replacement,

@@ -142,8 +142,7 @@ struct AliasTable {
 
 impl AliasTable {
     fn new(weights: &[f64], dropped: &[bool]) -> Self {
-        let ids: Vec<u32> =
-            (0..weights.len()).filter(|&d| weights[d] > 0.0 && !dropped[d]).map(|d| d as u32).collect();
+        let ids: Vec<u32> = (0..weights.len()).filter(|&d| weights[d] > 0.0 && !dropped[d]).map(|d| d as u32).collect();
         let n = ids.len();
         if n == 0 {
             return AliasTable::default();
@@ -180,15 +179,15 @@ impl AliasTable {
     }
 }
 
-/// Uniform integer in `0..s` (s >= 1) from 32-bit words, exactly unbiased (Lemire's
-/// multiply-and-reject); almost always one word.
-#[inline]
-fn below(rng: &mut ChaCha8Rng, s: u32) -> u32 {
-    let mut m = rng.next_u32() as u64 * s as u64;
-    if (m as u32) < s {
-        let reject = s.wrapping_neg() % s;
+/// Uniform integer in `0..bound` (bound >= 1) from the 32-bit words `next` gives, exactly
+/// unbiased (Lemire's multiply-and-reject): almost always one word.
+#[inline(always)]
+fn bounded(bound: u32, mut next: impl FnMut() -> u32) -> u32 {
+    let mut m = next() as u64 * bound as u64;
+    if (m as u32) < bound {
+        let reject = bound.wrapping_neg() % bound;
         while (m as u32) < reject {
-            m = rng.next_u32() as u64 * s as u64;
+            m = next() as u64 * bound as u64;
         }
     }
     (m >> 32) as u32
@@ -220,9 +219,20 @@ fn shuffle_into(key: [u8; 32], domain: usize, epoch: u64, size: u64, perm: &mut 
     rng.set_stream(1 + (((domain as u64) << 32) | (epoch & 0xffff_ffff)));
     perm.clear();
     perm.extend(0..size as u32);
+    // Fisher–Yates; the words are taken 64 at a time (the same words, in the same order, as
+    // one `next_u32` each), so that the position stays in a register.
+    let mut buf = [0u32; 64];
+    let mut t = buf.len();
     for i in (1..perm.len()).rev() {
-        let j = below(&mut rng, i as u32 + 1) as usize;
-        perm.swap(i, j);
+        let j = bounded(i as u32 + 1, || {
+            if t == buf.len() {
+                rng.fill(&mut buf[..]);
+                t = 0;
+            }
+            t += 1;
+            buf[t - 1]
+        });
+        perm.swap(i, j as usize);
     }
 }
 
@@ -311,9 +321,7 @@ impl MixtureSampler {
                 .ok_or_else(|| Error::invalid("domain_sizes", &cfg.sizes, "a total below 2^64"))?;
         }
         let key = ChaCha8Rng::seed_from_u64(cfg.seed).get_seed();
-        let domains = (0..k)
-            .map(|d| Domain { size: cfg.sizes[d], offset: offsets[d], ..Domain::default() })
-            .collect();
+        let domains = (0..k).map(|d| Domain { size: cfg.sizes[d], offset: offsets[d], ..Domain::default() }).collect();
         let dropped = vec![false; k];
         let mut sampler = MixtureSampler {
             table: AliasTable::new(&weights, &dropped),
@@ -414,9 +422,10 @@ impl MixtureSampler {
         } else {
             let mut left: Vec<u64> = (0..self.domains.len()).map(|d| self.cfg.sizes[d] - self.domains[d].pos).collect();
             match self.cfg.on_exhausted {
-                OnExhausted::Drop => {
-                    (0..left.len()).filter(|&d| self.weights[d] > 0.0 && !self.domains[d].dropped).map(|d| left[d]).sum()
-                }
+                OnExhausted::Drop => (0..left.len())
+                    .filter(|&d| self.weights[d] > 0.0 && !self.domains[d].dropped)
+                    .map(|d| left[d])
+                    .sum(),
                 _ => {
                     let mut rng = self.rng.clone();
                     let mut n = 0u64;
@@ -470,47 +479,57 @@ impl MixtureSampler {
             }
             return (out.len(), None);
         }
-        // In blocks: first the domains, then the examples (two short loops pipeline better
-        // than one long one). Under Stop/Drop a block is no longer than the fewest examples
-        // any domain has left, so a domain can only run out on a block's last draw.
+        // In blocks, each no longer than the fewest examples any domain has left in its
+        // epoch, so that a domain can only run out on a block's last draw: the loops below
+        // have no branch but the bounds checks, and the per-domain counts are the advances
+        // of the positions. Random words are taken in bulk (the same words, in the same
+        // order, as one `next_u32` per draw).
         const BLOCK: usize = 256;
-        let reshuffle = cfg.on_exhausted == OnExhausted::Reshuffle;
+        let live: Vec<usize> = {
+            let mut ids: Vec<usize> = table.slots.iter().flat_map(|s| [s.domain as usize, s.alias as usize]).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let mut words = [0u32; BLOCK];
         let mut picks = [0u32; BLOCK];
         let mut n = 0;
         while n < out.len() {
             let mut k = (out.len() - n).min(BLOCK);
-            if !reshuffle {
-                for slot in &table.slots {
-                    for d in [slot.domain, slot.alias] {
-                        let dom = &domains[d as usize];
-                        k = k.min((dom.size - dom.pos) as usize);
-                    }
-                }
-            }
-            for pick in &mut picks[..k] {
-                *pick = table.sample(rng.next_u32()) as u32;
-            }
-            for (slot, &d) in out[n..n + k].iter_mut().zip(&picks[..k]) {
-                let d = d as usize;
+            for &d in &live {
                 let dom = &mut domains[d];
+                k = k.min((dom.size - dom.pos) as usize);
                 if dom.perm_epoch != Some(dom.epoch) {
                     shuffle_into(*key, d, dom.epoch, dom.size, &mut dom.perm);
                     dom.perm_epoch = Some(dom.epoch);
                 }
+                if count {
+                    counts[d] = counts[d].wrapping_sub(dom.pos);
+                }
+            }
+            rng.fill(&mut words[..k]);
+            for (pick, &w) in picks[..k].iter_mut().zip(&words[..k]) {
+                *pick = table.sample(w) as u32;
+            }
+            for (slot, &d) in out[n..n + k].iter_mut().zip(&picks[..k]) {
+                let dom = &mut domains[d as usize];
                 *slot = (dom.offset + dom.perm[dom.pos as usize] as u64) as i64;
                 dom.pos += 1;
-                if count {
-                    counts[d] += 1;
-                }
-                if reshuffle && dom.pos == dom.size {
-                    dom.epoch += 1;
-                    dom.pos = 0;
+            }
+            if count {
+                for &d in &live {
+                    counts[d] = counts[d].wrapping_add(domains[d].pos);
                 }
             }
             n += k;
             let last = picks[k - 1] as usize;
-            if !reshuffle && domains[last].pos == domains[last].size {
-                return (n, Some(last));
+            let dom = &mut domains[last];
+            if dom.pos == dom.size {
+                if cfg.on_exhausted != OnExhausted::Reshuffle {
+                    return (n, Some(last));
+                }
+                dom.epoch += 1;
+                dom.pos = 0;
             }
         }
         (n, None)
@@ -745,8 +764,7 @@ impl MixtureSampler {
     /// Restores a state saved by `state_json` from a sampler with the same config.
     /// On error the sampler is left unchanged.
     pub fn load_state_json(&mut self, text: &str) -> Result<()> {
-        let v: Value =
-            serde_json::from_str(text).map_err(|e| Error::InvalidState(format!("not valid JSON: {e}")))?;
+        let v: Value = serde_json::from_str(text).map_err(|e| Error::InvalidState(format!("not valid JSON: {e}")))?;
         let version = get_u64(&v, "version")?;
         if version != STATE_VERSION {
             return Err(Error::InvalidState(format!("version {version}, expected {STATE_VERSION}")));
@@ -799,9 +817,12 @@ impl MixtureSampler {
         let domain_pos = get_vec(&v, "domain_pos", Value::as_u64)?;
         let dropped = get_vec(&v, "dropped", Value::as_bool)?;
         let counts = get_vec(&v, "counts", Value::as_u64)?;
-        for (name, len) in
-            [("domain_epoch", domain_epoch.len()), ("domain_pos", domain_pos.len()), ("dropped", dropped.len()), ("counts", counts.len())]
-        {
+        for (name, len) in [
+            ("domain_epoch", domain_epoch.len()),
+            ("domain_pos", domain_pos.len()),
+            ("dropped", dropped.len()),
+            ("counts", counts.len()),
+        ] {
             if len != k {
                 return Err(Error::InvalidState(format!("{name} has {len} entries for {k} domains")));
             }
@@ -886,7 +907,9 @@ fn get_vec<T>(v: &Value, name: &str, conv: impl Fn(&Value) -> Option<T>) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::{any, prop, prop_assert, prop_assert_eq, prop_oneof, proptest, Just, ProptestConfig, Strategy};
+    use proptest::prelude::{
+        any, prop, prop_assert, prop_assert_eq, prop_oneof, proptest, Just, ProptestConfig, Strategy,
+    };
     use std::collections::HashMap;
 
     fn names(k: usize) -> Vec<String> {
@@ -925,15 +948,43 @@ mod tests {
     }
 
     #[test]
-    fn below_is_in_range_and_covers_it() {
+    fn bulk_words_are_the_same_as_one_at_a_time() {
+        let mut a = ChaCha8Rng::seed_from_u64(3);
+        let mut b = a.clone();
+        a.next_u32();
+        b.next_u32();
+        let mut words = [0u32; 100];
+        a.fill(&mut words[..]);
+        let one: Vec<u32> = (0..100).map(|_| b.next_u32()).collect();
+        assert_eq!(words.to_vec(), one);
+        assert_eq!(a.get_word_pos(), b.get_word_pos());
+    }
+
+    #[test]
+    fn bounded_is_uniform_and_rejects_the_biased_zone() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let mut seen = [false; 7];
-        for _ in 0..1000 {
-            let x = below(&mut rng, 7);
-            seen[x as usize] = true;
+        let mut seen = [0u32; 7];
+        for _ in 0..70_000 {
+            seen[bounded(7, || rng.next_u32()) as usize] += 1;
         }
-        assert!(seen.iter().all(|&s| s));
-        assert_eq!(below(&mut rng, 1), 0);
+        assert!(seen.iter().all(|&c| (9_500..10_500).contains(&c)), "{seen:?}");
+        assert_eq!(bounded(1, || rng.next_u32()), 0);
+        // 2^32 mod 3 = 1: the word 0 falls in the zone that would favour 0, and is redrawn.
+        let mut words = [0u32, u32::MAX].into_iter();
+        assert_eq!(bounded(3, || words.next().unwrap()), 2);
+        assert_eq!(words.next(), None);
+    }
+
+    #[test]
+    fn permutations_are_uniform() {
+        let mut counts: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut perm = Vec::new();
+        for epoch in 0..24_000 {
+            shuffle_into([7; 32], 0, epoch, 4, &mut perm);
+            *counts.entry(perm.clone()).or_default() += 1;
+        }
+        assert_eq!(counts.len(), 24);
+        assert!(counts.values().all(|&c| (800..1200).contains(&c)), "{counts:?}");
     }
 
     #[test]
@@ -1084,25 +1135,28 @@ mod tests {
                     (1u64..4, 1u64..3, 1u64..3),
                 )
             })
-            .prop_filter_map("needs a positive weight on a non-empty domain", |(sizes, mut weights, seed, g, rep, mode, (b, r, w))| {
-                for (w, &s) in weights.iter_mut().zip(&sizes) {
-                    if s == 0 {
-                        *w = 0.0;
+            .prop_filter_map(
+                "needs a positive weight on a non-empty domain",
+                |(sizes, mut weights, seed, g, rep, mode, (b, r, w))| {
+                    for (w, &s) in weights.iter_mut().zip(&sizes) {
+                        if s == 0 {
+                            *w = 0.0;
+                        }
                     }
-                }
-                if !weights.iter().any(|&w| w > 0.0) {
-                    return None;
-                }
-                let mut c = Config::new(names(sizes.len()), sizes, weights);
-                c.seed = seed;
-                c.num_generations = g;
-                c.replacement = rep;
-                c.on_exhausted = [OnExhausted::Reshuffle, OnExhausted::Stop, OnExhausted::Drop][mode];
-                c.batch_size = b;
-                c.repeat_count = r;
-                c.world_size = w;
-                Some(c)
-            })
+                    if !weights.iter().any(|&w| w > 0.0) {
+                        return None;
+                    }
+                    let mut c = Config::new(names(sizes.len()), sizes, weights);
+                    c.seed = seed;
+                    c.num_generations = g;
+                    c.replacement = rep;
+                    c.on_exhausted = [OnExhausted::Reshuffle, OnExhausted::Stop, OnExhausted::Drop][mode];
+                    c.batch_size = b;
+                    c.repeat_count = r;
+                    c.world_size = w;
+                    Some(c)
+                },
+            )
     }
 
     proptest! {

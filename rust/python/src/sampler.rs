@@ -4,7 +4,8 @@
 //! the GIL released.
 
 use modomodo_core::sampler::{Config, MixtureSampler, OnExhausted};
-use numpy::{IntoPyArray, PyArray1};
+use numpy::{IntoPyArray, PyArray1, PyReadwriteArray1, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::errors::IntoPyResult;
@@ -83,6 +84,19 @@ impl PyMixtureSampler {
             out
         });
         out.into_pyarray(py)
+    }
+
+    /// Fills a contiguous int64 array with the next items (across epochs), in place; returns
+    /// how many were written (fewer than its length only if a finite stream ends).
+    fn fill(&mut self, py: Python<'_>, mut out: PyReadwriteArray1<'_, i64>) -> PyResult<usize> {
+        let len = out.len();
+        let slice = out.as_slice_mut().map_err(|_| {
+            PyValueError::new_err(format!(
+                "invalid out array of {len} items: expected a contiguous, writeable int64 array"
+            ))
+        })?;
+        let inner = &mut self.inner;
+        Ok(py.detach(|| inner.fill(slice)))
     }
 
     /// Skips `n` items (across epochs); returns how many were skipped.
