@@ -1,0 +1,465 @@
+"""One training run, start to finish: data, model, warm start, evaluation, GRPO, summary.
+
+    DIR/run_config.yaml     the resolved config
+    DIR/metrics.jsonl       every trainer log (per-domain metrics included)
+    DIR/draws.jsonl         per generation batch: the domain of each group, rows per rank
+    DIR/eval_before.json    evaluation of the warm-started (or base) model
+    DIR/checkpoint-*/       TRL checkpoints (+ modomodo_state.json)
+    DIR/summary.json        steps, reward {start, end, ...}, per_domain, eval {...}
+    DIR/reward_curves.png   per-domain training reward curves
+    DIR/                    the final model and processor (modomodo-eval --model DIR)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from modomodo.train.config import RUN_MARKERS, TINY, ConfigError, TrainConfig, dump
+
+log = logging.getLogger("modomodo.train")
+
+UNIFIED = ("image", "prompt", "solution", "domain", "image_size")
+
+
+# -- data --------------------------------------------------------------------------------------
+
+
+def load_domains(specs: Sequence[Any], *, desc: str, progress: bool = True) -> list[tuple[Any, Any]]:
+    from tqdm.auto import tqdm
+
+    from modomodo.data import load_domain
+
+    out = []
+    for spec in tqdm(specs, desc=desc, disable=not progress, dynamic_ncols=True, unit="domain"):
+        ds = load_domain(spec)
+        if len(ds) == 0:
+            raise ConfigError(f"domain {spec.name!r} loaded 0 rows; expected at least one")
+        out.append((spec, ds))
+    return out
+
+
+def training_set(domains: Sequence[tuple[Any, Any]]):
+    """The concatenation of the training domains (in config order) with a `row_id` column."""
+    from modomodo.data import unify
+
+    ds = unify([d for _, d in domains])
+    return ds.add_column("row_id", list(range(len(ds))))
+
+
+# -- model --------------------------------------------------------------------------------------
+
+
+def build_model(cfg: TrainConfig, datasets: Sequence[Any]):
+    from modomodo.train.models import build_tiny, corpus_from, load_pretrained
+
+    run = cfg.run
+    if run.model == TINY:
+        return build_tiny(corpus_from(datasets), image_size=run.image_size, seed=cfg.grpo.get("seed", 42))
+    kwargs = dict(cfg.grpo.get("model_init_kwargs") or {})
+    return load_pretrained(run.model, **kwargs)
+
+
+def warm_start(cfg: TrainConfig, model, processor, train: Sequence[tuple[Any, Any]], *, progress: bool = True):
+    """Supervised warm start on the gold completions, through the on-disk cache. Returns
+    (model, info) where info says whether the cache was hit and what training did."""
+    from accelerate import PartialState
+
+    from modomodo.train.warmstart import (
+        WarmStartSettings, cache_key, default_cache_dir, train_supervised,
+    )
+
+    run = cfg.run
+    settings = WarmStartSettings(
+        steps=run.warmstart_steps,
+        batch_size=run.warmstart_batch_size,
+        learning_rate=run.warmstart_learning_rate,
+        seed=cfg.grpo.get("seed", 42),
+    )
+    fingerprint = json.dumps([[s.to_dict(), ds._fingerprint] for s, ds in train], sort_keys=True, default=str)
+    key = cache_key(model, processor, fingerprint, settings)
+    folder = Path(run.warmstart_cache_dir) if run.warmstart_cache_dir else default_cache_dir()
+    path = folder / key
+    state = PartialState()
+    info: dict[str, Any] = {"key": key, "path": str(path)}
+    with state.main_process_first():
+        weights = path / "model.safetensors"
+        if weights.exists():
+            from safetensors.torch import load_file
+
+            model.load_state_dict(load_file(str(weights)), strict=False)
+            stats = json.loads((path / "warmstart.json").read_text())
+            info.update(cached=True, **stats)
+            log.info("warm start: loaded from cache %s", path)
+        else:
+            rows = []
+            for _, ds in train:
+                sub = ds.select_columns(["image", "prompt", "sft_completion"])
+                rows += [sub[i] for i in range(len(sub))]
+            start = time.perf_counter()
+            stats = train_supervised(model, processor, rows, settings, progress=progress and state.is_main_process)
+            stats["seconds"] = time.perf_counter() - start
+            if state.is_main_process:
+                from safetensors.torch import save_file
+
+                tmp = folder / f".{key}.tmp{os.getpid()}"
+                tmp.mkdir(parents=True, exist_ok=True)
+                tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+                # Tied weights share storage: safetensors wants one copy.
+                seen: dict[int, str] = {}
+                for k in list(tensors):
+                    ptr = tensors[k].data_ptr()
+                    if ptr in seen:
+                        del tensors[k]
+                    else:
+                        seen[ptr] = k
+                save_file(tensors, str(tmp / "model.safetensors"))
+                (tmp / "warmstart.json").write_text(json.dumps(stats))
+                if path.exists():
+                    shutil.rmtree(tmp)
+                else:
+                    tmp.rename(path)
+            info.update(cached=False, **stats)
+    return model, info
+
+
+# -- evaluation --------------------------------------------------------------------------------
+
+
+def run_eval(cfg: TrainConfig, model, processor, domains, *, desc: str) -> dict[str, Any]:
+    from modomodo.train.evaluate import evaluate
+
+    return evaluate(
+        model,
+        processor,
+        domains,
+        batch_size=cfg.run.eval_batch_size,
+        max_new_tokens=cfg.run.eval_max_new_tokens,
+        desc=desc,
+        keep_completions=3,
+    )
+
+
+def evaluate_model(cfg: TrainConfig, model_path: str, output: str) -> dict[str, Any]:
+    """modomodo-eval: load a model and its processor, evaluate, write JSON."""
+    from modomodo.train.models import load_pretrained
+
+    model, processor = load_pretrained(model_path)
+    domains = load_domains(cfg.eval_specs, desc="eval data")
+    result = run_eval(cfg, model, processor, domains, desc="eval")
+    result["model"] = model_path
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    Path(output).write_text(json.dumps(result, indent=1, default=str))
+    return result
+
+
+# -- summary ----------------------------------------------------------------------------------
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _window_stats(values: list[float], k: int) -> dict[str, Any]:
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    first, last = v[:k], v[-k:]
+    out = {"start": float(first.mean()), "end": float(last.mean()), "window": int(k)}
+    # Step-to-step noise: the spread of single-step means around their window's mean.
+    resid = np.concatenate([first - first.mean(), last - last.mean()])
+    noise = float(np.sqrt((resid**2).sum() / max(1, resid.size - 2)))
+    se = noise * math.sqrt(2.0 / k)
+    out.update(
+        delta=out["end"] - out["start"],
+        step_noise_std=noise,
+        delta_standard_error=se,
+        delta_in_standard_errors=(out["end"] - out["start"]) / se if se > 0 else None,
+    )
+    return out
+
+
+def summarize(records: list[dict[str, Any]], domains: Sequence[str]) -> dict[str, Any]:
+    """Reward start/end (means over the first and last windows of logged steps) overall and
+    per domain, with the step-to-step noise."""
+    steps = [r for r in records if "reward" in r and r.get("reward") is not None]
+    out: dict[str, Any] = {"steps": max((r["step"] for r in records), default=0)}
+    if not steps:
+        return out
+    k = max(1, min(10, len(steps) // 4))
+    out["reward"] = _window_stats([r["reward"] for r in steps], k)
+    per: dict[str, Any] = {}
+    for d in domains:
+        vals = [r.get(f"domain/{d}/reward") for r in steps]
+        vals = [v for v in vals if v is not None]
+        if vals:
+            kd = max(1, min(10, len(vals) // 4))
+            st = _window_stats(vals, kd)
+            per[d] = {key: st[key] for key in ("start", "end", "delta", "window")}
+            last = [r for r in steps if r.get(f"domain/{d}/draws") is not None]
+            if last:
+                per[d]["draws"] = int(last[-1][f"domain/{d}/draws"])
+            fmt = [r.get(f"domain/{d}/format_pass") for r in steps if r.get(f"domain/{d}/format_pass") is not None]
+            if fmt:
+                per[d]["format_pass_end"] = sum(fmt[-kd:]) / len(fmt[-kd:])
+    out["per_domain"] = per
+    return out
+
+
+def plot_curves(records: list[dict[str, Any]], domains: Sequence[str], path: Path) -> None:
+    """Per-domain training reward against step (moving average), and the overall reward."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    def smooth(y: np.ndarray, w: int) -> np.ndarray:
+        if len(y) < w or w <= 1:
+            return y
+        return np.convolve(y, np.ones(w) / w, mode="valid")
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    steps = [r for r in records if r.get("reward") is not None]
+    w = max(1, len(steps) // 15)
+    if steps:
+        x = np.array([r["step"] for r in steps], dtype=float)
+        y = np.array([r["reward"] for r in steps], dtype=float)
+        axes[0].plot(x, y, color="0.75", lw=0.8, label="per step")
+        axes[0].plot(x[w - 1 :] if len(y) >= w else x, smooth(y, w), color="C0", lw=2, label=f"moving mean ({w})")
+    axes[0].set(title="mean training reward", xlabel="step", ylabel="reward")
+    axes[0].legend()
+    for i, d in enumerate(domains):
+        pts = [(r["step"], r[f"domain/{d}/reward"]) for r in steps if r.get(f"domain/{d}/reward") is not None]
+        if not pts:
+            continue
+        x = np.array([p[0] for p in pts], dtype=float)
+        y = np.array([p[1] for p in pts], dtype=float)
+        axes[1].plot(x[w - 1 :] if len(y) >= w else x, smooth(y, w), lw=1.6, label=d, color=f"C{i % 10}")
+    axes[1].set(title=f"training reward per domain (moving mean of {w})", xlabel="step", ylabel="reward")
+    axes[1].legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+def prepare_output_dir(cfg: TrainConfig) -> Path:
+    out = cfg.output_dir
+    if cfg.run.overwrite and out.exists():
+        for p in out.iterdir():
+            if p.name in RUN_MARKERS or p.name.startswith("checkpoint-") or p.name in (
+                "draws.jsonl", "eval_before.json", "reward_curves.png", "completions", "model.safetensors",
+            ):
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def dry_run(cfg: TrainConfig) -> dict[str, Any]:
+    """Everything up to fetching the model: config, GRPO settings, specs, rewards, trainer class."""
+    from modomodo.data import reward_spec
+    from modomodo.rewards.trl import routed
+    from modomodo.train.trainer import make_trainer_class
+
+    import torch
+
+    notes = []
+    if not torch.cuda.is_available() and (cfg.grpo.get("bf16") or cfg.grpo.get("fp16")):
+        # TrainingArguments refuses half precision without a GPU: check the rest here.
+        notes.append("bf16/fp16 need a GPU, which this machine lacks: the rest was checked without them")
+        grpo = TrainConfig(cfg.run, {**cfg.grpo, "bf16": False, "fp16": False}).grpo_config()
+    else:
+        grpo = cfg.grpo_config()
+    spec = reward_spec(cfg.train_specs)
+    # BMAS needs the policy's embeddings; a stand-in checks the rest of the spec now.
+    routed(spec, embedder=lambda text: __import__("numpy").zeros((1, 1), dtype="float32"))
+    cls = make_trainer_class(_loss_backend(cfg, grpo))
+    return {
+        "config": cfg.source,
+        "model": cfg.run.model,
+        "trainer": [c.__name__ for c in cls.__mro__[:5]],
+        "loss_backend": _loss_backend(cfg, grpo),
+        "train_domains": {s.name: {"source": s.source, "rewards": s.reward_config()} for s in cfg.train_specs},
+        "weights": cfg.mixture_weights(),
+        "eval_domains": {s.name: s.role for s in cfg.eval_specs},
+        "grpo": {k: getattr(grpo, k) for k in (
+            "learning_rate", "beta", "num_generations", "per_device_train_batch_size", "gradient_accumulation_steps",
+            "generation_batch_size", "steps_per_generation", "max_steps", "max_completion_length", "use_vllm",
+            "seed", "output_dir",
+        )},
+        "bf16": bool(cfg.grpo.get("bf16", False)),
+        "notes": notes,
+        "status": "ok: validated; the model is not fetched in a dry run",
+    }
+
+
+def _loss_backend(cfg: TrainConfig, grpo) -> str:
+    """`auto` means grpo_loss where its TRL mixin applies (one process, one step per
+    generation); otherwise TRL's own loss. An explicit backend that cannot apply is an error."""
+    backend = cfg.run.loss_backend
+    why = []
+    if grpo.world_size > 1:
+        why.append(f"{grpo.world_size} processes")
+    if grpo.steps_per_generation != 1:
+        why.append(f"steps_per_generation={grpo.steps_per_generation}")
+    if backend == "trl" or not why:
+        return backend
+    if backend != "auto":
+        raise ConfigError(
+            f"config key 'loss_backend' = {backend!r} (grpo_loss) needs one process and steps_per_generation=1, "
+            f"but this run has {' and '.join(why)}; expected 'auto' or 'trl'"
+        )
+    log.warning("loss_backend auto: TRL's own loss (%s)", ", ".join(why))
+    return "trl"
+
+
+def run(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> dict[str, Any] | None:
+    from accelerate import PartialState
+
+    from modomodo.data import reward_spec
+    from modomodo.train.models import freeze_vision
+    from modomodo.train.trainer import make_trainer
+
+    t0 = time.perf_counter()
+    grpo = cfg.grpo_config()
+    state = PartialState()
+    main = state.is_main_process
+    backend = _loss_backend(cfg, grpo)
+    out = cfg.output_dir
+    if main:
+        prepare_output_dir(cfg)
+        (out / "run_config.yaml").write_text(dump(cfg))
+    state.wait_for_everyone()
+
+    progress = not grpo.disable_tqdm and main
+    train = load_domains(cfg.train_specs, desc="training data", progress=progress)
+    evals = load_domains(cfg.eval_specs, desc="evaluation data", progress=progress) if cfg.run.eval else []
+    # The tiny tokenizer learns from the training data only, so that switching evaluation
+    # on or off (or changing the benchmarks) keeps the same model and warm-start cache.
+    model, processor = build_model(cfg, [d for _, d in train])
+    n_params = sum(p.numel() for p in model.parameters())
+    log.info("model %s: %s parameters", cfg.run.model, f"{n_params:,}")
+
+    timings: dict[str, float] = {"setup": time.perf_counter() - t0}
+    warm: dict[str, Any] | None = None
+    if cfg.run.warmstart_steps > 0:
+        t = time.perf_counter()
+        model, warm = warm_start(cfg, model, processor, train, progress=progress)
+        timings["warm_start"] = time.perf_counter() - t
+
+    checkpoint = _last_checkpoint(out) if cfg.run.resume else None
+    before_path = out / "eval_before.json"
+    eval_before = None
+    if evals and cfg.run.eval_before:
+        if checkpoint is not None and before_path.exists():
+            eval_before = json.loads(before_path.read_text())
+        elif main:
+            t = time.perf_counter()
+            eval_before = run_eval(cfg, model, processor, evals, desc="eval before RL")
+            timings["eval_before"] = time.perf_counter() - t
+            before_path.write_text(json.dumps(eval_before, indent=1))
+        state.wait_for_everyone()
+
+    frozen = freeze_vision(model) if cfg.run.freeze_vision else 0
+    if frozen:
+        log.info("vision tower frozen: %s parameters", f"{frozen:,}")
+
+    train_ds = training_set(train)
+    trainer = make_trainer(
+        model=model,
+        processor=processor,
+        train_dataset=train_ds,
+        reward_spec=reward_spec(cfg.train_specs),
+        args=grpo,
+        weights=cfg.mixture_weights(),
+        domain_sizes={s.name: len(d) for s, d in train},
+        on_exhausted=cfg.run.on_exhausted,
+        replacement=cfg.run.replacement,
+        loss_backend=backend,
+        data_engine=cfg.run.data_engine,
+        metrics_path=out / "metrics.jsonl",
+        draws_path=out / "draws.jsonl",
+        callbacks=callbacks,
+    )
+    if checkpoint is not None:
+        trainer.load_modomodo_state(checkpoint)
+        log.info("resuming from %s", checkpoint)
+    t = time.perf_counter()
+    trainer.train(resume_from_checkpoint=checkpoint)
+    timings["grpo"] = time.perf_counter() - t
+    if trainer.interrupt.interrupted:
+        if main:
+            log.warning("interrupted at step %d: checkpoint saved in %s", trainer.state.global_step, out)
+            _write_summary(cfg, out, trainer, warm, eval_before, None, timings, interrupted=True)
+        raise KeyboardInterrupt
+
+    trainer.save_model(str(out))
+    eval_after = None
+    if evals and main:
+        t = time.perf_counter()
+        eval_after = run_eval(cfg, trainer.model, processor, evals, desc="eval after RL")
+        timings["eval_after"] = time.perf_counter() - t
+    state.wait_for_everyone()
+    if not main:
+        return None
+    timings["total"] = time.perf_counter() - t0
+    return _write_summary(cfg, out, trainer, warm, eval_before, eval_after, timings, interrupted=False)
+
+
+def _last_checkpoint(out: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    ckpt = get_last_checkpoint(str(out))
+    if ckpt is None:
+        raise ConfigError(f"--resume: no checkpoint in {str(out)!r}")
+    return ckpt
+
+
+def _scores(block: dict[str, Any] | None) -> dict[str, Any] | None:
+    if block is None:
+        return None
+    return {
+        "benchmarks": {k: {"score": v["score"], "n": v["n"], "role": v["role"]} for k, v in block["benchmarks"].items()},
+        "in_score": block["in_score"],
+        "out_score": block["out_score"],
+    }
+
+
+def _write_summary(cfg, out: Path, trainer, warm, eval_before, eval_after, timings, *, interrupted: bool):
+    records = read_jsonl(out / "metrics.jsonl")
+    summary = summarize(records, cfg.train_domains)
+    summary["steps"] = int(trainer.state.global_step)
+    summary["interrupted"] = interrupted
+    summary["weights"] = cfg.mixture_weights()
+    summary["loss_backend"] = cfg.run.loss_backend
+    if warm is not None:
+        summary["warm_start"] = warm
+    if cfg.run.data_engine:
+        summary["data_engine"] = dict(trainer.data_engine_counts)
+    ev: dict[str, Any] | None = None
+    if eval_after is not None:
+        ev = dict(_scores(eval_after) or {})
+        if eval_before is not None:
+            ev["before"] = _scores(eval_before)
+        summary["eval"] = ev
+    elif eval_before is not None:
+        summary["eval_before"] = _scores(eval_before)
+    summary["seconds"] = timings
+    if cfg.run.plot and records:
+        png = out / "reward_curves.png"
+        plot_curves(records, cfg.train_domains, png)
+        summary["plot"] = png.name
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    return summary
