@@ -299,3 +299,23 @@ def test_cli_run_with_a_config_and_bad_configs(fake, tmp_path, capsys):
     path.write_text(yaml.safe_dump(data))
     assert main(["run", "--config", str(path), "--output-dir", str(tmp_path / "o")]) == 2
     assert "use a fresh output directory" in capsys.readouterr().err
+
+
+def test_default_study_speaks_the_modomodo_train_contract(tmp_path):
+    """The command line `run` builds for the embedded default is accepted by the real
+    trainer's config loader (no model is built), with the mixture, seed and output
+    directory where modomodo-train reads them."""
+    from modomodo.mixture.cli import default_config
+    from modomodo.train.config import load_config as load_train_config
+
+    cfg = MixConfig.from_mapping(default_config())
+    loop = MixLoop(cfg, tmp_path / "study", log=_quiet)
+    mix = {"detect": 0.5, "spatial": 0.5, "chart": 0.0}
+    argv = loop._train_argv(mix, 3, tmp_path / "study" / "runs" / "x" / "s3")
+    assert Path(argv[0]).name == "modomodo-train" or "train_main" in argv[2]  # console script or python -c
+    train_cfg = load_train_config(None, argv[1:])
+    assert train_cfg.mixture_weights() == mix
+    assert train_cfg.train_domains == cfg.domains
+    assert train_cfg.grpo["seed"] == 3
+    assert train_cfg.output_dir == tmp_path / "study" / "runs" / "x" / "s3"
+    assert train_cfg.run.eval is True  # summary.json will carry the eval block
