@@ -559,6 +559,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
         #[test]
         fn never_panics_and_boxes_are_well_formed(text in ".{0,400}", w in 1.0f64..2000.0, h in 1.0f64..2000.0) {
             for coords in ["absolute", "norm1000", "norm1"] {

@@ -278,6 +278,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
         #[test]
         fn rewards_are_in_unit_interval(completion in ".{0,300}", mode in 0usize..3, thr in 0.0f64..=1.0) {
             let c = IouConfig::new(["continuous", "threshold", "match"][mode], thr, "absolute").unwrap();
