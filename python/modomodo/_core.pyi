@@ -3,6 +3,21 @@
 # the Rust file named in its header.
 
 __version__: str
+__all__ = [
+    "MixtureSamplerCore",
+    "__version__",
+    "accuracy_reward",
+    "bmas",
+    "bmas_batch",
+    "chart_reward",
+    "extract_answer",
+    "extract_answer_batch",
+    "format_reward",
+    "iou_reward",
+    "math_verdicts",
+    "parse_boxes",
+    "parse_boxes_batch",
+]
 
 # --- rust/python/src/rewards.rs ---------------------------------------------------------
 
