@@ -175,6 +175,15 @@ def test_evaluator_runs_when_the_summary_has_no_eval(fake, tmp_path, monkeypatch
     res = MixLoop(config(heuristics=[], final_k=1), tmp_path / "study", log=_quiet).run()
     assert len(res.records) == 8 and all(math.isfinite(r.out_score) for r in res.records)
     assert (tmp_path / "study" / "runs" / "uniform" / "s0" / "eval.json").exists()
+    # Interrupted after training, before evaluation: resume evaluates, does not retrain.
+    calls = n_calls()
+    (tmp_path / "study" / "runs" / "uniform" / "s0" / "eval.json").unlink()
+    lines = (tmp_path / "study" / "records.jsonl").read_text().splitlines()
+    (tmp_path / "study" / "records.jsonl").write_text("\n".join(x for x in lines if '"name": "uniform"' not in x) + "\n")
+    again = MixLoop(config(heuristics=[], final_k=1), tmp_path / "study", log=_quiet).run()
+    assert n_calls() == calls
+    assert (tmp_path / "study" / "runs" / "uniform" / "s0" / "eval.json").exists()
+    assert {r.name for r in again.records} == {r.name for r in res.records}
     # Without an evaluator the runs are recorded as failed, saying why, and the loop stops.
     with pytest.raises(ValueError, match=r"no run finished with a finite out_score.*single_a \(seed 0\)"):
         MixLoop(config(heuristics=[], final_k=1, evaluator=None), tmp_path / "study2", log=_quiet).run()

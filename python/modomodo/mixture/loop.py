@@ -319,19 +319,19 @@ class MixLoop:
         self.skipped += sum(1 for n in names for s in self.cfg.seeds if (n, s) in done)
         if not todo:
             return
-        jobs = []
+        jobs: list[Job] = []
+        needs_eval: list[Job] = []
         for n, s in todo:
             out = self._run_dir(n, s)
-            summary = out / "summary.json"
-            if summary.exists():
-                # Trained before an interruption but never recorded: read, do not retrain.
-                try:
-                    if self._scores(out) is not None:
-                        append_record(self.records_path, self._record(n, s, out, None))
-                        self.skipped += 1
-                        continue
-                except (ValueError, OSError, json.JSONDecodeError):
-                    pass
+            state = self._state(out)
+            if state == "scored":
+                # Trained and evaluated before an interruption but never recorded.
+                append_record(self.records_path, self._record(n, s, out, None))
+                self.skipped += 1
+                continue
+            if state == "needs_eval":
+                needs_eval.append(Job(f"{n}/s{s}", self._eval_argv(out), out, log_name="eval_log.txt"))
+                continue
             if out.exists():
                 # A failed attempt: kept beside (its log tells why), the retry starts clean.
                 k = 1
@@ -339,19 +339,15 @@ class MixLoop:
                     k += 1
                 out.rename(out.with_name(f"{out.name}.failed{k}"))
             jobs.append(Job(f"{n}/s{s}", self._train_argv(self.plan[n]["weights"], s, out), out))
-        self.log(f"training {len(jobs)} runs ({len(todo) - len(jobs)} recovered from disk)")
-        needs_eval: list[Job] = []
+        self.log(f"training {len(jobs)} runs ({len(todo) - len(jobs) - len(needs_eval)} recovered from disk, "
+                 f"{len(needs_eval)} to evaluate)")
         for res in self.launcher.run(jobs):
             name, seed = res.job.name.rsplit("/s", 1)
             out = res.job.output_dir
             self.trained += 1
-            if res.ok and self.cfg.evaluator and (out / "summary.json").exists():
-                try:
-                    if self._scores(out) is None:
-                        needs_eval.append(Job(res.job.name, self._eval_argv(out), out, log_name="eval_log.txt"))
-                        continue
-                except (ValueError, OSError, json.JSONDecodeError):
-                    pass
+            if res.ok and self._state(out) == "needs_eval":
+                needs_eval.append(Job(res.job.name, self._eval_argv(out), out, log_name="eval_log.txt"))
+                continue
             rec = self._record(name, int(seed), out, res)
             append_record(self.records_path, rec)
             self.log(f"  {name} s{seed}: {self.cfg.target} = {rec.score(self.cfg.target):.4f} ({res.seconds:.1f} s)")
@@ -360,6 +356,19 @@ class MixLoop:
             rec = self._record(name, int(seed), res.job.output_dir, res)
             append_record(self.records_path, rec)
             self.log(f"  {name} s{seed} (evaluated): {self.cfg.target} = {rec.score(self.cfg.target):.4f}")
+
+    def _state(self, out: Path) -> str:
+        """"scored" (summary or eval.json has scores), "needs_eval" (a finished, unevaluated
+        training and an evaluator to run), or "failed" (anything else: retrain)."""
+        try:
+            summary = _read_json(out / "summary.json")
+            if isinstance(summary, Mapping) and summary.get("interrupted"):
+                return "failed"
+            if self._scores(out) is not None:
+                return "scored"
+        except (ValueError, OSError, json.JSONDecodeError):
+            return "failed"
+        return "needs_eval" if self.cfg.evaluator else "failed"
 
     # aggregation and fitting
 
