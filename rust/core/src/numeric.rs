@@ -153,7 +153,8 @@ pub fn clean_latex(text: &str) -> String {
                         wrapper_depths.push(depth);
                         depth += 1;
                         i = k + 1;
-                        if name.starts_with('t') || name.starts_with('m') || name.ends_with("box") {
+                        // text wrappers separate a unit from its number: `5\text{cm}` -> `5 cm`
+                        if !matches!(name, "boxed" | "bm" | "boldsymbol") {
                             out.push(' ');
                         }
                     }
