@@ -39,6 +39,8 @@ if fail and w.get(fail) == 1.0:
 star = {"a": 0.5, "b": 0.3, "c": 0.2}
 out = 0.6 - 0.8 * sum((w[d] - star[d]) ** 2 for d in star)
 out += random.Random(args.weights + str(args.seed)).gauss(0.0, 0.002)
+if os.environ.get("FAKE_CONSTANT"):  # a scale at which the mixture changes nothing
+    out = 0.25
 ins = 0.3 + 0.2 * w["a"]
 os.makedirs(args.output_dir, exist_ok=True)
 summary = {"steps": 3, "reward": {"start": 0.1, "end": 0.5}, "per_domain": {}}
@@ -189,6 +191,16 @@ def test_evaluator_runs_when_the_summary_has_no_eval(fake, tmp_path, monkeypatch
         MixLoop(config(heuristics=[], final_k=1, evaluator=None), tmp_path / "study2", log=_quiet).run()
     recs = load_records(tmp_path / "study2" / "records.jsonl")
     assert len(recs) == 7 and all("has no 'eval' block and no eval.json was written" in r.meta["error"] for r in recs)
+
+
+def test_a_study_where_nothing_differs_is_reported_as_a_tie(fake, tmp_path, monkeypatch):
+    config, _, _ = fake
+    monkeypatch.setenv("FAKE_CONSTANT", "1")
+    res = MixLoop(config(heuristics=["Norm"], final_k=1), tmp_path / "flat", log=_quiet).run()
+    md = res.report_md.read_text()
+    assert "beat uniform on out_score: **no (a tie)** (+0.0000)" in md
+    assert "Every run scored the same out_score" in md
+    assert "R² = n/a" in md  # constant targets: R² undefined, said so rather than a number
 
 
 def test_two_seeds_are_averaged_in_the_report(fake, tmp_path):

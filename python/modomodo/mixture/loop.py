@@ -508,6 +508,7 @@ class MixLoop:
             "delta_vs_uniform": None if beat is None else top.score(t) - uniform.score(t),  # type: ignore[union-attr]
             "best_run": None if best_run is None else {"name": best_run.name, t: best_run.score(t)},
             "trained_now": self.trained, "skipped": self.skipped,
+            "target_spread": float(np.ptp([r.score(t) for r in runs])) if runs else None,
         }
         md = self._markdown(summary, rows)
         report_md = self.dir / "report.md"
@@ -559,12 +560,16 @@ class MixLoop:
             )
         beat = summary["best_predicted_beat_uniform"]
         verdict = "not measured" if beat is None else ("yes" if beat else "no")
+        if beat is False and summary["delta_vs_uniform"] == 0:
+            verdict = "no (a tie)"
         lines.append(
             f"- Best predicted mixture (surrogate_0) beat uniform on {t}: **{verdict}**"
             + ("" if beat is None else f" ({summary['delta_vs_uniform']:+.4f})")
         )
         if summary["best_run"]:
             lines.append(f"- Best run overall: {summary['best_run']['name']} ({f(summary['best_run'][t])})")
+        if len(rows) > 1 and summary["target_spread"] == 0:
+            lines.append(f"- Every run scored the same {t}: at this scale the mixture made no measurable difference")
         if summary["failed"]:
             lines.append(f"- Failed runs (NaN scores, retried on resume): {', '.join(summary['failed'])}")
         return "\n".join(lines) + "\n"
