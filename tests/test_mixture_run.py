@@ -330,6 +330,10 @@ def test_default_study_speaks_the_modomodo_train_contract(tmp_path):
     from modomodo.train.config import load_config as load_train_config
 
     cfg = MixConfig.from_mapping(default_config())
+    from modomodo.mixture.loop import load_config
+
+    # The documented example is the embedded default, setting for setting.
+    assert load_config(Path(TABLE).with_name("toy.yaml")) == cfg
     loop = MixLoop(cfg, tmp_path / "study", log=_quiet)
     mix = {"detect": 0.5, "spatial": 0.5, "chart": 0.0}
     argv = loop._train_argv(mix, 3, tmp_path / "study" / "runs" / "x" / "s3")
