@@ -243,6 +243,26 @@ class MultiDomainMixin:
         }
         (folder / STATE_FILE).write_text(json.dumps(state))
 
+    def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+        # transformers' Trainer loads a checkpoint's raw safetensors keys, but save_pretrained
+        # wrote them renamed to the hub layout (Qwen2.5-VL: `visual.*`, `model.layers.*`
+        # instead of `model.visual.*`, `model.language_model.*`): nothing would load and
+        # training would silently restart from the initial weights. from_pretrained maps them.
+        target = model if model is not None else self.model
+        folder = Path(resume_from_checkpoint)
+        plain = any((folder / f).exists() for f in ("model.safetensors", "model.safetensors.index.json"))
+        if not plain or self.is_fsdp_enabled or self.is_deepspeed_enabled or hasattr(target, "peft_config"):
+            return super()._load_from_checkpoint(resume_from_checkpoint, model)
+        param = next(target.parameters())
+        loaded = type(target).from_pretrained(str(folder), dtype=param.dtype)
+        result = target.load_state_dict(loaded.state_dict(), strict=False)
+        if result.missing_keys or result.unexpected_keys:
+            raise RuntimeError(
+                f"checkpoint {str(folder)!r} does not match the model: missing {result.missing_keys[:5]}, "
+                f"unexpected {result.unexpected_keys[:5]}"
+            )
+        del loaded
+
     def load_modomodo_state(self, checkpoint: str | os.PathLike) -> None:
         path = Path(checkpoint) / STATE_FILE
         if path.exists():
