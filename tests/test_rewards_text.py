@@ -311,9 +311,12 @@ def test_batch_call_releases_the_gil() -> None:
     """While a long batch is scored in another thread, this thread keeps running Python:
     the largest pause it sees is a small part of the call (a call holding the GIL would
     stall it for the whole call)."""
-    preds = ["<think>" + "word " * 200 + "</think><answer>1,234.5 kg</answer>"] * 40_000
-    golds = ["1234.5"] * len(preds)
-    accuracy_reward(preds[:100], golds[:100])  # warm-up
+    completion = "<think>" + "word " * 200 + "</think><answer>1,234.5 kg</answer>"
+    t0 = time.perf_counter()
+    accuracy_reward([completion] * 20_000, ["1234.5"] * 20_000, kind="numeric")
+    per_item = (time.perf_counter() - t0) / 20_000
+    n = int(min(max(0.3 / per_item, 20_000), 2_000_000))  # a call of about 0.3 s
+    preds, golds = [completion] * n, ["1234.5"] * n
     span: list[float] = []
 
     def work() -> None:
