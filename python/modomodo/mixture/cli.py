@@ -157,15 +157,16 @@ def cmd_propose(args: argparse.Namespace) -> int:
 
 # The embedded study of `modomodo-mix run` without --config: three synthetic training
 # domains mixed through the real `modomodo-train` (its embedded default, shrunk to toy
-# scale: a short cached warm start, a few GRPO steps, small evaluation sets). 7 seeds +
-# 5 heuristics + 2 surrogate picks = 14 trainings.
+# scale: a short cached warm start, 20 GRPO steps, small evaluation sets; about a
+# minute per training on 2 CPU cores). 7 seeds + 5 heuristics + 2 surrogate picks =
+# 14 trainings.
 DEFAULT_DOMAINS = ["detect", "spatial", "chart"]
 DEFAULT_TRAIN_ARGS: dict[str, Any] = {
     "domains": DEFAULT_DOMAINS,
     "train_size": 64,
-    "eval_size": 16,
+    "eval_size": 32,
     "warmstart_steps": 60,
-    "max_steps": 4,
+    "max_steps": 20,
     "eval_before": False,
     "plot": False,
     "disable_tqdm": True,
