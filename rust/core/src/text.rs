@@ -1,11 +1,18 @@
 //! Answer extraction and format checks on untrusted model output.
 //!
-//! Every function here is total and linear in its input: plain substring search
-//! (`str::find`/`rfind`, two-way search) and single forward scans, no backtracking.
+//! Every function here is total and linear in its input: SIMD substring search
+//! (`memchr::memmem`, searchers built once) and single forward scans, no backtracking.
+
+use memchr::memmem::Finder;
+use std::sync::LazyLock;
 
 const ANSWER_OPEN: &str = "<answer>";
 const ANSWER_CLOSE: &str = "</answer>";
+const THINK_OPEN: &str = "<think>";
+const THINK_CLOSE: &str = "</think>";
 const BOXED_OPEN: &str = "\\boxed{";
+
+static BOXED_FWD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(BOXED_OPEN));
 
 /// The trimmed content of the last `<answer>…</answer>` block (multi-line); else the
 /// trimmed content of the last `\boxed{…}` whose braces balance; else `None`.
@@ -15,10 +22,18 @@ pub fn extract_answer(text: &str) -> Option<&str> {
     answer_block(text).or_else(|| last_boxed(text)).map(str::trim)
 }
 
+/// Start of the last occurrence of `tag` (which begins with `<`, its only `<`): a SIMD
+/// reverse scan over the `<` bytes, which are rare in prose.
+fn rfind_tag(bytes: &[u8], tag: &str) -> Option<usize> {
+    memchr::memrchr_iter(b'<', bytes).find(|&at| bytes[at..].starts_with(tag.as_bytes()))
+}
+
 /// Content (untrimmed) of the last `<answer>…</answer>` block.
 pub fn answer_block(text: &str) -> Option<&str> {
-    let close = text.rfind(ANSWER_CLOSE)?;
-    let open = text[..close].rfind(ANSWER_OPEN)?;
+    let bytes = text.as_bytes();
+    let close = rfind_tag(bytes, ANSWER_CLOSE)?;
+    let open = rfind_tag(&bytes[..close], ANSWER_OPEN)?;
+    // both indices sit at ASCII `<`, so they are char boundaries
     Some(&text[open + ANSWER_OPEN.len()..close])
 }
 
@@ -27,14 +42,20 @@ pub fn answer_block(text: &str) -> Option<&str> {
 /// One forward scan with a brace depth counter and a stack of the open `\boxed{`
 /// groups, so nested or unclosed groups never cause rescans. `\{` and `\}` are
 /// LaTeX literal braces and do not count.
+///
+/// The scan starts at the backslash run holding the first `\boxed{` (nothing before it
+/// can change the result: no group is open there, and matching only compares depths
+/// relative to a group's own start) and jumps between the bytes it reacts to.
 pub fn last_boxed(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
+    let first = BOXED_FWD.find(bytes)?;
+    let mut i = first - bytes[..first].iter().rev().take_while(|&&b| b == b'\\').count();
     let mut depth: usize = 0;
     // (depth before the group's `{`, byte index where its content starts)
     let mut open_boxes: Vec<(usize, usize)> = Vec::new();
     let mut best: Option<(usize, usize)> = None;
-    let mut i = 0;
-    while i < bytes.len() {
+    while let Some(k) = memchr::memchr3(b'\\', b'{', b'}', &bytes[i..]) {
+        i += k;
         match bytes[i] {
             b'\\' => {
                 if bytes[i..].starts_with(BOXED_OPEN.as_bytes()) {
@@ -49,7 +70,7 @@ pub fn last_boxed(text: &str) -> Option<&str> {
                 }
             }
             b'{' => depth += 1,
-            b'}' if depth > 0 => {
+            _ if depth > 0 => {
                 depth -= 1;
                 if let Some(&(d, start)) = open_boxes.last() {
                     if d == depth {
@@ -68,21 +89,52 @@ pub fn last_boxed(text: &str) -> Option<&str> {
     best.map(|(s, e)| &text[s..e])
 }
 
+/// Which of the four format tags starts at `at` (a `<`), if any.
+fn tag_at(bytes: &[u8], at: usize) -> Option<&'static str> {
+    let rest = &bytes[at..];
+    let candidates: &[&'static str] = match rest.get(1) {
+        Some(b't') => &[THINK_OPEN],
+        Some(b'a') => &[ANSWER_OPEN],
+        Some(b'/') => &[THINK_CLOSE, ANSWER_CLOSE],
+        _ => return None,
+    };
+    candidates.iter().copied().find(|tag| rest.starts_with(tag.as_bytes()))
+}
+
+/// The first format tag in `bytes[from..to]` (wholly inside), with its position.
+fn first_tag(bytes: &[u8], from: usize, to: usize) -> Option<(usize, &'static str)> {
+    let region = &bytes[..to];
+    memchr::memchr_iter(b'<', &region[from..])
+        .map(|k| from + k)
+        .find_map(|at| tag_at(region, at).map(|tag| (at, tag)))
+}
+
 /// Strict format: the whole text is one `<think>…</think>` followed by one
 /// `<answer>…</answer>`, with only white space around them (any text inside).
+///
+/// One pass over the `<` bytes: every tag starts with `<` and holds no other `<` or
+/// `>`, so tags never overlap each other and each is seen exactly once.
 pub fn format_strict(text: &str) -> bool {
     let s = text.trim();
-    let Some(body) = s.strip_prefix("<think>").and_then(|r| r.strip_suffix(ANSWER_CLOSE)) else {
+    let bytes = s.as_bytes();
+    let end = bytes.len().wrapping_sub(ANSWER_CLOSE.len());
+    if bytes.len() < THINK_OPEN.len() + ANSWER_CLOSE.len()
+        || !bytes.starts_with(THINK_OPEN.as_bytes())
+        || !bytes.ends_with(ANSWER_CLOSE.as_bytes())
+    {
+        return false;
+    }
+    // the first tag after `<think>` must be `</think>`
+    let Some((k, THINK_CLOSE)) = first_tag(bytes, THINK_OPEN.len(), end) else {
         return false;
     };
-    let once = |tag: &str| s.matches(tag).count() == 1;
-    if !(once("<think>") && once("</think>") && once(ANSWER_OPEN) && once(ANSWER_CLOSE)) {
+    let after = &s[k + THINK_CLOSE.len()..end];
+    let a = end - after.trim_start().len();
+    if !bytes[a..end].starts_with(ANSWER_OPEN.as_bytes()) {
         return false;
     }
-    match body.find("</think>") {
-        Some(k) => body[k + "</think>".len()..].trim_start().starts_with(ANSWER_OPEN),
-        None => false,
-    }
+    // and no tag inside the answer
+    first_tag(bytes, a + ANSWER_OPEN.len(), end).is_none()
 }
 
 /// Lenient format: an `<answer>…</answer>` block is present.
@@ -374,6 +426,68 @@ mod props {
         i >= o && i + inner.len() <= o + outer.len()
     }
 
+    /// The straightforward forms of the scans above (byte loop from the start; four
+    /// counting passes): the fast versions must agree with them on every input.
+    fn reference_last_boxed(text: &str) -> Option<&str> {
+        let bytes = text.as_bytes();
+        let (mut depth, mut open_boxes, mut best) = (0usize, Vec::<(usize, usize)>::new(), None::<(usize, usize)>);
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' if bytes[i..].starts_with(BOXED_OPEN.as_bytes()) => {
+                    open_boxes.push((depth, i + BOXED_OPEN.len()));
+                    depth += 1;
+                    i += BOXED_OPEN.len();
+                    continue;
+                }
+                b'\\' if matches!(bytes.get(i + 1), Some(b'{' | b'}' | b'\\')) => {
+                    i += 2;
+                    continue;
+                }
+                b'{' => depth += 1,
+                b'}' if depth > 0 => {
+                    depth -= 1;
+                    if let Some(&(d, start)) = open_boxes.last() {
+                        if d == depth {
+                            open_boxes.pop();
+                            if best.filter(|&(s, _)| s >= start).is_none() {
+                                best = Some((start, i));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        best.map(|(s, e)| &text[s..e])
+    }
+
+    fn reference_format_strict(text: &str) -> bool {
+        let s = text.trim();
+        let Some(body) = s.strip_prefix(THINK_OPEN).and_then(|r| r.strip_suffix(ANSWER_CLOSE)) else {
+            return false;
+        };
+        let once = |tag: &str| s.matches(tag).count() == 1;
+        if !(once(THINK_OPEN) && once(THINK_CLOSE) && once(ANSWER_OPEN) && once(ANSWER_CLOSE)) {
+            return false;
+        }
+        match body.find(THINK_CLOSE) {
+            Some(k) => body[k + THINK_CLOSE.len()..].trim_start().starts_with(ANSWER_OPEN),
+            None => false,
+        }
+    }
+
+    fn tagged() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            4 => proptest::sample::select(&["<think>", "</think>", "<answer>", "</answer>", "<", ">", "/",
+                "\\boxed{", "\\", "{", "}", "\\{", "\\}", " ", "\n", "a", "5", "é", "<thin", "</answe"][..])
+                .prop_map(str::to_owned),
+            1 => any::<char>().prop_map(|c| c.to_string()),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(3000))]
 
@@ -387,6 +501,14 @@ mod props {
                 prop_assert!(within(&s, b));
             }
             let _ = (option_letters(&s), yes_no(&s), normalize_exact(&s), strip_quotes(&s));
+        }
+
+        #[test]
+        fn fast_scans_match_reference(s in prop_oneof![tagged(), text()]) {
+            prop_assert_eq!(last_boxed(&s), reference_last_boxed(&s));
+            prop_assert_eq!(format_strict(&s), reference_format_strict(&s));
+            let framed = format!("<think>{s}</think><answer>{s}</answer>");
+            prop_assert_eq!(format_strict(&framed), reference_format_strict(&framed));
         }
 
         #[test]
