@@ -3,6 +3,7 @@
     python benches/bench_sampler.py              # 10^7 draws over 5 domains, + a training profile
     python benches/bench_sampler.py --quick      # 10^6 draws, no training profile
     python benches/bench_sampler.py --build      # maturin develop --release first
+    python benches/bench_sampler.py --no-training --repeats 5   # throughput only
 
 The task: 10^7 draws over the five MoDoMoDo training domains (their sizes, a skewed
 mixture), each draw a domain by weight, then the next example of that domain's current
@@ -176,7 +177,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10^6 draws, no training profile")
     p.add_argument("--build", action="store_true", help="maturin develop --release first")
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--no-training", action="store_true", help="skip the tiny GRPO training profile")
+    p.add_argument("--repeats", type=int, default=5)
     a = p.parse_args()
     if a.build:
         root = Path(__file__).resolve().parent.parent
@@ -188,8 +190,11 @@ def main() -> None:
         print(f"WARNING: the extension is a {kind} build; figures are not representative (use --build)", flush=True)
     torch.set_num_threads(1)
     n = 10**6 if a.quick else 10**7
-    print(f"{n:,} draws over {len(SIZES)} domains {dict(zip(SIZES, WEIGHTS))}, sizes {list(SIZES.values())}; "
-          f"median of {a.repeats}; extension: {kind} build\n", flush=True)
+    print(f"n = {n:,} draws over {len(SIZES)} domains, weights {dict(zip(SIZES, WEIGHTS))}, sizes {list(SIZES.values())}")
+    print(f"extension: {kind} build ({'optimised' if kind == 'release' else 'NOT optimised'})")
+    print(f"method: every method run {a.repeats} times, interleaved, in this process (one thread); the figures are "
+          f"medians;\n        ratio = median wall (or CPU) time of the NumPy baseline / that of the method, same run\n",
+          flush=True)
 
     methods = {
         "modomodo fill() w/o replacement": modomodo_fill,
@@ -221,7 +226,7 @@ def main() -> None:
     for name, secs in per_item(200_000 if a.quick else 1_000_000).items():
         print(f"  {name:38s} {secs * 1e9:8.0f} ns")
 
-    if not a.quick:
+    if not (a.quick or a.no_training):
         prof = training_profile()
         print(f"\ntiny GRPO run (6 steps) under cProfile: {prof['total_s']:.2f} s in all, "
               f"{prof['fetch_s'] * 1e3:.2f} ms fetching indices ({100 * prof['fetch_s'] / prof['total_s']:.3f} %)")

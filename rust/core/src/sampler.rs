@@ -27,7 +27,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-const STATE_VERSION: u64 = 1;
+const STATE_VERSION: u64 = 2;
 const ONE: u64 = 1 << 32; // alias thresholds are probabilities in units of 2^-32
 
 /// What happens when a domain has no unseen example left (sampling without replacement).
@@ -128,7 +128,9 @@ fn normalised_weights(names: &[String], sizes: &[u64], weights: &[f64]) -> Resul
 
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    threshold: u64,
+    /// Probability of `domain` (rather than `alias`) in units of 2^-32; a slot that always
+    /// gives its own domain has `alias == domain`.
+    threshold: u32,
     domain: u32,
     alias: u32,
 }
@@ -138,6 +140,8 @@ struct Slot {
 #[derive(Clone, Debug, Default)]
 struct AliasTable {
     slots: Vec<Slot>,
+    /// The domains that can be drawn, in increasing order.
+    live: Vec<usize>,
 }
 
 impl AliasTable {
@@ -149,12 +153,16 @@ impl AliasTable {
         }
         let total: f64 = ids.iter().map(|&d| weights[d as usize]).sum();
         let mut p: Vec<f64> = ids.iter().map(|&d| weights[d as usize] * n as f64 / total).collect();
-        let mut slots: Vec<Slot> = ids.iter().map(|&d| Slot { threshold: ONE, domain: d, alias: d }).collect();
+        let mut slots: Vec<Slot> = ids.iter().map(|&d| Slot { threshold: u32::MAX, domain: d, alias: d }).collect();
         let (mut small, mut large): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| p[i] < 1.0);
         while let (Some(s), Some(&l)) = (small.pop(), large.last()) {
-            // `as u64` saturates: a slightly negative p from rounding becomes 0.
-            slots[s].threshold = (p[s] * ONE as f64).round() as u64;
-            slots[s].alias = ids[l];
+            // `as u64` saturates: a slightly negative p from rounding becomes 0. A p that
+            // rounds to 1 keeps the slot's own domain.
+            let threshold = (p[s] * ONE as f64).round() as u64;
+            if threshold < ONE {
+                slots[s].threshold = threshold as u32;
+                slots[s].alias = ids[l];
+            }
             p[l] = (p[l] + p[s]) - 1.0;
             if p[l] < 1.0 {
                 large.pop();
@@ -162,7 +170,8 @@ impl AliasTable {
             }
         }
         // Whatever is left (in either list) is 1 up to rounding: keeps its own domain.
-        AliasTable { slots }
+        let live = ids.iter().map(|&d| d as usize).collect();
+        AliasTable { slots, live }
     }
 
     fn is_empty(&self) -> bool {
@@ -171,11 +180,11 @@ impl AliasTable {
 
     /// One 32-bit word: `word × n` has the slot in its high half and, in its low half, a
     /// fraction that is uniform to within n·2^-32, which flips the slot's coin.
-    #[inline]
+    #[inline(always)]
     fn sample(&self, word: u32) -> usize {
         let x = word as u64 * self.slots.len() as u64;
         let slot = self.slots[(x >> 32) as usize];
-        (if (x & 0xffff_ffff) < slot.threshold { slot.domain } else { slot.alias }) as usize
+        (if (x as u32) < slot.threshold { slot.domain } else { slot.alias }) as usize
     }
 }
 
@@ -193,6 +202,47 @@ fn bounded(bound: u32, mut next: impl FnMut() -> u32) -> u32 {
     (m >> 32) as u32
 }
 
+/// Uniform integer in `0..bound` (bound >= 1) from the 64-bit words `next` gives, exactly
+/// unbiased (Lemire's multiply-and-reject).
+#[inline]
+fn bounded64(bound: u64, mut next: impl FnMut() -> u64) -> u64 {
+    let mut m = next() as u128 * bound as u128;
+    if (m as u64) < bound {
+        let reject = bound.wrapping_neg() % bound;
+        while (m as u64) < reject {
+            m = next() as u128 * bound as u128;
+        }
+    }
+    (m >> 64) as u64
+}
+
+/// 32-bit words of a generator taken in bulk, at most `need` at a time: the caller says how
+/// many it will surely use, so the generator is never ahead of one-at-a-time use.
+struct Words {
+    buf: [u32; 256],
+    next: usize,
+    len: usize,
+}
+
+impl Default for Words {
+    fn default() -> Self {
+        Words { buf: [0; 256], next: 0, len: 0 }
+    }
+}
+
+impl Words {
+    #[inline(always)]
+    fn next(&mut self, rng: &mut ChaCha8Rng, need: usize) -> u32 {
+        if self.next == self.len {
+            self.len = need.clamp(1, self.buf.len());
+            rng.fill(&mut self.buf[..self.len]);
+            self.next = 0;
+        }
+        self.next += 1;
+        self.buf[self.next - 1]
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 struct Domain {
     size: u64,
@@ -203,15 +253,85 @@ struct Domain {
     /// Permutation of this domain for `perm_epoch`, regenerated on demand.
     perm: Vec<u32>,
     perm_epoch: Option<u64>,
+    /// Epochs completed during the current `draw_run` (for the counts).
+    rolled: u64,
+}
+
+impl Domain {
+    fn ensure_perm(&mut self, key: [u8; 32], d: usize) {
+        self.rolled = 0;
+        if self.perm_epoch != Some(self.epoch) {
+            shuffle_into(key, d, self.epoch, self.size, &mut self.perm);
+            self.perm_epoch = Some(self.epoch);
+        }
+    }
+
+    /// The permutation ran out: on to the next epoch's.
+    #[cold]
+    #[inline(never)]
+    fn next_epoch(&mut self, key: [u8; 32], d: usize) {
+        self.epoch += 1;
+        self.pos = 0;
+        self.rolled += 1;
+        shuffle_into(key, d, self.epoch, self.size, &mut self.perm);
+        self.perm_epoch = Some(self.epoch);
+    }
+}
+
+/// `js[s]` uniform in `0..bound - s` for `s < K`, independent, from one 64-bit word (more only
+/// on a rejection): Lemire's multiply-and-reject for the product `P` of the `K` bounds, its
+/// result read in mixed radix (Brackett-Rozinsky & Lemire, "Batched ranged random integer
+/// generation", 2024). `r × P = J·2^64 + low`, with `J` the mixed-radix number of the `js`;
+/// the word is redrawn when `low < 2^64 mod P`, which makes `J` exactly uniform in `0..P`.
+#[inline(always)]
+fn batched_bounded<const K: usize>(bound: u64, mut next: impl FnMut() -> u64) -> [u64; K] {
+    debug_assert!(K >= 1 && bound >= K as u64);
+    let mut product = bound;
+    for s in 1..K as u64 {
+        product *= bound - s;
+    }
+    loop {
+        let mut js = [0u64; K];
+        let mut low = next();
+        for (s, j) in js.iter_mut().enumerate() {
+            let x = low as u128 * (bound - s as u64) as u128;
+            *j = (x >> 64) as u64;
+            low = x as u64;
+        }
+        if low >= product || low >= product.wrapping_neg() % product {
+            return js;
+        }
+    }
+}
+
+/// Fisher–Yates steps `K` at a time while `bound > stop`; returns the bound reached. A phase
+/// takes over from the previous one's `stop`, and the `K` bounds of a batch multiply to less
+/// than 2^64: below 2^32 for `K = 2`, 2^21 for 3, 2^16 for 4, 2^12 for 5 and 2^10 for 6.
+#[inline(always)]
+fn shuffle_phase<const K: usize>(perm: &mut [u32], mut bound: u64, stop: u64, mut next: impl FnMut() -> u64) -> u64 {
+    debug_assert!(stop >= K as u64);
+    while bound > stop {
+        shuffle_steps::<K>(perm, bound, &mut next);
+        bound -= K as u64;
+    }
+    bound
+}
+
+/// `K` Fisher–Yates steps, from `bound` down: the element at `bound - 1 - s` swaps with a
+/// uniform one at or below it.
+#[inline(always)]
+fn shuffle_steps<const K: usize>(perm: &mut [u32], bound: u64, next: impl FnMut() -> u64) {
+    let js = batched_bounded::<K>(bound, next);
+    for (s, &j) in js.iter().enumerate() {
+        perm.swap(bound as usize - 1 - s, j as usize);
+    }
 }
 
 /// ChaCha stream 0 drives the draws; stream `1 + (domain << 32 | epoch)` shuffles one domain
-/// epoch, so a permutation depends only on (seed, domain, epoch).
-/// ChaCha stream 0 drives the draws; stream `1 + (domain << 32 | epoch)` shuffles one domain
 /// epoch, so a permutation depends only on (seed, domain, epoch). The Fisher–Yates shuffle is
-/// written out rather than `SliceRandom::shuffle`: it takes one 32-bit word per element (rand's
-/// takes 64 bits, and the shuffle is a third of the cost of a draw) and it keeps the streams
-/// fixed should rand change its shuffle between versions.
+/// written out rather than `SliceRandom::shuffle`: it takes the partners of 2 to 6 steps from
+/// one 64-bit word (rand's takes a word per step), and it keeps the streams fixed should rand
+/// change its shuffle between versions.
 #[cold]
 #[inline(never)]
 fn shuffle_into(key: [u8; 32], domain: usize, epoch: u64, size: u64, perm: &mut Vec<u32>) {
@@ -219,21 +339,62 @@ fn shuffle_into(key: [u8; 32], domain: usize, epoch: u64, size: u64, perm: &mut 
     rng.set_stream(1 + (((domain as u64) << 32) | (epoch & 0xffff_ffff)));
     perm.clear();
     perm.extend(0..size as u32);
-    // Fisher–Yates; the words are taken 64 at a time (the same words, in the same order, as
-    // one `next_u32` each), so that the position stays in a register.
-    let mut buf = [0u32; 64];
+    // The words are taken 32 at a time (the same words, in the same order, as one `next_u64`
+    // each), so that the position stays in a register.
+    let mut buf = [0u64; 32];
     let mut t = buf.len();
-    for i in (1..perm.len()).rev() {
-        let j = bounded(i as u32 + 1, || {
-            if t == buf.len() {
-                rng.fill(&mut buf[..]);
-                t = 0;
-            }
-            t += 1;
-            buf[t - 1]
-        });
-        perm.swap(i, j as usize);
+    let mut next = || {
+        if t == buf.len() {
+            rng.fill(&mut buf[..]);
+            t = 0;
+        }
+        t += 1;
+        buf[t - 1]
+    };
+    // Step `bound` swaps the element at `bound - 1` with a uniform one at or below it. The
+    // steps are batched as `shuffle_phase` says; the last (at most 5) form one batch.
+    let mut bound = size;
+    bound = shuffle_phase::<2>(perm, bound, 1 << 21, &mut next);
+    bound = shuffle_phase::<3>(perm, bound, 1 << 16, &mut next);
+    bound = shuffle_phase::<4>(perm, bound, 1 << 12, &mut next);
+    bound = shuffle_phase::<5>(perm, bound, 1 << 10, &mut next);
+    bound = shuffle_phase::<6>(perm, bound, 6, &mut next);
+    match bound {
+        6 => shuffle_steps::<5>(perm, bound, &mut next),
+        5 => shuffle_steps::<4>(perm, bound, &mut next),
+        4 => shuffle_steps::<3>(perm, bound, &mut next),
+        3 => shuffle_steps::<2>(perm, bound, &mut next),
+        2 => shuffle_steps::<1>(perm, bound, &mut next),
+        _ => {}
     }
+}
+
+/// One draw per word, each the next example of its domain's permutation, until the words
+/// are used up or (unless `reshuffle`) a domain gives its last unseen example. Returns the
+/// draws made and that domain. A function of its own, so that the compiler sees that the
+/// table, domains and output cannot alias and keeps their addresses in registers.
+#[inline(never)]
+fn draw_block(
+    table: &AliasTable,
+    domains: &mut [Domain],
+    key: [u8; 32],
+    reshuffle: bool,
+    words: &[u32],
+    out: &mut [i64],
+) -> (usize, Option<usize>) {
+    for (i, (slot, &w)) in out.iter_mut().zip(words).enumerate() {
+        let d = table.sample(w);
+        let dom = &mut domains[d];
+        *slot = (dom.offset + dom.perm[dom.pos as usize] as u64) as i64;
+        dom.pos += 1;
+        if dom.pos == dom.size {
+            if !reshuffle {
+                return (i + 1, Some(d));
+            }
+            dom.next_epoch(key, d);
+        }
+    }
+    (words.len().min(out.len()), None)
 }
 
 /// The sampler: a deterministic state machine yielding this rank's indices.
@@ -469,70 +630,62 @@ impl MixtureSampler {
     fn draw_run(&mut self, out: &mut [i64], count: bool) -> (usize, Option<usize>) {
         let MixtureSampler { table, rng, domains, counts, key, cfg, .. } = self;
         if cfg.replacement {
-            for slot in out.iter_mut() {
-                let d = table.sample(rng.next_u32());
+            // A word for the domain, one for the example (two if the domain is larger than
+            // 2^32, more on a rejection). The words are taken in bulk, never more than the
+            // draws still to make surely need, so that the generator stops where it would
+            // with one `next_u32` at a time.
+            let mut words = Words::default();
+            let total = out.len();
+            for (i, slot) in out.iter_mut().enumerate() {
+                let need = 2 * (total - i);
+                let d = table.sample(words.next(rng, need));
                 let dom = &domains[d];
-                *slot = (dom.offset + rng.random_range(0..dom.size)) as i64;
+                let j = match u32::try_from(dom.size) {
+                    Ok(size) => bounded(size, || words.next(rng, need - 1)) as u64,
+                    Err(_) => bounded64(dom.size, || {
+                        let low = words.next(rng, need - 1) as u64;
+                        low | (words.next(rng, need - 1) as u64) << 32
+                    }),
+                };
+                *slot = (dom.offset + j) as i64;
                 if count {
                     counts[d] += 1;
                 }
             }
             return (out.len(), None);
         }
-        // In blocks, each no longer than the fewest examples any domain has left in its
-        // epoch, so that a domain can only run out on a block's last draw: the loops below
-        // have no branch but the bounds checks, and the per-domain counts are the advances
-        // of the positions. Random words are taken in bulk (the same words, in the same
-        // order, as one `next_u32` per draw).
-        const BLOCK: usize = 256;
-        let live: Vec<usize> = {
-            let mut ids: Vec<usize> = table.slots.iter().flat_map(|s| [s.domain as usize, s.alias as usize]).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids
-        };
-        let mut words = [0u32; BLOCK];
-        let mut picks = [0u32; BLOCK];
-        let mut n = 0;
-        while n < out.len() {
-            let mut k = (out.len() - n).min(BLOCK);
-            for &d in &live {
-                let dom = &mut domains[d];
-                k = k.min((dom.size - dom.pos) as usize);
-                if dom.perm_epoch != Some(dom.epoch) {
-                    shuffle_into(*key, d, dom.epoch, dom.size, &mut dom.perm);
-                    dom.perm_epoch = Some(dom.epoch);
-                }
-                if count {
-                    counts[d] = counts[d].wrapping_sub(dom.pos);
-                }
-            }
-            rng.fill(&mut words[..k]);
-            for (pick, &w) in picks[..k].iter_mut().zip(&words[..k]) {
-                *pick = table.sample(w) as u32;
-            }
-            for (slot, &d) in out[n..n + k].iter_mut().zip(&picks[..k]) {
-                let dom = &mut domains[d as usize];
-                *slot = (dom.offset + dom.perm[dom.pos as usize] as u64) as i64;
-                dom.pos += 1;
-            }
+        // Random words are taken in bulk (the same words, in the same order, as one
+        // `next_u32` per draw), and the ones a run that stops early did not use are given back.
+        // The per-domain counts are the advances of the positions.
+        for &d in &table.live {
+            domains[d].ensure_perm(*key, d);
             if count {
-                for &d in &live {
-                    counts[d] = counts[d].wrapping_add(domains[d].pos);
-                }
-            }
-            n += k;
-            let last = picks[k - 1] as usize;
-            let dom = &mut domains[last];
-            if dom.pos == dom.size {
-                if cfg.on_exhausted != OnExhausted::Reshuffle {
-                    return (n, Some(last));
-                }
-                dom.epoch += 1;
-                dom.pos = 0;
+                counts[d] = counts[d].wrapping_sub(domains[d].pos);
             }
         }
-        (n, None)
+        let reshuffle = cfg.on_exhausted == OnExhausted::Reshuffle;
+        const BLOCK: usize = 256;
+        let mut words = [0u32; BLOCK];
+        let mut n = 0;
+        let mut exhausted = None;
+        while n < out.len() && exhausted.is_none() {
+            let k = (out.len() - n).min(BLOCK);
+            rng.fill(&mut words[..k]);
+            let done;
+            (done, exhausted) = draw_block(table, domains, *key, reshuffle, &words[..k], &mut out[n..n + k]);
+            if done < k {
+                rng.set_word_pos(rng.get_word_pos() - (k - done) as u128);
+            }
+            n += done;
+        }
+        if count {
+            for &d in &table.live {
+                let dom = &domains[d];
+                // A reshuffled domain went through whole epochs since `pos` was subtracted.
+                counts[d] = counts[d].wrapping_add(dom.pos).wrapping_add(dom.rolled * dom.size);
+            }
+        }
+        (n, exhausted)
     }
 
     /// Domain `d` has just given its last unseen example.
@@ -976,6 +1129,66 @@ mod tests {
     }
 
     #[test]
+    fn batched_bounded_is_uniform_and_rejects_the_biased_zone() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        // Three steps of bounds 5, 4, 3 from one word: all 60 triples equally often.
+        let mut seen: HashMap<[u64; 3], u32> = HashMap::new();
+        for _ in 0..60_000 {
+            let js = batched_bounded::<3>(5, || rng.next_u64());
+            assert!(js[0] < 5 && js[1] < 4 && js[2] < 3);
+            *seen.entry(js).or_default() += 1;
+        }
+        assert_eq!(seen.len(), 60);
+        assert!(seen.values().all(|&c| (850..1150).contains(&c)), "{seen:?}");
+        // Bounds 3 and 2: P = 6 and 2^64 mod 6 = 4. The word 0 leaves 0 < 4 (the zone that
+        // would favour the smallest results) and is redrawn; u64::MAX gives J = 5 = 2·2 + 1.
+        let mut words = [0u64, u64::MAX].into_iter();
+        assert_eq!(batched_bounded::<2>(3, || words.next().unwrap()), [2, 1]);
+        assert_eq!(words.next(), None);
+        // The largest batch of each phase of `shuffle_into` stays below 2^64.
+        for (k, top) in [(2u64, u32::MAX as u64), (3, 1 << 21), (4, 1 << 16), (5, 1 << 12), (6, 1 << 10)] {
+            let product = (0..k).try_fold(1u64, |p, s| p.checked_mul(top - s));
+            assert!(product.is_some(), "{k} steps from {top}");
+            let mut next = || rng.next_u64();
+            let ok = match k {
+                6 => batched_bounded::<6>(top, &mut next).iter().enumerate().all(|(s, &j)| j < top - s as u64),
+                5 => batched_bounded::<5>(top, &mut next).iter().enumerate().all(|(s, &j)| j < top - s as u64),
+                4 => batched_bounded::<4>(top, &mut next).iter().enumerate().all(|(s, &j)| j < top - s as u64),
+                3 => batched_bounded::<3>(top, &mut next).iter().enumerate().all(|(s, &j)| j < top - s as u64),
+                _ => batched_bounded::<2>(top, &mut next).iter().enumerate().all(|(s, &j)| j < top - s as u64),
+            };
+            assert!(ok, "{k} steps from {top}");
+    }
+    }
+
+    #[test]
+    fn with_replacement_bulk_and_one_by_one_agree_through_rejections() {
+        // 2^32 mod (3·2^30) = 2^30: a quarter of the words for the first domain are redrawn;
+        // the second needs two words per example. Bulk draws must take exactly the words that
+        // draws one at a time take.
+        let sizes = [3u64 << 30, 1 << 40, 5];
+        let edit = |c: &mut Config| {
+            c.replacement = true;
+            c.seed = 9;
+        };
+        let mut a = sampler(&sizes, &[1.0, 1.0, 1.0], edit);
+        let mut b = sampler(&sizes, &[1.0, 1.0, 1.0], edit);
+        let one = take(&mut a, 3000);
+        let mut bulk = vec![0i64; 3000];
+        assert_eq!(b.fill(&mut bulk), 3000);
+        assert_eq!(bulk.iter().map(|&i| i as u64).collect::<Vec<_>>(), one);
+        assert_eq!(a.state_json(), b.state_json());
+        let first: Vec<u64> = one.iter().copied().filter(|&i| i < sizes[0]).collect();
+        let second: Vec<u64> = one.iter().map(|&i| i.wrapping_sub(sizes[0])).filter(|&i| i < sizes[1]).collect();
+        assert!(first.len() > 900 && second.len() > 900);
+        // Both halves of each domain are hit about equally (a biased or truncated draw is not).
+        let upper = first.iter().filter(|&&i| i >= sizes[0] / 2).count() as f64 / first.len() as f64;
+        assert!((upper - 0.5).abs() < 0.06, "{upper}");
+        let upper = second.iter().filter(|&&i| i >= sizes[1] / 2).count() as f64 / second.len() as f64;
+        assert!((upper - 0.5).abs() < 0.06, "{upper}");
+    }
+
+    #[test]
     fn permutations_are_uniform() {
         let mut counts: HashMap<Vec<u32>, u32> = HashMap::new();
         let mut perm = Vec::new();
@@ -985,6 +1198,26 @@ mod tests {
         }
         assert_eq!(counts.len(), 24);
         assert!(counts.values().all(|&c| (800..1200).contains(&c)), "{counts:?}");
+    }
+
+    #[test]
+    fn permutations_across_batches_are_uniform() {
+        // Size 9: bounds 9..4 share a word, then 3 and 2. Every element is at every position
+        // equally often, and the partner of each step is independent of the next step's.
+        let (size, runs) = (9usize, 9_000);
+        let mut at = vec![[0u32; 9]; size];
+        let mut pairs: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut perm = Vec::new();
+        for epoch in 0..runs as u64 {
+            shuffle_into([3; 32], 1, epoch, size as u64, &mut perm);
+            for (pos, &v) in perm.iter().enumerate() {
+                at[pos][v as usize] += 1;
+            }
+            *pairs.entry((perm[3], perm[2])).or_default() += 1;
+        }
+        assert!(at.iter().flatten().all(|&c| (850..1150).contains(&c)), "{at:?}");
+        assert_eq!(pairs.len(), 72);
+        assert!(pairs.values().all(|&c| (70..190).contains(&c)), "{pairs:?}");
     }
 
     #[test]
