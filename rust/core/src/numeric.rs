@@ -9,6 +9,7 @@
 //! once.
 
 use regex::Regex;
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// A number read from an answer. `percent` records a trailing `%`: such a number may be
@@ -72,6 +73,17 @@ pub fn strip_math_delimiters(s: &str) -> &str {
             Some(inner) => s = inner.trim(),
             None => return s,
         }
+    }
+}
+
+/// [`clean_latex`] without a copy when there is nothing to rewrite: no `\\`, brace, `$`
+/// or `°` (0xC2 is the lead byte of `°` and of its neighbours) means the pass would
+/// only trim.
+fn clean_latex_cow(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| matches!(b, b'\\' | b'{' | b'}' | b'$' | 0xC2)) {
+        Cow::Owned(clean_latex(text))
+    } else {
+        Cow::Borrowed(text.trim())
     }
 }
 
@@ -321,7 +333,7 @@ const NON_FINITE_WORDS: [&str; 5] = ["nan", "inf", "infinity", "∞", "\\infty"]
 
 /// Reads the single number an answer states (see [`parse_number`]).
 pub fn read_number(text: &str, surround: Surround) -> Reading {
-    read_cleaned(&clean_latex(text), surround)
+    read_cleaned(&clean_latex_cow(text), surround)
 }
 
 /// [`read_number`] of text already through [`clean_latex`].
@@ -340,6 +352,14 @@ fn read_cleaned(cleaned: &str, surround: Surround) -> Reading {
 
 /// The one number token of `s` with its surround checked; the value may be non-finite.
 fn parse_token(s: &str, surround: Surround) -> Option<Number> {
+    match plain_token(s, surround) {
+        Some(n) => n,
+        None => regex_token(s, surround),
+    }
+}
+
+/// [`parse_token`] by the `TOKEN` regex, for every shape.
+fn regex_token(s: &str, surround: Surround) -> Option<Number> {
     // No lead-in may hold a digit, so the token holds the first digit, and its own lead
     // (sign, currency, `\frac{`, white space) lies just before it.
     let first_digit = s.bytes().position(|b| b.is_ascii_digit())?;
@@ -399,6 +419,63 @@ fn parse_token(s: &str, surround: Surround) -> Option<Number> {
     Some(Number { value, percent: caps.name("pct").is_some() })
 }
 
+/// Fast path of [`parse_token`] for the common answer `-12.5e3%` followed by nothing, a
+/// word, or a space and a word: `[-+]?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?%?` at the
+/// very start. `None` = not this shape, so the regex decides; `Some(result)` is exactly
+/// what the regex path returns for it (the token is what `TOKEN` matches there: what
+/// follows cannot extend it, as it is not a digit, `.`, `,`, `/`, `%`, `e`, `x` or
+/// white space before one of them).
+fn plain_token(s: &str, surround: Surround) -> Option<Option<Number>> {
+    let b = s.as_bytes();
+    let digits = |mut i: usize| -> usize {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
+    let int_end = digits(i);
+    if int_end == i || int_end > 64 {
+        return None;
+    }
+    i = int_end;
+    if b.get(i) == Some(&b'.') {
+        let frac_end = digits(i + 1);
+        if frac_end == i + 1 {
+            return None;
+        }
+        i = frac_end;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(b.get(i + 1), Some(b'-' | b'+')));
+        let exp_end = digits(i + 1 + sign);
+        if exp_end == i + 1 + sign {
+            return None;
+        }
+        i = exp_end;
+    }
+    let number_end = i;
+    let percent = b.get(i) == Some(&b'%');
+    if percent {
+        i += 1;
+    }
+    let word = |k: usize| b.get(k).is_some_and(|c| c.is_ascii_alphabetic() && !matches!(c, b'x' | b'e' | b'E'));
+    let ends = i == b.len() || (!percent && word(i)) || (b[i] == b' ' && word(i + 1));
+    if !ends || i >= MAX_TOKEN_LEN {
+        return None;
+    }
+    let rest = &s[i..];
+    let unit_ok = match surround {
+        Surround::Lenient => is_lenient_unit(rest),
+        Surround::Strict => is_strict_unit(rest),
+    };
+    if !unit_ok {
+        return Some(None);
+    }
+    let value = s[..number_end].parse::<f64>().ok()?;
+    Some(Some(Number { value, percent }))
+}
+
 const NUMBER_WORDS: [&str; 21] = [
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
     "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
@@ -442,7 +519,7 @@ pub fn right_of_equals(s: &str) -> &str {
 /// The cleaned form of a `math` answer: LaTeX cleaned, `$` removed, degrees dropped,
 /// the right-hand side of an equation, surrounding quotes and a final period stripped.
 pub fn math_form(text: &str) -> String {
-    let cleaned = clean_latex(text);
+    let cleaned = clean_latex_cow(text);
     let cleaned: String = cleaned.chars().filter(|&c| c != '$' && c != '°').collect();
     crate::text::strip_quotes(right_of_equals(&cleaned)).to_string()
 }
@@ -740,6 +817,25 @@ mod tests {
     }
 
     #[test]
+    fn plain_fast_path_is_taken_and_agrees() {
+        for s in ["42", "-57945 people", "19.5", "-2.432400000e+04", "45%", "5kg", "3 dogs", "7 x"] {
+            for surround in [Surround::Lenient, Surround::Strict] {
+                let fast = plain_token(s, surround);
+                let want = regex_token(s, surround);
+                if s == "7 x" {
+                    assert_eq!(fast, None, "{s:?} must go to the regex (`7 x 10^3`)");
+                } else {
+                    assert_eq!(fast, Some(want), "{s:?} {surround:?}");
+                }
+            }
+        }
+        // a token reaching MAX_TOKEN_LEN is left to the regex path, which refuses it
+        let long = format!("1.{}", "5".repeat(MAX_TOKEN_LEN));
+        assert_eq!(plain_token(&long, Surround::Lenient), None);
+        assert_eq!(parse_number(&long), None);
+    }
+
+    #[test]
     fn not_one_number() {
         for s in [
             "", "abc", "5 or 6", "1, 2", "1,2345", "Q1", "x2", "1/0", "1e999", "-1e400", "inf",
@@ -846,6 +942,14 @@ mod props {
                 prop_assert!(v.is_finite());
             }
             let _ = (parse_count(&s), math_key(&s), clean_latex(&s));
+        }
+
+        #[test]
+        fn plain_fast_path_matches_regex(s in "[-+]?[0-9]{1,5}(\\.[0-9]{0,3})?([eE][-+]?[0-9]{0,3})?%?( ?[a-zA-Z%/,.x]{0,4}[0-9]?)?", strict: bool) {
+            let surround = if strict { Surround::Strict } else { Surround::Lenient };
+            if let Some(fast) = plain_token(&s, surround) {
+                prop_assert_eq!(fast, regex_token(&s, surround), "{:?}", s);
+            }
         }
 
         #[test]
