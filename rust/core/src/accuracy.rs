@@ -182,12 +182,11 @@ pub fn math_verdict(pred: &str, gold: &str, rel_tol: f64) -> Verdict {
     if pred.trim().is_empty() || gold.trim().is_empty() {
         return Verdict::NotEqual;
     }
-    let (pred, gold) = (numeric::math_form(pred), numeric::math_form(gold));
+    let (pred, gold) = (numeric::math_form_cow(pred), numeric::math_form_cow(gold));
     if let (Some(p), Some(g)) = (numeric::math_form_value(&pred), numeric::math_form_value(&gold)) {
         return if numeric::numbers_match(p, g, rel_tol) { Verdict::Equal } else { Verdict::NotEqual };
     }
-    let key = numeric::math_form_key(&pred);
-    if !key.is_empty() && key == numeric::math_form_key(&gold) {
+    if numeric::math_form_keys_equal(&pred, &gold) {
         return Verdict::Equal;
     }
     Verdict::Unknown

@@ -220,6 +220,52 @@ static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&pattern).expect("static regex")
 });
 
+/// Capture-group indices of `TOKEN`, looked up by name once.
+struct Groups {
+    sign1: usize,
+    sign2: usize,
+    frac_num_sign: usize,
+    frac_num: usize,
+    frac_den_sign: usize,
+    frac_den: usize,
+    slash_num: usize,
+    slash_den: usize,
+    mantissa: usize,
+    exp_e: usize,
+    exp_times: usize,
+    percent: usize,
+}
+
+/// `TOKEN` has fewer capture groups than this (checked when `GROUPS` is built).
+const MAX_GROUPS: usize = 16;
+
+static GROUPS: LazyLock<Groups> = LazyLock::new(|| {
+    assert!(TOKEN.captures_len() <= MAX_GROUPS, "static regex has too many groups");
+    let index = |name: &str| {
+        TOKEN.capture_names().position(|n| n == Some(name)).expect("group of the static regex")
+    };
+    Groups {
+        sign1: index("s1"),
+        sign2: index("s2"),
+        frac_num_sign: index("fns"),
+        frac_num: index("fn"),
+        frac_den_sign: index("fds"),
+        frac_den: index("fd"),
+        slash_num: index("an"),
+        slash_den: index("ad"),
+        mantissa: index("m"),
+        exp_e: index("e1"),
+        exp_times: index("e2"),
+        percent: index("pct"),
+    }
+});
+
+thread_local! {
+    /// `TOKEN`'s capture slots, reused so that reading a number allocates nothing.
+    static TOKEN_LOCATIONS: std::cell::RefCell<regex::CaptureLocations> =
+        std::cell::RefCell::new(TOKEN.capture_locations());
+}
+
 /// A number written with more characters than this is not read (so the regex's capture
 /// pass always runs over a short window, whatever the input length).
 pub const MAX_TOKEN_LEN: usize = 256;
@@ -291,8 +337,8 @@ fn parse_decimal(digits: &str) -> Option<f64> {
     plain.parse::<f64>().ok()
 }
 
-fn is_minus(sign: Option<regex::Match<'_>>) -> bool {
-    sign.is_some_and(|m| m.as_str() != "+")
+fn is_minus(sign: Option<&str>) -> bool {
+    sign.is_some_and(|m| m != "+")
 }
 
 /// How much text may surround the number.
@@ -376,14 +422,26 @@ fn regex_token(s: &str, surround: Surround) -> Option<Number> {
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    let caps = TOKEN.captures(&s[start..end])?;
-    let whole = caps.get(0)?;
-    if (whole.end() == end - start && end < s.len()) || start + whole.start() > first_digit {
+    let window = &s[start..end];
+    let spans = TOKEN_LOCATIONS.with(|cell| {
+        let mut locs = cell.borrow_mut();
+        TOKEN.captures_read(&mut locs, window)?;
+        let mut spans = [None; MAX_GROUPS];
+        for (i, span) in spans.iter_mut().enumerate().take(locs.len()) {
+            *span = locs.get(i);
+        }
+        Some(spans)
+    })?;
+    let group = |i: usize| spans[i].map(|(a, b)| &window[a..b]);
+    let g = &*GROUPS;
+    let (ws, we) = spans[0]?;
+    let whole = &window[ws..we];
+    if (we == end - start && end < s.len()) || start + ws > first_digit {
         return None; // longer than MAX_TOKEN_LEN, or a digit outside the token
     }
-    let (prefix, rest) = (&s[..start + whole.start()], &s[start + whole.end()..]);
+    let (prefix, rest) = (&s[..start + ws], &s[start + we..]);
     // a number glued to a preceding word (`Q1`, `x2`) is an identifier, not an answer
-    let glued = !whole.as_str().starts_with(char::is_whitespace)
+    let glued = !whole.starts_with(char::is_whitespace)
         && prefix.chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_');
     if glued {
         return None;
@@ -399,24 +457,24 @@ fn regex_token(s: &str, surround: Surround) -> Option<Number> {
     if !surround_ok {
         return None;
     }
-    let value = if let (Some(n), Some(d)) = (caps.name("fn"), caps.name("fd")) {
-        let n = parse_decimal(n.as_str())? * if is_minus(caps.name("fns")) { -1.0 } else { 1.0 };
-        let d = parse_decimal(d.as_str())? * if is_minus(caps.name("fds")) { -1.0 } else { 1.0 };
+    let value = if let (Some(n), Some(d)) = (group(g.frac_num), group(g.frac_den)) {
+        let n = parse_decimal(n)? * if is_minus(group(g.frac_num_sign)) { -1.0 } else { 1.0 };
+        let d = parse_decimal(d)? * if is_minus(group(g.frac_den_sign)) { -1.0 } else { 1.0 };
         n / d
-    } else if let (Some(a), Some(b)) = (caps.name("an"), caps.name("ad")) {
-        parse_decimal(a.as_str())? / parse_decimal(b.as_str())?
+    } else if let (Some(a), Some(b)) = (group(g.slash_num), group(g.slash_den)) {
+        parse_decimal(a)? / parse_decimal(b)?
     } else {
-        let m = caps.name("m")?;
-        let mantissa: String = m.as_str().chars().filter(|c| c.is_ascii_digit() || *c == '.').collect();
-        let exponent = caps.name("e1").or(caps.name("e2")).map(|e| e.as_str().replace('−', "-"));
+        let m = group(g.mantissa)?;
+        let mantissa: String = m.chars().filter(|c| c.is_ascii_digit() || *c == '.').collect();
+        let exponent = group(g.exp_e).or(group(g.exp_times)).map(|e| e.replace('−', "-"));
         match exponent {
             Some(e) => format!("{mantissa}e{e}").parse::<f64>().ok()?,
             None => mantissa.parse::<f64>().ok()?,
         }
     };
-    let negative = is_minus(caps.name("s1")) != is_minus(caps.name("s2"));
+    let negative = is_minus(group(g.sign1)) != is_minus(group(g.sign2));
     let value = if negative { -value } else { value };
-    Some(Number { value, percent: caps.name("pct").is_some() })
+    Some(Number { value, percent: group(g.percent).is_some() })
 }
 
 /// Fast path of [`parse_token`] for the common answer `-12.5e3%` followed by nothing, a
@@ -519,9 +577,26 @@ pub fn right_of_equals(s: &str) -> &str {
 /// The cleaned form of a `math` answer: LaTeX cleaned, `$` removed, degrees dropped,
 /// the right-hand side of an equation, surrounding quotes and a final period stripped.
 pub fn math_form(text: &str) -> String {
-    let cleaned = clean_latex_cow(text);
-    let cleaned: String = cleaned.chars().filter(|&c| c != '$' && c != '°').collect();
-    crate::text::strip_quotes(right_of_equals(&cleaned)).to_string()
+    math_form_cow(text).into_owned()
+}
+
+/// [`math_form`], borrowing from `text` when nothing had to be rewritten.
+pub fn math_form_cow(text: &str) -> Cow<'_, str> {
+    match clean_latex_cow(text) {
+        Cow::Borrowed(t) if !t.contains(['$', '°']) => Cow::Borrowed(crate::text::strip_quotes(right_of_equals(t))),
+        cleaned => {
+            let cleaned: String = cleaned.chars().filter(|&c| c != '$' && c != '°').collect();
+            Cow::Owned(crate::text::strip_quotes(right_of_equals(&cleaned)).to_string())
+        }
+    }
+}
+
+/// `math_form_key(a) == math_form_key(b)` and not empty, without building the keys.
+pub fn math_form_keys_equal(a: &str, b: &str) -> bool {
+    fn non_ws(s: &str) -> impl Iterator<Item = char> + '_ {
+        s.chars().filter(|c| !c.is_whitespace())
+    }
+    non_ws(a).next().is_some() && non_ws(a).eq(non_ws(b))
 }
 
 /// The value of a [`math_form`]: a number (strict surround), else a closed-form
