@@ -544,9 +544,10 @@ class MixLoop:
         cv = summary["cv"]
         lines += [
             "",
-            f"Surrogate: {c.surrogate} (ridge {c.ridge:g}) fitted on {cv['n_records']} runs before the final "
-            f"trainings; {cv['method']} CV ({cv['folds']} folds) R² = {f(cv['r2'])}, RMSE = {f(cv['rmse'])}. "
-            "The predicted column is that fit (in-sample for the runs it saw).",
+            f"Surrogate: {c.surrogate} (ridge {c.ridge:g}) fitted on the {cv['n_records']} runs recorded when the "
+            f"final trainings were launched; {cv['method']} CV ({cv['folds']} folds) R² = {f(cv['r2'])}, "
+            f"RMSE = {f(cv['rmse'])}. The predicted column is that fit (in-sample for the runs it saw); a pick's "
+            "'predicted' below is the prediction it was chosen with.",
             "",
             f"- Uniform baseline: {t} {f(summary['uniform'])}",
         ]
