@@ -95,8 +95,7 @@ fn bool_score(b: bool) -> f64 {
 }
 
 pub fn score_exact(pred: &str, gold: &str) -> f64 {
-    let p = text::normalize_exact(pred);
-    bool_score(!p.is_empty() && p == text::normalize_exact(gold))
+    bool_score(text::exact_equal(pred, gold))
 }
 
 /// The gold option: its letter, and its option text when given as `(B) cat`.

@@ -204,6 +204,35 @@ pub fn normalize_exact(s: &str) -> String {
     }
 }
 
+/// `normalize_exact(a) == normalize_exact(b)` and not empty, without building the
+/// strings for ASCII text (the common case): after [`strip_decorations`] the text is
+/// trimmed and its ends are no decoration, and lower-casing ASCII keeps it so, so the
+/// second strip in [`normalize_exact`] changes nothing and the forms can be compared
+/// byte by byte as they are produced.
+pub fn exact_equal(a: &str, b: &str) -> bool {
+    let (sa, sb) = (strip_decorations(a), strip_decorations(b));
+    if sa.is_ascii() && sb.is_ascii() {
+        return !sa.is_empty() && ascii_normal(sa.as_bytes()).eq(ascii_normal(sb.as_bytes()));
+    }
+    let na = normalize_exact(a);
+    !na.is_empty() && na == normalize_exact(b)
+}
+
+/// The bytes of [`normalize_exact`] of trimmed ASCII text: each white space run as one
+/// space, lower-cased.
+fn ascii_normal(s: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    let mut in_space = false;
+    s.iter().filter_map(move |&b| {
+        // the ASCII characters with `char::is_whitespace`: \t \n \v \f \r and space
+        if matches!(b, b'\t'..=b'\r' | b' ') {
+            (!std::mem::replace(&mut in_space, true)).then_some(b' ')
+        } else {
+            in_space = false;
+            Some(b.to_ascii_lowercase())
+        }
+    })
+}
+
 /// `Some(true)` for an answer saying yes, `Some(false)` for no, `None` for neither or
 /// both. Only whole words count: `eyes`, `know`, `nope` are not answers.
 pub fn yes_no(s: &str) -> Option<bool> {
@@ -278,19 +307,23 @@ pub fn option_letters(s: &str) -> OptionLetters {
         }
         return found;
     }
-    let mut prev: Option<char> = None;
-    for (i, c) in s.char_indices() {
-        let p = prev;
-        prev = Some(c);
-        let upper = ('A'..='H').contains(&c);
-        let lower = ('a'..='h').contains(&c);
+    let alnum = |x: Option<char>| x.is_some_and(|x| x.is_alphanumeric());
+    // only ASCII letters A–H / a–h can name options, so scan bytes and decode the
+    // neighbours of those alone (most sit inside words: `p` decides at once)
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let upper = (b'A'..=b'H').contains(&b);
+        let lower = (b'a'..=b'h').contains(&b);
         if !(upper || lower) {
+            continue;
+        }
+        let c = b as char;
+        let p = s[..i].chars().next_back();
+        if alnum(p) {
             continue;
         }
         let mut after = s[i + 1..].chars();
         let next = after.next();
-        let alnum = |x: Option<char>| x.is_some_and(|x| x.is_alphanumeric());
-        if alnum(p) || alnum(next) || matches!(p, Some('\\' | '_' | '^')) || next == Some('_') {
+        if alnum(next) || matches!(p, Some('\\' | '_' | '^')) || next == Some('_') {
             continue;
         }
         let lead_in = p == Some('(') || preceded_by_lead_in(s, i);
@@ -509,6 +542,17 @@ mod props {
             prop_assert_eq!(format_strict(&s), reference_format_strict(&s));
             let framed = format!("<think>{s}</think><answer>{s}</answer>");
             prop_assert_eq!(format_strict(&framed), reference_format_strict(&framed));
+        }
+
+        #[test]
+        fn exact_equal_matches_normal_forms(
+            a in prop_oneof![text(), "[ \t\x0b\x0c\r\n\x1c\u{85}\u{a0}aAbB.\"*()\\[\\]]{0,12}"],
+            b in prop_oneof![text(), "[ \t\x0b\x0c\r\n\x1c\u{85}\u{a0}aAbB.\"*()\\[\\]]{0,12}"],
+            same: bool,
+        ) {
+            let b = if same { a.to_uppercase() } else { b };
+            let na = normalize_exact(&a);
+            prop_assert_eq!(exact_equal(&a, &b), !na.is_empty() && na == normalize_exact(&b));
         }
 
         #[test]

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use modomodo_core::accuracy::{self, Kind, Verdict};
 use modomodo_core::text;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyFloat, PyList, PyString};
 
 use crate::errors::IntoPyResult;
 
@@ -24,6 +24,20 @@ fn text_of<'a>(s: &'a Bound<'_, PyString>) -> Cow<'a, str> {
 
 fn texts_of<'a>(items: &'a [Bound<'_, PyString>]) -> Vec<Cow<'a, str>> {
     items.iter().map(text_of).collect()
+}
+
+/// A Python list of the scores. Text rewards are 0.0 or 1.0, so those two float objects
+/// are made once per call and shared, instead of one new float per completion.
+pub fn score_list<'py>(py: Python<'py>, scores: &[f64]) -> PyResult<Bound<'py, PyList>> {
+    let (zero, one) = (PyFloat::new(py, 0.0), PyFloat::new(py, 1.0));
+    PyList::new(
+        py,
+        scores.iter().map(|&v| match v {
+            0.0 if v.is_sign_positive() => zero.clone(),
+            1.0 => one.clone(),
+            _ => PyFloat::new(py, v),
+        }),
+    )
 }
 
 /// The trimmed content of the last `<answer>…</answer>` block, else of the last
@@ -48,37 +62,43 @@ fn extract_answer_batch(py: Python<'_>, texts: Vec<Bound<'_, PyString>>) -> Vec<
 /// and nothing else; lenient: an answer block), else 0.0.
 #[pyfunction]
 #[pyo3(signature = (completions, strict = true))]
-fn format_reward(py: Python<'_>, completions: Vec<Bound<'_, PyString>>, strict: bool) -> Vec<f64> {
+fn format_reward<'py>(
+    py: Python<'py>,
+    completions: Vec<Bound<'py, PyString>>,
+    strict: bool,
+) -> PyResult<Bound<'py, PyList>> {
     let completions = texts_of(&completions);
-    py.detach(|| accuracy::format_rewards(&completions, strict))
+    score_list(py, &py.detach(|| accuracy::format_rewards(&completions, strict)))
 }
 
 /// Accuracy of each completion's answer against its solution, for one answer `kind`.
 #[pyfunction]
 #[pyo3(signature = (completions, solutions, kind = "auto", rel_tol = 1e-6))]
-fn accuracy_reward(
-    py: Python<'_>,
-    completions: Vec<Bound<'_, PyString>>,
-    solutions: Vec<Bound<'_, PyString>>,
+fn accuracy_reward<'py>(
+    py: Python<'py>,
+    completions: Vec<Bound<'py, PyString>>,
+    solutions: Vec<Bound<'py, PyString>>,
     kind: &str,
     rel_tol: f64,
-) -> PyResult<Vec<f64>> {
+) -> PyResult<Bound<'py, PyList>> {
     let kind = Kind::parse(kind).py()?;
     let (completions, solutions) = (texts_of(&completions), texts_of(&solutions));
-    py.detach(|| accuracy::accuracy_rewards(&completions, &solutions, kind, rel_tol)).py()
+    let scores = py.detach(|| accuracy::accuracy_rewards(&completions, &solutions, kind, rel_tol)).py()?;
+    score_list(py, &scores)
 }
 
 /// ChartQA relaxed accuracy: numeric gold within `rel_tol` (relative), otherwise exact.
 #[pyfunction]
 #[pyo3(signature = (completions, solutions, rel_tol = 0.05))]
-fn chart_reward(
-    py: Python<'_>,
-    completions: Vec<Bound<'_, PyString>>,
-    solutions: Vec<Bound<'_, PyString>>,
+fn chart_reward<'py>(
+    py: Python<'py>,
+    completions: Vec<Bound<'py, PyString>>,
+    solutions: Vec<Bound<'py, PyString>>,
     rel_tol: f64,
-) -> PyResult<Vec<f64>> {
+) -> PyResult<Bound<'py, PyList>> {
     let (completions, solutions) = (texts_of(&completions), texts_of(&solutions));
-    py.detach(|| accuracy::chart_rewards(&completions, &solutions, rel_tol)).py()
+    let scores = py.detach(|| accuracy::chart_rewards(&completions, &solutions, rel_tol)).py()?;
+    score_list(py, &scores)
 }
 
 /// The Rust `math` check of each pair: 1 equal, 0 not equal, -1 undecided (the pairs
