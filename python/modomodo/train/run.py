@@ -174,7 +174,7 @@ def _window_stats(values: list[float], k: int) -> dict[str, Any]:
 
     v = np.asarray(values, dtype=float)
     first, last = v[:k], v[-k:]
-    out = {"start": float(first.mean()), "end": float(last.mean()), "window": int(k)}
+    out: dict[str, Any] = {"start": float(first.mean()), "end": float(last.mean()), "window": int(k)}
     # Step-to-step noise: the spread of single-step means around their window's mean.
     resid = np.concatenate([first - first.mean(), last - last.mean()])
     noise = float(np.sqrt((resid**2).sum() / max(1, resid.size - 2)))
@@ -199,8 +199,7 @@ def summarize(records: list[dict[str, Any]], domains: Sequence[str]) -> dict[str
     out["reward"] = _window_stats([r["reward"] for r in steps], k)
     per: dict[str, Any] = {}
     for d in domains:
-        vals = [r.get(f"domain/{d}/reward") for r in steps]
-        vals = [v for v in vals if v is not None]
+        vals = [float(r[f"domain/{d}/reward"]) for r in steps if r.get(f"domain/{d}/reward") is not None]
         if vals:
             kd = max(1, min(10, len(vals) // 4))
             st = _window_stats(vals, kd)
@@ -208,7 +207,7 @@ def summarize(records: list[dict[str, Any]], domains: Sequence[str]) -> dict[str
             last = [r for r in steps if r.get(f"domain/{d}/draws") is not None]
             if last:
                 per[d]["draws"] = int(last[-1][f"domain/{d}/draws"])
-            fmt = [r.get(f"domain/{d}/format_pass") for r in steps if r.get(f"domain/{d}/format_pass") is not None]
+            fmt = [float(r[f"domain/{d}/format_pass"]) for r in steps if r.get(f"domain/{d}/format_pass") is not None]
             if fmt:
                 per[d]["format_pass_end"] = sum(fmt[-kd:]) / len(fmt[-kd:])
     out["per_domain"] = per

@@ -26,9 +26,14 @@ import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:
+    from trl import GRPOTrainer as _TrainerBase
+else:
+    _TrainerBase = object
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +111,7 @@ def _plain(v: Any) -> Any:
     return v
 
 
-class MultiDomainMixin:
+class MultiDomainMixin(_TrainerBase):
     """Per-domain logging, data engine and checkpoint extras for a `GRPOTrainer`.
 
     Extra keyword arguments: `domain_max_reward` (domain -> best attainable reward, the
@@ -155,7 +160,7 @@ class MultiDomainMixin:
         from accelerate.utils import gather_object
 
         per_rank = gather_object([(self.accelerator.process_index, local_rows)])
-        if self.accelerator.is_main_process:
+        if self.accelerator.is_main_process and self.draws_path is not None:
             record = {
                 "step": self.state.global_step,
                 "domains": domains[::group],
