@@ -80,7 +80,8 @@ pub fn strip_math_delimiters(s: &str) -> &str {
 /// or `°` (0xC2 is the lead byte of `°` and of its neighbours) means the pass would
 /// only trim.
 fn clean_latex_cow(text: &str) -> Cow<'_, str> {
-    if text.bytes().any(|b| matches!(b, b'\\' | b'{' | b'}' | b'$' | 0xC2)) {
+    let bytes = text.as_bytes();
+    if memchr::memchr3(b'\\', b'{', b'}', bytes).is_some() || memchr::memchr2(b'$', 0xC2, bytes).is_some() {
         Cow::Owned(clean_latex(text))
     } else {
         Cow::Borrowed(text.trim())
@@ -417,6 +418,15 @@ fn regex_token(s: &str, surround: Surround) -> Option<Number> {
             _ if before.ends_with("\\frac") => start -= "\\frac".len(),
             _ => break,
         }
+    }
+    // the lead-in is at least `s[..start]`: when that already breaks the surround rule,
+    // no token can be an answer and the regex need not run (garbage, whole completions)
+    let lead_ok = match surround {
+        Surround::Lenient => s[..start].chars().all(is_lenient_prefix_char),
+        Surround::Strict => s[..start].chars().all(is_strict_prefix_char),
+    };
+    if !lead_ok {
+        return None;
     }
     let mut end = (start + MAX_TOKEN_LEN).min(s.len());
     while !s.is_char_boundary(end) {

@@ -237,12 +237,17 @@ fn ascii_normal(s: &[u8]) -> impl Iterator<Item = u8> + '_ {
 /// both. Only whole words count: `eyes`, `know`, `nope` are not answers.
 pub fn yes_no(s: &str) -> Option<bool> {
     let (mut yes, mut no) = (false, false);
-    for word in s.split(|c: char| !c.is_alphanumeric()) {
-        if word.eq_ignore_ascii_case("yes") {
+    let mut see = |word: &[u8]| {
+        if word.eq_ignore_ascii_case(b"yes") {
             yes = true;
-        } else if word.eq_ignore_ascii_case("no") {
+        } else if word.eq_ignore_ascii_case(b"no") {
             no = true;
         }
+    };
+    if s.is_ascii() {
+        s.as_bytes().split(|b| !b.is_ascii_alphanumeric()).for_each(see);
+    } else {
+        s.split(|c: char| !c.is_alphanumeric()).for_each(|w| see(w.as_bytes()));
     }
     match (yes, no) {
         (true, false) => Some(true),
