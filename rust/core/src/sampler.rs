@@ -392,7 +392,8 @@ fn shuffle_into(seed: u64, domain: usize, epoch: u64, size: u64, perm: &mut Vec<
 /// Draws into `out`, each the next example of its domain's permutation, until `out` is full
 /// or (unless `reshuffle`) a domain gives its last unseen example. Returns the draws made and
 /// that domain. A function of its own, so that the compiler sees that the table, domains,
-/// stream and output cannot alias, and keeps the stream in registers.
+/// stream and output cannot alias; the draws go in pairs, one generator output each, so that
+/// the generator stays in registers.
 #[inline(never)]
 fn draw_block(
     table: &AliasTable,
@@ -402,22 +403,55 @@ fn draw_block(
     stream: &mut Words,
     out: &mut [i64],
 ) -> (usize, Option<usize>) {
-    let mut words = stream.clone();
-    for (i, slot) in out.iter_mut().enumerate() {
-        let d = table.sample(words.next());
+    // One draw; `Some(domain)` if it ended the run.
+    let mut draw = |w: u32, slot: &mut i64| {
+        let d = table.sample(w);
         let dom = &mut domains[d];
         *slot = (dom.offset + dom.perm[dom.pos as usize] as u64) as i64;
         dom.pos += 1;
         if dom.pos == dom.size {
             if !reshuffle {
-                *stream = words;
-                return (i + 1, Some(d));
+                return Some(d);
             }
             dom.next_epoch(seed, d);
         }
+        None
+    };
+    let mut n = 0;
+    if let (Some(high), Some(slot)) = (stream.pending, out.first_mut()) {
+        stream.pending = None;
+        n = 1;
+        if let Some(d) = draw(high, slot) {
+            return (n, Some(d));
+        }
     }
-    *stream = words;
-    (out.len(), None)
+    let mut rng = stream.rng.clone();
+    let mut pairs = out[n..].chunks_exact_mut(2);
+    for pair in &mut pairs {
+        let w = rng.next_u64();
+        if let Some(d) = draw(w as u32, &mut pair[0]) {
+            stream.rng = rng;
+            stream.pending = Some((w >> 32) as u32);
+            return (n + 1, Some(d));
+        }
+        let exhausted = draw((w >> 32) as u32, &mut pair[1]);
+        n += 2;
+        if exhausted.is_some() {
+            stream.rng = rng;
+            return (n, exhausted);
+        }
+    }
+    if let Some(slot) = pairs.into_remainder().first_mut() {
+        let w = rng.next_u64();
+        stream.pending = Some((w >> 32) as u32);
+        n += 1;
+        if let Some(d) = draw(w as u32, slot) {
+            stream.rng = rng;
+            return (n, Some(d));
+        }
+    }
+    stream.rng = rng;
+    (n, None)
 }
 
 /// Draws with replacement into `out`: a word for the domain, one for the example (two if the
