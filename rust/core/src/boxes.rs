@@ -12,7 +12,6 @@
 
 use std::sync::LazyLock;
 
-use rayon::prelude::*;
 use regex::Regex;
 use serde_json::Value;
 
@@ -188,7 +187,7 @@ pub fn parse_boxes_batch<S: AsRef<str> + Sync>(
     image_sizes: Option<&[Option<(f64, f64)>]>,
 ) -> Result<Vec<Vec<BBox>>> {
     let frames = frames(Coords::parse(coords)?, image_sizes, "texts", texts.len())?;
-    Ok(texts.par_iter().zip(frames.par_iter()).map(|(t, f)| parse_boxes_in(t.as_ref(), f)).collect())
+    Ok(crate::accuracy::map_indices(texts.len(), |i| parse_boxes_in(texts[i].as_ref(), &frames[i])))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@
 //! box written while "thinking" never scores when an answer block exists. Gold boxes are
 //! absolute pixels (how datasets store them); `coords` describes the model's numbers only.
 
-use rayon::prelude::*;
 
 use crate::boxes::{frames, parse_boxes_upto, BBox, Coords, Frame};
 use crate::error::{Error, Result};
@@ -150,13 +149,10 @@ pub fn iou_reward<S: AsRef<str> + Sync>(
     let gold_frames = frames(Coords::Absolute, image_sizes, "completions", n)?;
     // Only `match` looks past the first box of each side.
     let limit = if cfg.mode == IouMode::Match { usize::MAX } else { 1 };
-    Ok((0..n)
-        .into_par_iter()
-        .map(|i| {
-            let pred = predicted_boxes(completions[i].as_ref(), &pred_frames[i], limit);
-            score_boxes(&pred, &gold_boxes(&solutions[i], &gold_frames[i], limit), cfg)
-        })
-        .collect())
+    Ok(crate::accuracy::map_indices(n, |i| {
+        let pred = predicted_boxes(completions[i].as_ref(), &pred_frames[i], limit);
+        score_boxes(&pred, &gold_boxes(&solutions[i], &gold_frames[i], limit), cfg)
+    }))
 }
 
 #[cfg(test)]
