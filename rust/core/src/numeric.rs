@@ -559,18 +559,32 @@ pub fn parse_count(text: &str) -> Option<i64> {
         return integral.then_some(n.value as i64);
     }
     let mut found = None;
-    for word in text.split(|c: char| !c.is_alphanumeric()) {
-        if !(3..=9).contains(&word.len()) {
-            continue; // "one" .. "seventeen"
-        }
-        if let Some(k) = NUMBER_WORDS.iter().position(|w| w.eq_ignore_ascii_case(word)) {
-            if found.is_some() {
-                return None;
-            }
+    let mut seen_twice = false;
+    let mut see = |word: &[u8]| {
+        if let Some(k) = number_word(word) {
+            seen_twice |= found.is_some();
             found = Some(k as i64);
         }
+    };
+    if text.is_ascii() {
+        text.as_bytes().split(|b| !b.is_ascii_alphanumeric()).for_each(&mut see);
+    } else {
+        text.split(|c: char| !c.is_alphanumeric()).for_each(|w| see(w.as_bytes()));
     }
-    found
+    if seen_twice {
+        None
+    } else {
+        found
+    }
+}
+
+/// The value of a number word `zero` .. `twenty` (any case). Words of the wrong length
+/// or first letter are turned away before any comparison.
+fn number_word(word: &[u8]) -> Option<usize> {
+    if !(3..=9).contains(&word.len()) || !matches!(word[0] | 0x20, b'z' | b'o' | b't' | b'f' | b's' | b'e' | b'n') {
+        return None; // "one" .. "seventeen"
+    }
+    NUMBER_WORDS.iter().position(|w| w.as_bytes().eq_ignore_ascii_case(word))
 }
 
 // ---------------------------------------------------------------------------------------
