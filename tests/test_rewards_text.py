@@ -311,7 +311,9 @@ def test_batch_call_releases_the_gil() -> None:
     """While a long batch is scored in another thread, this thread keeps running Python:
     the largest pause it sees is a small part of the call (a call holding the GIL would
     stall it for the whole call)."""
-    completion = "<think>" + "word " * 200 + "</think><answer>1,234.5 kg</answer>"
+    # No answer block: the whole 2 KB text is read, so the Rust work (GIL released) far
+    # outweighs reading the list and building the result (GIL held).
+    completion = "word " * 400 + "1,234.5 kg"
     t0 = time.perf_counter()
     accuracy_reward([completion] * 20_000, ["1234.5"] * 20_000, kind="numeric")
     per_item = (time.perf_counter() - t0) / 20_000
