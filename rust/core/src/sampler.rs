@@ -346,12 +346,13 @@ fn shuffle_phase<const K: usize>(perm: &mut [u32], mut bound: u64, stop: u64, mu
 /// uniform one at or below it.
 #[inline(always)]
 fn shuffle_steps<const K: usize>(perm: &mut [u32], bound: u64, next: impl FnMut() -> u64) {
+    assert!(K as u64 <= bound);
     let perm = &mut perm[..bound as usize];
     let js = batched_bounded::<K>(bound, next);
     for (s, &j) in js.iter().enumerate() {
         let i = bound as usize - 1 - s;
         debug_assert!(i < perm.len() && (j as usize) < perm.len() - s);
-        // SAFETY: s < K <= bound, so i < bound = perm.len(); j < bound - s (a high word of
+        // SAFETY: s < K <= bound, so i < bound = perm.len(); j < bound - s (the high word of
         // `low × (bound - s)`). Unchecked: the checks were a tenth of the shuffle's time.
         unsafe {
             let a = *perm.get_unchecked(i);
@@ -1041,9 +1042,11 @@ impl MixtureSampler {
             .ok_or_else(|| Error::InvalidState("rng is not four words, not all zero".into()))?;
         let pending = match field(&v, "rng_pending")? {
             Value::Null => None,
-            p => Some(p.as_u64().and_then(|p| u32::try_from(p).ok()).ok_or_else(|| {
-                Error::InvalidState("rng_pending is neither null nor a 32-bit word".into())
-            })?),
+            p => Some(
+                p.as_u64()
+                    .and_then(|p| u32::try_from(p).ok())
+                    .ok_or_else(|| Error::InvalidState("rng_pending is neither null nor a 32-bit word".into()))?,
+            ),
         };
         let domain_epoch = get_vec(&v, "domain_epoch", Value::as_u64)?;
         let domain_pos = get_vec(&v, "domain_pos", Value::as_u64)?;
@@ -1181,7 +1184,12 @@ mod tests {
     #[test]
     fn words_are_the_halves_of_the_generator_outputs_and_resume_mid_pair() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
-        let halves: Vec<u32> = (0..50).flat_map(|_| { let w = rng.next_u64(); [w as u32, (w >> 32) as u32] }).collect();
+        let halves: Vec<u32> = (0..50)
+            .flat_map(|_| {
+                let w = rng.next_u64();
+                [w as u32, (w >> 32) as u32]
+            })
+            .collect();
         let mut words = Words::new(3);
         let mut got: Vec<u32> = (0..41).map(|_| words.next()).collect();
         // Saved after an odd number of words, with the high half pending.
@@ -1238,7 +1246,7 @@ mod tests {
                 _ => batched_bounded::<2>(top, &mut next).iter().enumerate().all(|(s, &j)| j < top - s as u64),
             };
             assert!(ok, "{k} steps from {top}");
-    }
+        }
     }
 
     #[test]
@@ -1429,6 +1437,13 @@ mod tests {
         let mut v: Value = serde_json::from_str(&good).unwrap();
         v["domain_pos"] = json!([5, 0]);
         assert!(s.load_state_json(&v.to_string()).is_err());
+        for (field, bad) in
+            [("rng", json!([0, 0, 0, 0])), ("rng", json!([1, 2, 3])), ("rng_pending", json!(1u64 << 32))]
+        {
+            let mut v: Value = serde_json::from_str(&good).unwrap();
+            v[field] = bad;
+            assert!(s.load_state_json(&v.to_string()).unwrap_err().to_string().contains(field));
+        }
         let mut other = sampler(&[5, 5], &[1.0, 1.0], |c| c.seed = 1);
         assert!(other.load_state_json(&good).unwrap_err().to_string().contains("seed"));
         assert!(s.load_state_json("{").is_err());
