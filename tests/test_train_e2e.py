@@ -193,3 +193,14 @@ def test_loss_backends_agree(tiny_config, finished_run, backend):
     assert got_g == pytest.approx(ref_g, rel=1e-4) and min(ref_g) > 0
     if backend == "trl":
         assert json.loads((out / "summary.json").read_text())["loss_backend"] == "trl"
+
+
+def test_kl_reference_for_a_locally_built_model(tiny_config):
+    """With beta > 0, TRL needs a reference model it can load: the tiny model's starting
+    weights are saved in DIR/reference_model and the KL is logged."""
+    out = tiny_config.parent / "kl"
+    run(load_config(tiny_config, ["--output-dir", str(out), "--eval", "false", "--max_steps", "2", "--beta", "0.04"]))
+    assert (out / "reference_model" / "config.json").exists()
+    steps = [r for r in read_jsonl(out / "metrics.jsonl") if "reward" in r]
+    assert len(steps) == 2 and all("kl" in r for r in steps)
+    assert steps[0]["kl"] == pytest.approx(0.0, abs=1e-6)  # the policy starts at the reference

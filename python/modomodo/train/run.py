@@ -5,6 +5,7 @@
     DIR/draws.jsonl         per generation batch: the domain of each group, rows per rank
     DIR/eval_before.json    evaluation of the warm-started (or base) model
     DIR/checkpoint-*/       TRL checkpoints (+ modomodo_state.json)
+    DIR/reference_model/    the starting weights, the KL reference when beta > 0 (tiny or warm-started)
     DIR/summary.json        steps, reward {start, end, ...}, per_domain, eval {...}
     DIR/reward_curves.png   per-domain training reward curves
     DIR/                    the final model and processor (modomodo-eval --model DIR)
@@ -260,6 +261,7 @@ def prepare_output_dir(cfg: TrainConfig) -> Path:
         for p in out.iterdir():
             if p.name in RUN_MARKERS or p.name.startswith("checkpoint-") or p.name in (
                 "draws.jsonl", "eval_before.json", "reward_curves.png", "completions", "model.safetensors",
+                "reference_model",
             ):
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
     out.mkdir(parents=True, exist_ok=True)
@@ -370,6 +372,15 @@ def run(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> dict[str, Any] | 
             timings["eval_before"] = time.perf_counter() - t
             before_path.write_text(json.dumps(eval_before, indent=1))
         state.wait_for_everyone()
+
+    if grpo.beta != 0.0 and (cfg.run.model == TINY or warm is not None):
+        # TRL builds the KL reference from `config._name_or_path`: a model built here or
+        # warm-started has no such source, so the starting weights are saved for it.
+        ref_dir = out / "reference_model"
+        if main and not (ref_dir / "config.json").exists():
+            model.save_pretrained(str(ref_dir))
+        state.wait_for_everyone()
+        model.config._name_or_path = str(ref_dir)
 
     frozen = freeze_vision(model) if cfg.run.freeze_vision else 0
     if frozen:
