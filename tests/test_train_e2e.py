@@ -204,3 +204,14 @@ def test_kl_reference_for_a_locally_built_model(tiny_config):
     steps = [r for r in read_jsonl(out / "metrics.jsonl") if "reward" in r]
     assert len(steps) == 2 and all("kl" in r for r in steps)
     assert steps[0]["kl"] == pytest.approx(0.0, abs=1e-6)  # the policy starts at the reference
+
+
+def test_data_engine_counts_dropped_groups(tiny_config):
+    out = tiny_config.parent / "engine"
+    s = run(load_config(tiny_config, ["--output-dir", str(out), "--eval", "false", "--max_steps", "2",
+                                      "--data_engine", "true"]))
+    counts = s["data_engine"]
+    # Every group of every step is counted once: kept, or dropped as all correct / all wrong.
+    assert counts["kept"] + counts["all_correct"] + counts["all_wrong"] == 2 * 2
+    steps = [r for r in read_jsonl(out / "metrics.jsonl") if "reward" in r]
+    assert all({"data_engine/kept", "data_engine/all_wrong", "data_engine/all_correct"} <= set(r) for r in steps)
