@@ -242,7 +242,8 @@ def test_ray_launcher_against_a_local_cluster(fake, tmp_path):
     from modomodo.mixture.launch import RayLauncher
 
     config, n_calls, _ = fake
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # Keep every Ray socket on loopback.
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     try:
         cfg = config(heuristics=["Norm"], final_k=1, launcher="ray")
         res = MixLoop(cfg, tmp_path / "study", launcher=RayLauncher(), log=_quiet).run()
