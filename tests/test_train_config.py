@@ -109,6 +109,14 @@ def test_output_dir_is_required(no_model):
         load_config(None, [])
 
 
+def test_a_bare_name_reads_the_shipped_config(tmp_path, monkeypatch, no_model):
+    monkeypatch.chdir(tmp_path)  # no file of that name here
+    by_name = load_config("modomodo_qwen2vl_2b", ["--output-dir", str(tmp_path / "o")])
+    assert by_name.grpo["seed"] == 42 and by_name.grpo["num_generations"] == 6
+    with pytest.raises(ConfigError, match="cannot read config file 'no_such_recipe'"):
+        load_config("no_such_recipe", ["--output-dir", str(tmp_path / "o")])
+
+
 @pytest.mark.parametrize("name", ["modomodo_qwen2vl_2b.yaml", "mixed_r1_qwen25vl.yaml"])
 def test_shipped_recipes_dry_run(tmp_path, capsys, no_model, name):
     from modomodo.train.config import shipped_config

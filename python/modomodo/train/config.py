@@ -233,6 +233,11 @@ def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
     import yaml
 
     p = Path(path)
+    if not p.exists() and p.parent == Path("."):
+        # A bare name such as `modomodo_qwen2vl_2b` names a config shipped in the package.
+        shipped = p.name if p.suffix == ".yaml" else p.name + ".yaml"
+        if resources.files("modomodo.configs").joinpath(shipped).is_file():
+            p = shipped_config(shipped)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
