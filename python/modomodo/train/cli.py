@@ -57,23 +57,13 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         print(__doc__)
         return 0
     _setup_logging()
-    try:
-        config = _pop(args, "--config")
-        cfg = load_config(config, args)
-    except ConfigError as exc:
-        print(f"modomodo-train: error: {exc}", file=sys.stderr)
-        return 2
     from modomodo.train.run import dry_run, run
 
-    if cfg.run.dry_run:
-        try:
-            report = dry_run(cfg)
-        except ConfigError as exc:
-            print(f"modomodo-train: error: {exc}", file=sys.stderr)
-            return 2
-        print(json.dumps(report, indent=1, default=str))
-        return 0
     try:
+        cfg = load_config(_pop(args, "--config"), args)
+        if cfg.run.dry_run:
+            print(json.dumps(dry_run(cfg), indent=1, default=str))
+            return 0
         summary = run(cfg)
     except KeyboardInterrupt:
         print("modomodo-train: interrupted (a checkpoint and the metrics are saved once a step has "
