@@ -19,7 +19,7 @@ static BOXED_FWD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(BOXED
 ///
 /// "Last block" = the last `</answer>` and the nearest `<answer>` before it.
 pub fn extract_answer(text: &str) -> Option<&str> {
-    answer_block(text).or_else(|| last_boxed(text)).map(str::trim)
+    answer_block(text).or_else(|| last_boxed(text)).map(trim)
 }
 
 /// Start of the last occurrence of `tag` (which begins with `<`, its only `<`): a SIMD
@@ -31,7 +31,12 @@ fn rfind_tag(bytes: &[u8], tag: &str) -> Option<usize> {
 /// Content (untrimmed) of the last `<answer>…</answer>` block.
 pub fn answer_block(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
-    let close = rfind_tag(bytes, ANSWER_CLOSE)?;
+    // the common case: the text ends with the closing tag (and perhaps white space)
+    let end = text.trim_ascii_end().len();
+    let close = match bytes[..end].ends_with(ANSWER_CLOSE.as_bytes()) {
+        true => end - ANSWER_CLOSE.len(),
+        false => rfind_tag(bytes, ANSWER_CLOSE)?,
+    };
     let open = rfind_tag(&bytes[..close], ANSWER_OPEN)?;
     // both indices sit at ASCII `<`, so they are char boundaries
     Some(&text[open + ANSWER_OPEN.len()..close])
@@ -115,7 +120,7 @@ fn first_tag(bytes: &[u8], from: usize, to: usize) -> Option<(usize, &'static st
 /// One pass over the `<` bytes: every tag starts with `<` and holds no other `<` or
 /// `>`, so tags never overlap each other and each is seen exactly once.
 pub fn format_strict(text: &str) -> bool {
-    let s = text.trim();
+    let s = trim(text);
     let bytes = s.as_bytes();
     let end = bytes.len().wrapping_sub(ANSWER_CLOSE.len());
     if bytes.len() < THINK_OPEN.len() + ANSWER_CLOSE.len()
@@ -135,6 +140,33 @@ pub fn format_strict(text: &str) -> bool {
     }
     // and no tag inside the answer
     first_tag(bytes, a + ANSWER_OPEN.len(), end).is_none()
+}
+
+/// `char::is_whitespace` for one byte of UTF-8 (the ASCII white space: \t \n \v \f \r
+/// and space; a byte >= 0x80 is never white space on its own).
+#[inline]
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
+}
+
+/// `str::trim`, faster: ASCII white space is cut byte by byte, and only a non-ASCII
+/// character left at an end sends the rest to the Unicode-aware `str::trim`.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let (mut lo, mut hi) = (0, b.len());
+    while lo < hi && ascii_space(b[lo]) {
+        lo += 1;
+    }
+    while hi > lo && ascii_space(b[hi - 1]) {
+        hi -= 1;
+    }
+    // lo and hi sit next to ASCII bytes, so they are char boundaries
+    let t = &s[lo..hi];
+    match (t.as_bytes().first(), t.as_bytes().last()) {
+        (Some(&f), Some(&l)) if f >= 0x80 || l >= 0x80 => t.trim(),
+        _ => t,
+    }
 }
 
 /// Lenient format: an `<answer>…</answer>` block is present.
@@ -160,20 +192,29 @@ pub fn strip_quotes(s: &str) -> &str {
 }
 
 fn strip_pairs<'a>(s: &'a str, pairs: &[(char, char)]) -> &'a str {
-    let mut s = s.trim();
+    let mut s = trim(s);
     loop {
-        if let Some(t) = s.strip_suffix('.') {
-            s = t.trim_end();
-            continue;
-        }
-        let mut chars = s.chars();
-        let (Some(first), Some(last)) = (chars.next(), chars.next_back()) else {
+        let (Some(&f), Some(&l)) = (s.as_bytes().first(), s.as_bytes().last()) else {
             return s;
         };
-        if !pairs.contains(&(first, last)) {
+        if l == b'.' {
+            s = trim(&s[..s.len() - 1]);
+            continue;
+        }
+        // ASCII ends (the common case) are compared as bytes; others as chars
+        let (first, last) = if f < 0x80 && l < 0x80 {
+            (f as char, l as char)
+        } else {
+            let mut chars = s.chars();
+            match (chars.next(), chars.next_back()) {
+                (Some(first), Some(last)) => (first, last),
+                _ => return s, // one non-ASCII char: no pair
+            }
+        };
+        if s.len() < first.len_utf8() + last.len_utf8() || !pairs.contains(&(first, last)) {
             return s;
         }
-        s = s[first.len_utf8()..s.len() - last.len_utf8()].trim();
+        s = trim(&s[first.len_utf8()..s.len() - last.len_utf8()]);
     }
 }
 
@@ -211,11 +252,30 @@ pub fn normalize_exact(s: &str) -> String {
 /// byte by byte as they are produced.
 pub fn exact_equal(a: &str, b: &str) -> bool {
     let (sa, sb) = (strip_decorations(a), strip_decorations(b));
-    if sa.is_ascii() && sb.is_ascii() {
-        return !sa.is_empty() && ascii_normal(sa.as_bytes()).eq(ascii_normal(sb.as_bytes()));
+    match ascii_normal_eq(sa.as_bytes(), sb.as_bytes()) {
+        Some(equal) => equal && !sa.is_empty(),
+        None => {
+            let na = normalize_exact(a);
+            !na.is_empty() && na == normalize_exact(b)
+        }
     }
-    let na = normalize_exact(a);
-    !na.is_empty() && na == normalize_exact(b)
+}
+
+/// Whether the [`ascii_normal`] forms of two stripped texts are equal, read in step:
+/// `Some(false)` at the first ASCII difference (the forms agree up to there and differ
+/// at that byte, whatever follows), `Some(true)` when both end together, and `None`
+/// (undecided: use the Unicode path) when a non-ASCII byte comes first.
+fn ascii_normal_eq(a: &[u8], b: &[u8]) -> Option<bool> {
+    let (mut x, mut y) = (ascii_normal(a), ascii_normal(b));
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return Some(true),
+            (Some(p), Some(q)) if p == q && p < 0x80 => continue,
+            (Some(p), Some(q)) if p >= 0x80 || q >= 0x80 => return None,
+            (Some(p), None) | (None, Some(p)) if p >= 0x80 => return None,
+            _ => return Some(false),
+        }
+    }
 }
 
 /// The bytes of [`normalize_exact`] of trimmed ASCII text: each white space run as one

@@ -5,10 +5,18 @@
 
 use pyo3::prelude::*;
 
+/// The extension's Rust allocations (views of a batch, result vectors) go through
+/// mimalloc, which keeps freed pages for reuse. With the system allocator a batch of a
+/// few thousand items is above its mmap threshold, so every call mapped, faulted in and
+/// unmapped fresh pages: ~25 ns per item in the reward benchmark (as polars does).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod errors;
 mod rewards;
 mod boxes;
 mod sampler;
+mod texts;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {

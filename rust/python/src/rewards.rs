@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyList, PyString};
 
 use crate::errors::IntoPyResult;
+use crate::texts::Texts;
 
 /// A Python `str` as `&str` without a copy; strings that are not valid UTF-8 (lone
 /// surrogates) are read lossily rather than raising.
@@ -22,9 +23,6 @@ fn text_of<'a>(s: &'a Bound<'_, PyString>) -> Cow<'a, str> {
     }
 }
 
-fn texts_of<'a>(items: &'a [Bound<'_, PyString>]) -> Vec<Cow<'a, str>> {
-    items.iter().map(text_of).collect()
-}
 
 /// A Python list of the scores. Text rewards are 0.0 or 1.0, so those two float objects
 /// are made once per call and shared, instead of one new float per completion.
@@ -50,12 +48,13 @@ fn extract_answer(py: Python<'_>, text: Bound<'_, PyString>) -> Option<String> {
 
 /// `extract_answer` of each text, in order.
 #[pyfunction]
-fn extract_answer_batch(py: Python<'_>, texts: Vec<Bound<'_, PyString>>) -> Vec<Option<String>> {
-    let texts = texts_of(&texts);
-    py.detach(|| {
+fn extract_answer_batch(py: Python<'_>, texts: Bound<'_, PyAny>) -> PyResult<Vec<Option<String>>> {
+    let texts = Texts::new(&texts, "texts")?;
+    let texts = texts.strs()?;
+    Ok(py.detach(|| {
         use rayon::prelude::*;
         texts.par_iter().map(|t| text::extract_answer(t).map(str::to_owned)).collect()
-    })
+    }))
 }
 
 /// 1.0 when a completion has the required format (strict: `<think>…</think><answer>…</answer>`
@@ -64,10 +63,11 @@ fn extract_answer_batch(py: Python<'_>, texts: Vec<Bound<'_, PyString>>) -> Vec<
 #[pyo3(signature = (completions, strict = true))]
 fn format_reward<'py>(
     py: Python<'py>,
-    completions: Vec<Bound<'py, PyString>>,
+    completions: Bound<'py, PyAny>,
     strict: bool,
 ) -> PyResult<Bound<'py, PyList>> {
-    let completions = texts_of(&completions);
+    let completions = Texts::new(&completions, "completions")?;
+    let completions = completions.strs()?;
     score_list(py, &py.detach(|| accuracy::format_rewards(&completions, strict)))
 }
 
@@ -76,13 +76,14 @@ fn format_reward<'py>(
 #[pyo3(signature = (completions, solutions, kind = "auto", rel_tol = 1e-6))]
 fn accuracy_reward<'py>(
     py: Python<'py>,
-    completions: Vec<Bound<'py, PyString>>,
-    solutions: Vec<Bound<'py, PyString>>,
+    completions: Bound<'py, PyAny>,
+    solutions: Bound<'py, PyAny>,
     kind: &str,
     rel_tol: f64,
 ) -> PyResult<Bound<'py, PyList>> {
     let kind = Kind::parse(kind).py()?;
-    let (completions, solutions) = (texts_of(&completions), texts_of(&solutions));
+    let (completions, solutions) = (Texts::new(&completions, "completions")?, Texts::new(&solutions, "solutions")?);
+    let (completions, solutions) = (completions.strs()?, solutions.strs()?);
     let scores = py.detach(|| accuracy::accuracy_rewards(&completions, &solutions, kind, rel_tol)).py()?;
     score_list(py, &scores)
 }
@@ -92,11 +93,12 @@ fn accuracy_reward<'py>(
 #[pyo3(signature = (completions, solutions, rel_tol = 0.05))]
 fn chart_reward<'py>(
     py: Python<'py>,
-    completions: Vec<Bound<'py, PyString>>,
-    solutions: Vec<Bound<'py, PyString>>,
+    completions: Bound<'py, PyAny>,
+    solutions: Bound<'py, PyAny>,
     rel_tol: f64,
 ) -> PyResult<Bound<'py, PyList>> {
-    let (completions, solutions) = (texts_of(&completions), texts_of(&solutions));
+    let (completions, solutions) = (Texts::new(&completions, "completions")?, Texts::new(&solutions, "solutions")?);
+    let (completions, solutions) = (completions.strs()?, solutions.strs()?);
     let scores = py.detach(|| accuracy::chart_rewards(&completions, &solutions, rel_tol)).py()?;
     score_list(py, &scores)
 }
@@ -107,11 +109,12 @@ fn chart_reward<'py>(
 #[pyo3(signature = (completions, solutions, rel_tol = 1e-6))]
 fn math_verdicts(
     py: Python<'_>,
-    completions: Vec<Bound<'_, PyString>>,
-    solutions: Vec<Bound<'_, PyString>>,
+    completions: Bound<'_, PyAny>,
+    solutions: Bound<'_, PyAny>,
     rel_tol: f64,
 ) -> PyResult<Vec<i8>> {
-    let (completions, solutions) = (texts_of(&completions), texts_of(&solutions));
+    let (completions, solutions) = (Texts::new(&completions, "completions")?, Texts::new(&solutions, "solutions")?);
+    let (completions, solutions) = (completions.strs()?, solutions.strs()?);
     let verdicts = py.detach(|| accuracy::math_verdicts(&completions, &solutions, rel_tol)).py()?;
     Ok(verdicts
         .into_iter()
