@@ -76,8 +76,7 @@ pub fn resolve_auto(gold: &str) -> Kind {
             return Kind::Mcq;
         }
     }
-    let normal = text::normalize_exact(gold);
-    if normal == "yes" || normal == "no" {
+    if text::exact_equal(gold, "yes") || text::exact_equal(gold, "no") {
         return Kind::YesNo;
     }
     if numeric::read_number(gold, Surround::Lenient) != numeric::Reading::NotANumber {

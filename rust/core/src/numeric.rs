@@ -560,17 +560,13 @@ pub fn parse_count(text: &str) -> Option<i64> {
     }
     let mut found = None;
     let mut seen_twice = false;
-    let mut see = |word: &[u8]| {
+    crate::text::for_each_word(text, |word| {
         if let Some(k) = number_word(word) {
             seen_twice |= found.is_some();
             found = Some(k as i64);
         }
-    };
-    if text.is_ascii() {
-        text.as_bytes().split(|b| !b.is_ascii_alphanumeric()).for_each(&mut see);
-    } else {
-        text.split(|c: char| !c.is_alphanumeric()).for_each(|w| see(w.as_bytes()));
-    }
+        !seen_twice
+    });
     if seen_twice {
         None
     } else {

@@ -31,6 +31,9 @@ fn rfind_tag(bytes: &[u8], tag: &str) -> Option<usize> {
 /// Content (untrimmed) of the last `<answer>…</answer>` block.
 pub fn answer_block(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
+    if bytes.len() < ANSWER_OPEN.len() + ANSWER_CLOSE.len() {
+        return None; // short gold answers: no search set-up at all
+    }
     // the common case: the text ends with the closing tag (and perhaps white space)
     let end = text.trim_ascii_end().len();
     let close = match bytes[..end].ends_with(ANSWER_CLOSE.as_bytes()) {
@@ -53,6 +56,9 @@ pub fn answer_block(text: &str) -> Option<&str> {
 /// relative to a group's own start) and jumps between the bytes it reacts to.
 pub fn last_boxed(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
+    if bytes.len() <= BOXED_OPEN.len() {
+        return None;
+    }
     let first = BOXED_FWD.find(bytes)?;
     let mut i = first - bytes[..first].iter().rev().take_while(|&&b| b == b'\\').count();
     let mut depth: usize = 0;
@@ -154,6 +160,12 @@ fn ascii_space(b: u8) -> bool {
 #[inline]
 pub fn trim(s: &str) -> &str {
     let b = s.as_bytes();
+    let plain = |c: u8| c > b' ' && c < 0x80; // ASCII, not white space
+    if let (Some(&f), Some(&l)) = (b.first(), b.last()) {
+        if plain(f) && plain(l) {
+            return s; // the usual case: nothing to cut
+        }
+    }
     let (mut lo, mut hi) = (0, b.len());
     while lo < hi && ascii_space(b[lo]) {
         lo += 1;
@@ -200,6 +212,9 @@ fn strip_pairs<'a>(s: &'a str, pairs: &[(char, char)]) -> &'a str {
         if l == b'.' {
             s = trim(&s[..s.len() - 1]);
             continue;
+        }
+        if f.is_ascii_alphanumeric() || l.is_ascii_alphanumeric() {
+            return s; // no decoration has a letter or digit at either end
         }
         // ASCII ends (the common case) are compared as bytes; others as chars
         let (first, last) = if f < 0x80 && l < 0x80 {
@@ -297,22 +312,28 @@ fn ascii_normal(s: &[u8]) -> impl Iterator<Item = u8> + '_ {
 /// both. Only whole words count: `eyes`, `know`, `nope` are not answers.
 pub fn yes_no(s: &str) -> Option<bool> {
     let (mut yes, mut no) = (false, false);
-    let mut see = |word: &[u8]| {
-        if word.eq_ignore_ascii_case(b"yes") {
-            yes = true;
-        } else if word.eq_ignore_ascii_case(b"no") {
-            no = true;
+    for_each_word(s, |word| {
+        match word.len() {
+            3 => yes |= word.eq_ignore_ascii_case(b"yes"),
+            2 => no |= word.eq_ignore_ascii_case(b"no"),
+            _ => {}
         }
-    };
-    if s.is_ascii() {
-        s.as_bytes().split(|b| !b.is_ascii_alphanumeric()).for_each(see);
-    } else {
-        s.split(|c: char| !c.is_alphanumeric()).for_each(|w| see(w.as_bytes()));
-    }
+        !(yes && no) // both: decided
+    });
     match (yes, no) {
         (true, false) => Some(true),
         (false, true) => Some(false),
         _ => None,
+    }
+}
+
+/// Calls `f` on each word of `s` in order (a maximal run of alphanumeric characters,
+/// Unicode-aware), as bytes, until `f` returns false.
+pub fn for_each_word<'a>(s: &'a str, mut f: impl FnMut(&'a [u8]) -> bool) {
+    if s.is_ascii() {
+        let _ = s.as_bytes().split(|b| !b.is_ascii_alphanumeric()).all(|w| w.is_empty() || f(w));
+    } else {
+        let _ = s.split(|c: char| !c.is_alphanumeric()).all(|w| w.is_empty() || f(w.as_bytes()));
     }
 }
 
@@ -524,6 +545,25 @@ mod props {
         i >= o && i + inner.len() <= o + outer.len()
     }
 
+    /// The plain form of `strip_pairs` (char by char, `str::trim`).
+    fn reference_strip_pairs<'a>(s: &'a str, pairs: &[(char, char)]) -> &'a str {
+        let mut s = s.trim();
+        loop {
+            if let Some(t) = s.strip_suffix('.') {
+                s = t.trim_end();
+                continue;
+            }
+            let mut chars = s.chars();
+            let (Some(first), Some(last)) = (chars.next(), chars.next_back()) else {
+                return s;
+            };
+            if !pairs.contains(&(first, last)) {
+                return s;
+            }
+            s = s[first.len_utf8()..s.len() - last.len_utf8()].trim();
+        }
+    }
+
     /// The straightforward forms of the scans above (byte loop from the start; four
     /// counting passes): the fast versions must agree with them on every input.
     fn reference_last_boxed(text: &str) -> Option<&str> {
@@ -588,6 +628,27 @@ mod props {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn fast_trim_and_exact_agree_with_their_plain_forms(
+            a in text(),
+            b in prop_oneof![text(), Just(String::from("yes")), Just(String::from(" (YES.) "))],
+            pad in "[ \t\n\u{a0}\u{2003}\u{3000}]{0,3}",
+        ) {
+            let padded = format!("{pad}{a}{pad}");
+            prop_assert_eq!(trim(&padded), padded.trim());
+            prop_assert_eq!(trim(&a), a.trim());
+            prop_assert_eq!(strip_decorations(&padded), reference_strip_pairs(&padded, &DECORATION_PAIRS));
+            let wrapped = format!("{pad}“*({a}.)*”{pad}");
+            prop_assert_eq!(strip_decorations(&wrapped), reference_strip_pairs(&wrapped, &DECORATION_PAIRS));
+            prop_assert_eq!(strip_quotes(&wrapped), reference_strip_pairs(&wrapped, &DECORATION_PAIRS[..7]));
+            let plain = {
+                let na = normalize_exact(&a);
+                !na.is_empty() && na == normalize_exact(&b)
+            };
+            prop_assert_eq!(exact_equal(&a, &b), plain);
+            prop_assert_eq!(exact_equal(&a, &a), !normalize_exact(&a).is_empty());
+        }
 
         #[test]
         fn extraction_is_a_trimmed_slice(s in text()) {
