@@ -7,12 +7,10 @@
 //! - `<box>(x1,y1),(x2,y2)</box>` and Qwen's `<|box_start|>(x1,y1),(x2,y2)<|box_end|>`.
 //!
 //! Parsing is linear in the text: one pass pairs brackets, each outermost bracketed region
-//! that names a box key is read once with `serde_json` (after a linear rewrite of Python
-//! literals to JSON; nothing is ever evaluated), and the rest is scanned once with `regex`.
+//! that names a box key is read once (directly, or with `serde_json` after a linear rewrite
+//! of Python literals to JSON; nothing is ever evaluated), and the rest is scanned once for
+//! the plain forms.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -117,26 +115,26 @@ pub fn parse_boxes_in(text: &str, frame: &Frame) -> Vec<BBox> {
 /// reading stops once they are found.
 pub fn parse_boxes_upto(text: &str, frame: &Frame, limit: usize) -> Vec<BBox> {
     let mut out = Vec::new();
-    if !BOX_KEY.is_match(text) {
+    if !has_box_key(text) {
         // No dict names a box: only the plain forms can be present.
         scan_plain(text, frame, limit, &mut out);
         return out;
     }
     let mut cursor = 0;
+    let mut raws = Vec::new();
     for (start, end) in outer_regions(text.as_bytes()) {
         let region = &text[start..end];
-        if !BOX_KEY.is_match(region) {
+        if !has_box_key(region) {
             continue;
         }
-        let Some(value) = parse_literal(region) else { continue };
-        let mut raws = Vec::new();
-        collect_structured(&value, true, &mut raws);
+        raws.clear();
+        structured_boxes(region, &mut raws);
         if raws.is_empty() {
-            // Parsed, but no box under a box key: let the plain scan read the region.
+            // Unparsable, or no box under a box key: let the plain scan read the region.
             continue;
         }
         scan_plain(&text[cursor..start], frame, limit, &mut out);
-        for raw in raws {
+        for &raw in &raws {
             if out.len() >= limit {
                 return out;
             }
@@ -192,59 +190,203 @@ pub fn parse_boxes_batch<S: AsRef<str> + Sync>(
 
 // ---------------------------------------------------------------------------------------
 // The plain scan: bare lists and the two tag forms.
-
-// ASCII classes (`(?-u)`): small DFAs, and no box is written in other scripts' digits.
-const NUM: &str = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?";
-
-/// The three plain forms. No capture groups: the lazy DFA finds each match, and the four
-/// numbers are read from the matched span by `four_numbers_in`.
-static PLAIN: LazyLock<Regex> = LazyLock::new(|| {
-    let list = format!(r"\[\s*{NUM}\s*,\s*{NUM}\s*,\s*{NUM}\s*,\s*{NUM}\s*\]");
-    let corners = format!(r"\(\s*{NUM}\s*,\s*{NUM}\s*\)\s*,?\s*\(\s*{NUM}\s*,\s*{NUM}\s*\)");
-    let tag = format!(r"<box>\s*{corners}\s*</box>");
-    let qwen = format!(r"<\|box_start\|>\s*{corners}\s*<\|box_end\|>");
-    Regex::new(&format!("(?-u){list}|{tag}|{qwen}")).expect("static regex")
-});
-
-static BOX_KEY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?i)["'](?:bbox|bbox_2d|position|box)["']\s*:"#).expect("static regex"));
+//
+// A hand-written matcher for what the regex
+//     (?-u)\[\s*N\s*,\s*N\s*,\s*N\s*,\s*N\s*\]|<box>\s*C\s*</box>|<\|box_start\|>\s*C\s*<\|box_end\|>
+// with C = `\(\s*N\s*,\s*N\s*\)\s*,?\s*\(\s*N\s*,\s*N\s*\)` finds (`find_iter`, leftmost
+// first), N being a number `[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?`.
+// Every match starts at a `[` or a `<`, and the pattern has a single way to match from
+// there, so trying each such position in order and resuming after a match gives the same
+// matches. A number is always followed by a byte that cannot be part of one, so it is the
+// maximal run of number bytes.
 
 fn scan_plain(text: &str, frame: &Frame, limit: usize, out: &mut Vec<BBox>) {
-    if out.len() >= limit {
-        return;
-    }
-    for m in PLAIN.find_iter(text) {
-        if let Some(b) = four_numbers_in(m.as_str()).and_then(|raw| frame.to_pixels(raw)) {
-            out.push(b);
-            if out.len() >= limit {
-                return;
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while out.len() < limit {
+        let Some(found) = memchr::memchr2(b'[', b'<', &bytes[at..]) else { return };
+        let mut cur = Cursor { text, at: at + found };
+        match cur.plain_box() {
+            Some(numbers) => {
+                out.extend(parse_four(numbers).and_then(|raw| frame.to_pixels(raw)));
+                at = cur.at;
             }
+            None => at += found + 1,
         }
     }
 }
 
-/// The first four numbers of a span `PLAIN` matched: there, each number is a maximal run
-/// of `[0-9.eE+-]` starting with a digit, a sign or a dot, and nothing else starts so
-/// before the fourth one.
-fn four_numbers_in(span: &str) -> Option<[f64; 4]> {
-    let bytes = span.as_bytes();
-    let is_num = |b: u8| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-');
-    let mut raw = [0.0; 4];
-    let (mut k, mut i) = (0, 0);
-    while k < 4 && i < bytes.len() {
-        if bytes[i].is_ascii_digit() || matches!(bytes[i], b'.' | b'+' | b'-') {
-            let start = i;
-            while i < bytes.len() && is_num(bytes[i]) {
-                i += 1;
-            }
-            // ASCII bounds, so the slice is on char boundaries.
-            raw[k] = span.get(start..i)?.parse().ok()?;
-            k += 1;
-        } else {
+fn parse_four(numbers: [&str; 4]) -> Option<[f64; 4]> {
+    let [a, b, c, d] = numbers.map(parse_number);
+    Some([a?, b?, c?, d?])
+}
+
+/// `str::parse`, with a shortcut for the usual small integers (exact in f64, so the same).
+fn parse_number(tok: &str) -> Option<f64> {
+    let (negative, digits) = match tok.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, tok),
+    };
+    if (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let n = digits.bytes().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')) as f64;
+        return Some(if negative { -n } else { n });
+    }
+    tok.parse().ok()
+}
+
+/// `\s` of an ASCII-mode regex: `u8::is_ascii_whitespace` without the vertical tab.
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
+}
+
+fn is_number_byte(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')
+}
+
+/// Whether `tok` is a whole number `[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?`.
+fn is_plain_number(tok: &[u8]) -> bool {
+    let digits = |from: usize| tok.get(from..).map_or(0, |s| s.iter().take_while(|b| b.is_ascii_digit()).count());
+    let mut i = usize::from(matches!(tok.first(), Some(b'+' | b'-')));
+    let int = digits(i);
+    i += int;
+    let mut frac = 0;
+    if tok.get(i) == Some(&b'.') {
+        i += 1;
+        frac = digits(i);
+        i += frac;
+    }
+    if int + frac == 0 {
+        return false;
+    }
+    if matches!(tok.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(tok.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
+        let exp = digits(i);
+        if exp == 0 {
+            return false;
+        }
+        i += exp;
     }
-    (k == 4).then_some(raw)
+    i == tok.len()
+}
+
+/// A position in a text, for the plain-form matcher.
+struct Cursor<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn eat(&mut self, lit: &[u8]) -> bool {
+        let found = self.text.as_bytes()[self.at..].starts_with(lit);
+        if found {
+            self.at += lit.len();
+        }
+        found
+    }
+
+    fn skip_while(&mut self, keep: impl Fn(u8) -> bool) {
+        let bytes = self.text.as_bytes();
+        while bytes.get(self.at).is_some_and(|&b| keep(b)) {
+            self.at += 1;
+        }
+    }
+
+    fn space(&mut self) {
+        self.skip_while(is_space);
+    }
+
+    /// A number (as its text), spaces before it skipped.
+    fn number(&mut self) -> Option<&'a str> {
+        self.space();
+        let start = self.at;
+        self.skip_while(is_number_byte);
+        // Number bytes are ASCII, so both ends are on char boundaries.
+        let tok = self.text.get(start..self.at)?;
+        is_plain_number(tok.as_bytes()).then_some(tok)
+    }
+
+    /// `N , N` (spaces allowed around each part).
+    fn two_numbers(&mut self) -> Option<[&'a str; 2]> {
+        let a = self.number()?;
+        self.space();
+        if !self.eat(b",") {
+            return None;
+        }
+        Some([a, self.number()?])
+    }
+
+    /// `( N , N )`, spaces before it skipped.
+    fn corner(&mut self) -> Option<[&'a str; 2]> {
+        self.space();
+        if !self.eat(b"(") {
+            return None;
+        }
+        let xy = self.two_numbers()?;
+        self.space();
+        self.eat(b")").then_some(xy)
+    }
+
+    /// The four numbers of a plain form starting at the cursor, which is left after it;
+    /// `None` when no form starts here.
+    fn plain_box(&mut self) -> Option<[&'a str; 4]> {
+        if self.eat(b"[") {
+            let [a, b] = self.two_numbers()?;
+            self.space();
+            if !self.eat(b",") {
+                return None;
+            }
+            let [c, d] = self.two_numbers()?;
+            self.space();
+            return self.eat(b"]").then_some([a, b, c, d]);
+        }
+        let close: &[u8] = if self.eat(b"<box>") {
+            b"</box>"
+        } else if self.eat(b"<|box_start|>") {
+            b"<|box_end|>"
+        } else {
+            return None;
+        };
+        let [a, b] = self.corner()?;
+        self.space();
+        self.eat(b",");
+        let [c, d] = self.corner()?;
+        self.space();
+        self.eat(close).then_some([a, b, c, d])
+    }
+}
+
+/// Whether `text` holds a box key: what `(?i)["'](?:bbox|bbox_2d|position|box)["']\s*:`
+/// matches, with that regex's Unicode case folding (`ſ` is an `s`) and whitespace.
+fn has_box_key(text: &str) -> bool {
+    memchr::memchr2_iter(b'"', b'\'', text.as_bytes()).any(|q| {
+        let rest = &text.as_bytes()[q + 1..];
+        ["bbox", "bbox_2d", "position", "box"].iter().any(|key| {
+            key_len(rest, key.as_bytes()).is_some_and(|n| {
+                matches!(rest.get(n), Some(b'"' | b'\''))
+                    // After an ASCII quote: a char boundary.
+                    && text.get(q + n + 2..).is_some_and(|after| after.trim_start().starts_with(':'))
+            })
+        })
+    })
+}
+
+/// The length in `bytes` of a case-insensitive match of the ASCII `key` at their start.
+fn key_len(bytes: &[u8], key: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for &k in key {
+        let b = *bytes.get(at)?;
+        if b.eq_ignore_ascii_case(&k) {
+            at += 1;
+        } else if k == b's' && bytes[at..].starts_with("ſ".as_bytes()) {
+            at += "ſ".len();
+        } else {
+            return None;
+        }
+    }
+    Some(at)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -258,7 +400,8 @@ fn outer_regions(bytes: &[u8]) -> Vec<(usize, usize)> {
     // Closed pairs not (yet) inside a later one, in order of their start: a pair closing
     // now contains exactly the kept pairs that start after it.
     let mut outer: Vec<(usize, usize)> = Vec::new();
-    for (i, &b) in bytes.iter().enumerate() {
+    for i in brackets(bytes) {
+        let b = bytes[i];
         let want = match b {
             b'[' | b'{' => {
                 stack.push((b, i));
@@ -280,6 +423,276 @@ fn outer_regions(bytes: &[u8]) -> Vec<(usize, usize)> {
     }
     outer
 }
+
+/// The positions of `[`, `]`, `{` and `}` in `bytes`, in order (two vectorised searches
+/// merged, much faster than a byte loop over text that is mostly prose).
+fn brackets(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let mut square = memchr::memchr2_iter(b'[', b']', bytes).peekable();
+    let mut curly = memchr::memchr2_iter(b'{', b'}', bytes).peekable();
+    std::iter::from_fn(move || match (square.peek(), curly.peek()) {
+        (Some(s), Some(c)) if c < s => curly.next(),
+        (Some(_), _) => square.next(),
+        (None, _) => curly.next(),
+    })
+}
+
+/// The boxes of one structured region (see [`collect_structured`]); `[]` when it does not
+/// parse. Most regions are read directly; the rest go through `serde_json`.
+fn structured_boxes(src: &str, out: &mut Vec<[f64; 4]>) {
+    if Reader::new(src).read(out).is_err() {
+        out.clear();
+        if let Some(value) = parse_literal(src) {
+            collect_structured(&value, true, out);
+        }
+    }
+}
+
+/// The fast reader met syntax it leaves to `serde_json` (escapes, unusual numbers or
+/// literals, odd commas, deep nesting, maps needing reordering, and every error).
+struct Unsure;
+
+enum Item {
+    Number(f64),
+    Other,
+}
+
+/// The boxes of a structured region read in one pass over its text, without building
+/// values: the same result as `collect_structured(parse_literal(src))` on the common
+/// subset of JSON and Python literals (strings without escapes or control characters,
+/// numbers of JSON's grammar, `True`/`None`/`nan`-like words, tuples, trailing commas),
+/// `Unsure` on anything else.
+struct Reader<'a> {
+    src: &'a str,
+    at: usize,
+    depth: usize,
+}
+
+/// Nesting the fast reader takes on (serde_json refuses more than 127 levels).
+const MAX_DEPTH: usize = 100;
+/// Keys per dict the fast reader takes on (it checks them pairwise for duplicates).
+const MAX_KEYS: usize = 8;
+
+impl<'a> Reader<'a> {
+    fn new(src: &'a str) -> Self {
+        Reader { src, at: 0, depth: 0 }
+    }
+
+    fn read(mut self, out: &mut Vec<[f64; 4]>) -> std::result::Result<(), Unsure> {
+        self.value(true, out)?;
+        self.space();
+        if self.at == self.src.len() {
+            Ok(())
+        } else {
+            Err(Unsure)
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.src.as_bytes().get(self.at).copied()
+    }
+
+    /// JSON's whitespace.
+    fn space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn eat_any(&mut self, bytes: &[u8]) -> bool {
+        let found = self.peek().is_some_and(|b| bytes.contains(&b));
+        if found {
+            self.at += 1;
+        }
+        found
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.at;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.at += 1;
+        }
+        self.at - start
+    }
+
+    fn value(&mut self, bare_ok: bool, out: &mut Vec<[f64; 4]>) -> std::result::Result<Item, Unsure> {
+        self.space();
+        match self.peek().ok_or(Unsure)? {
+            b'[' | b'(' => self.list(bare_ok, out),
+            b'{' => self.dict(out),
+            q @ (b'"' | b'\'') => self.string(q).map(|_| Item::Other),
+            b'-' | b'0'..=b'9' => self.number().map(Item::Number),
+            b if b.is_ascii_alphabetic() => self.word(),
+            _ => Err(Unsure),
+        }
+    }
+
+    fn enter(&mut self) -> std::result::Result<(), Unsure> {
+        self.depth += 1;
+        self.at += 1; // the opener
+        if self.depth > MAX_DEPTH {
+            return Err(Unsure);
+        }
+        self.space();
+        Ok(())
+    }
+
+    /// After an item: `true` at the container's end (which is eaten, a trailing comma
+    /// before it allowed as in Python), `false` after a comma.
+    fn end_of_items(&mut self, closers: &[u8]) -> std::result::Result<bool, Unsure> {
+        self.space();
+        if self.eat_any(b",") {
+            self.space();
+            Ok(self.eat_any(closers))
+        } else if self.eat_any(closers) {
+            Ok(true)
+        } else {
+            Err(Unsure)
+        }
+    }
+
+    /// A list or tuple (`python_to_json` turns both brackets into JSON's).
+    fn list(&mut self, bare_ok: bool, out: &mut Vec<[f64; 4]>) -> std::result::Result<Item, Unsure> {
+        const CLOSERS: &[u8] = b"])";
+        self.enter()?;
+        let mut numbers = [0.0; 4];
+        let (mut len, mut all_numbers) = (0, true);
+        if !self.eat_any(CLOSERS) {
+            loop {
+                match self.value(bare_ok, out)? {
+                    Item::Number(v) => {
+                        if let Some(slot) = numbers.get_mut(len) {
+                            *slot = v;
+                        }
+                    }
+                    Item::Other => all_numbers = false,
+                }
+                len += 1;
+                if self.end_of_items(CLOSERS)? {
+                    break;
+                }
+            }
+        }
+        self.depth -= 1;
+        // Four numbers are a box, and their items pushed nothing.
+        if len == 4 && all_numbers && bare_ok {
+            out.push(numbers);
+        }
+        Ok(Item::Other)
+    }
+
+    fn dict(&mut self, out: &mut Vec<[f64; 4]>) -> std::result::Result<Item, Unsure> {
+        self.enter()?;
+        // Each key, and whether its value pushed boxes.
+        let mut entries = [("", false); MAX_KEYS];
+        let mut len = 0;
+        if !self.eat_any(b"}") {
+            loop {
+                self.space();
+                let key = match self.peek() {
+                    Some(q @ (b'"' | b'\'')) => self.string(q)?,
+                    _ => return Err(Unsure),
+                };
+                self.space();
+                if !self.eat_any(b":") {
+                    return Err(Unsure);
+                }
+                let before = out.len();
+                self.value(is_box_key(key), out)?;
+                *entries.get_mut(len).ok_or(Unsure)? = (key, out.len() > before);
+                len += 1;
+                if self.end_of_items(b"}")? {
+                    break;
+                }
+            }
+        }
+        self.depth -= 1;
+        // serde_json's map visits keys in sorted order and keeps the last of equal keys;
+        // the boxes pushed in text order agree when the keys with boxes are in that order
+        // and unique.
+        let entries = &entries[..len];
+        let mut last: Option<&str> = None;
+        for (i, &(key, has_boxes)) in entries.iter().enumerate() {
+            if !has_boxes {
+                continue;
+            }
+            let repeated = entries.iter().enumerate().any(|(j, &(k, _))| j != i && k == key);
+            if repeated || last.is_some_and(|l| l >= key) {
+                return Err(Unsure);
+            }
+            last = Some(key);
+        }
+        Ok(Item::Other)
+    }
+
+    /// A quoted string without escapes or control characters; its text.
+    fn string(&mut self, quote: u8) -> std::result::Result<&'a str, Unsure> {
+        let start = self.at + 1;
+        let rest = &self.src.as_bytes()[start..];
+        let len = rest.iter().position(|&b| b == quote || b == b'\\' || b < 0x20).ok_or(Unsure)?;
+        if rest[len] != quote {
+            return Err(Unsure);
+        }
+        self.at = start + len + 1;
+        // Between ASCII quotes: on char boundaries.
+        self.src.get(start..start + len).ok_or(Unsure)
+    }
+
+    /// A number of JSON's grammar, with the value serde_json gives it.
+    fn number(&mut self) -> std::result::Result<f64, Unsure> {
+        let start = self.at;
+        let negative = self.eat_any(b"-");
+        let int_start = self.at;
+        let int = self.digits();
+        if int == 0 || (int > 1 && self.src.as_bytes()[int_start] == b'0') {
+            return Err(Unsure);
+        }
+        let mut frac = 0;
+        if self.eat_any(b".") {
+            frac = self.digits();
+            if frac == 0 {
+                return Err(Unsure);
+            }
+        }
+        let exponent = self.eat_any(b"eE");
+        if exponent {
+            self.eat_any(b"+-");
+            if self.digits() == 0 {
+                return Err(Unsure);
+            }
+        }
+        if !exponent && int + frac <= 18 {
+            // No u64 overflow; serde_json computes `significand as f64 / 10^frac`, where
+            // both are exact, then applies the sign.
+            let significand = self.src.as_bytes()[int_start..self.at]
+                .iter()
+                .filter(|b| b.is_ascii_digit())
+                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+            let v = significand as f64 / POW10[frac];
+            return Ok(if negative { -v } else { v });
+        }
+        let tok = self.src.get(start..self.at).ok_or(Unsure)?;
+        serde_json::from_str(tok).map_err(|_| Unsure)
+    }
+
+    /// Python's and JSON's constants (`nan` and `inf` are null); other words are names.
+    fn word(&mut self) -> std::result::Result<Item, Unsure> {
+        let start = self.at;
+        while self.peek().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            self.at += 1;
+        }
+        match self.src.get(start..self.at).ok_or(Unsure)? {
+            "True" | "true" | "False" | "false" | "None" | "null" | "nan" | "NaN" | "inf" | "Infinity" => {
+                Ok(Item::Other)
+            }
+            _ => Err(Unsure),
+        }
+    }
+}
+
+/// Powers of ten up to 10^18, each exact in f64.
+const POW10: [f64; 19] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+];
 
 /// Parse a JSON or Python-literal value. Python's quotes, `True`/`False`/`None`, tuples and
 /// trailing commas are rewritten to JSON in one pass; `nan`/`inf` become `null` (and so
@@ -555,6 +968,208 @@ mod tests {
         let t = "[1,2,3,4] ".repeat(100_000);
         assert_eq!(abs(&t).len(), 100_000);
         assert!(start.elapsed().as_secs_f64() < 20.0);
+    }
+
+    /// The implementation the hand-written matchers replaced: regexes for the plain forms
+    /// and the box key, `serde_json` values for every structured region.
+    mod reference {
+        use super::super::*;
+        use regex::Regex;
+        use std::sync::LazyLock;
+
+        const NUM: &str = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?";
+
+        static PLAIN: LazyLock<Regex> = LazyLock::new(|| {
+            let list = format!(r"\[\s*{NUM}\s*,\s*{NUM}\s*,\s*{NUM}\s*,\s*{NUM}\s*\]");
+            let corners = format!(r"\(\s*{NUM}\s*,\s*{NUM}\s*\)\s*,?\s*\(\s*{NUM}\s*,\s*{NUM}\s*\)");
+            let tag = format!(r"<box>\s*{corners}\s*</box>");
+            let qwen = format!(r"<\|box_start\|>\s*{corners}\s*<\|box_end\|>");
+            Regex::new(&format!("(?-u){list}|{tag}|{qwen}")).unwrap()
+        });
+
+        pub static BOX_KEY: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r#"(?i)["'](?:bbox|bbox_2d|position|box)["']\s*:"#).unwrap());
+
+        fn scan_plain(text: &str, frame: &Frame, limit: usize, out: &mut Vec<BBox>) {
+            for m in PLAIN.find_iter(text) {
+                if out.len() >= limit {
+                    return;
+                }
+                if let Some(b) = four_numbers_in(m.as_str()).and_then(|raw| frame.to_pixels(raw)) {
+                    out.push(b);
+                }
+            }
+        }
+
+        fn four_numbers_in(span: &str) -> Option<[f64; 4]> {
+            let bytes = span.as_bytes();
+            let mut raw = [0.0; 4];
+            let (mut k, mut i) = (0, 0);
+            while k < 4 && i < bytes.len() {
+                if bytes[i].is_ascii_digit() || matches!(bytes[i], b'.' | b'+' | b'-') {
+                    let start = i;
+                    while i < bytes.len() && is_number_byte(bytes[i]) {
+                        i += 1;
+                    }
+                    raw[k] = span.get(start..i)?.parse().ok()?;
+                    k += 1;
+                } else {
+                    i += 1;
+                }
+            }
+            (k == 4).then_some(raw)
+        }
+
+        pub fn structured(src: &str) -> Vec<[f64; 4]> {
+            let mut raws = Vec::new();
+            if let Some(value) = parse_literal(src) {
+                collect_structured(&value, true, &mut raws);
+            }
+            raws
+        }
+
+        pub fn parse_boxes_upto(text: &str, frame: &Frame, limit: usize) -> Vec<BBox> {
+            let mut out = Vec::new();
+            if !BOX_KEY.is_match(text) {
+                scan_plain(text, frame, limit, &mut out);
+                return out;
+            }
+            let mut cursor = 0;
+            for (start, end) in outer_regions(text.as_bytes()) {
+                let region = &text[start..end];
+                if !BOX_KEY.is_match(region) {
+                    continue;
+                }
+                let raws = structured(region);
+                if raws.is_empty() {
+                    continue;
+                }
+                scan_plain(&text[cursor..start], frame, limit, &mut out);
+                for raw in raws {
+                    if out.len() >= limit {
+                        return out;
+                    }
+                    out.extend(frame.to_pixels(raw));
+                }
+                cursor = end;
+            }
+            scan_plain(&text[cursor..], frame, limit, &mut out);
+            out
+        }
+    }
+
+    const TOKENS: &[&str] = &[
+        "[", "[", "]", "]", "{", "}", "(", ")", ",", ",", ", ", ":", ": ", " ", " ", "\t", "\n", "\r", "\x0b",
+        "\x0c", "\u{a0}", "'", "\"", "\"", "\\", "\\\"", "bbox", "BBox", "bbox_2d", "Position", "poſition", "box",
+        "'bbox': ", "\"bbox_2d\": ", "'box'", "label", "cat", "True", "None", "nan", "-inf", "Infinity", "null",
+        "true", "0", "1", "1", "12", "-3", "4.5", "0.25", "1e3", "1E+2", ".5", "5.", "+7", "007", "-0", "1e400",
+        "12345678901234567890", "0.1234567890123456789", "<box>", "</box>", "<|box_start|>", "<|box_end|>",
+        "x", "é", "_", "-", ".", "e",
+    ];
+
+    fn soup() -> impl Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(TOKENS), 0..60).prop_map(|t| t.concat())
+    }
+
+    /// The plain forms, with every kind of number and space, and some near misses.
+    fn plain_forms() -> impl Strategy<Value = String> {
+        let number = proptest::sample::select(&[
+            "1", "20", "-3", "4.5", "+.5e-3", "1.e5", "5.", "-.5", "1E+2", "007", "1e", ".", "e5", "1-2", "+", "1..2",
+        ][..]);
+        let space = proptest::sample::select(&["", "", " ", "\x0b", "\x0c", "\t", "\n", "\u{a0}", "x"][..]);
+        let one = (0usize..4, proptest::collection::vec(number, 4), proptest::collection::vec(space, 12)).prop_map(
+            |(form, n, s)| match form {
+                0 => format!("[{}{}{},{}{}{},{}{},{}{}{}]", s[0], n[0], s[1], s[2], n[1], s[3], n[2], s[4], n[3], s[5], s[6]),
+                1 => format!("<box>{}({},{}{}){}{}({},{}){}</box>", s[0], n[0], s[1], n[1], s[2], [",", ""][s[3].len() % 2], n[2], n[3], s[4]),
+                2 => format!("<|box_start|>({}{},{}){}({},{}{}){}<|box_end|>", s[0], n[0], n[1], s[1], n[2], s[2], n[3], s[3]),
+                _ => format!("[[{},{},{},{}]", n[0], n[1], n[2], n[3]),
+            },
+        );
+        proptest::collection::vec(one, 1..4).prop_map(|forms| forms.join(" ["))
+    }
+
+    /// Python and JSON literals, well-formed or nearly: lists, tuples, dicts (keys repeated
+    /// and unsorted, box keys among them), odd numbers and words, trailing commas.
+    fn literal() -> impl Strategy<Value = String> {
+        let plain = proptest::sample::select(&[
+            "1", "20", "-3", "4.5", "0.125", "1e2", "2E-1", "0", "-0", "98765432109876543210",
+            "3.14159265358979323846", "None", "True", "nan", "'a'", "\"b\"", "\"q'\"", "'a\"b'",
+        ][..]);
+        let odd = proptest::sample::select(&[
+            "007", "1.", ".5", "+1", "1e400", "-inf", "'it''s'", "'\\n'", "\"\\u0041\"", "x", "\u{1}", "\u{c}",
+        ][..]);
+        let leaf = prop_oneof![4 => plain, 1 => odd].prop_map(str::to_string);
+        let number = proptest::sample::select(&["1", "20", "-3", "4.5", "0.125", "1e2", "-0", "1.", "nan", "None"][..]);
+        let four = (proptest::collection::vec(number, 4..=4), any::<bool>())
+            .prop_map(|(n, tuple)| if tuple { format!("({})", n.join(", ")) } else { format!("[{}]", n.join(",")) });
+        let leaf = prop_oneof![leaf, four];
+        leaf.prop_recursive(6, 64, 6, |inner| {
+            let key = proptest::sample::select(&["'bbox'", "\"bbox\"", "'Position'", "'box'", "\"bbox_2d\"", "'label'", "'a'", "\"z\"", "'BOX'"][..]);
+            let sep = proptest::sample::select(&[",", ", ", " ,", ",\n", ", ,"][..]);
+            prop_oneof![
+                (proptest::collection::vec(inner.clone(), 0..6), sep.clone(), any::<bool>(), any::<bool>()).prop_map(
+                    |(items, sep, tuple, trailing)| {
+                        let (open, close) = if tuple { ("(", ")") } else { ("[", "]") };
+                        format!("{open}{}{}{close}", items.join(sep), if trailing { "," } else { "" })
+                    }
+                ),
+                (proptest::collection::vec((key, inner), 0..5), sep, any::<bool>()).prop_map(|(entries, sep, trailing)| {
+                    let body: Vec<String> = entries.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    format!("{{{}{}}}", body.join(sep), if trailing { "," } else { "" })
+                }),
+            ]
+        })
+    }
+
+    fn same_boxes(a: &[[f64; 4]], b: &[[f64; 4]]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.iter().zip(y).all(|(u, v)| u.to_bits() == v.to_bits()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn same_boxes_as_the_regex_implementation(
+            text in prop_oneof![
+                soup(),
+                ".{0,200}",
+                plain_forms(),
+                literal().prop_map(|l| format!("a {l} [1, 2, 3, 4] b")),
+            ],
+            limit in prop_oneof![Just(1usize), Just(2), Just(usize::MAX)],
+        ) {
+            for frame in [Frame::absolute(None).unwrap(), Frame::new(Coords::Norm1000, Some((640., 480.))).unwrap()] {
+                let got = parse_boxes_upto(&text, &frame, limit);
+                let want = reference::parse_boxes_upto(&text, &frame, limit);
+                prop_assert!(same_boxes(&got, &want), "{text:?}: {got:?} != {want:?}");
+            }
+        }
+
+        #[test]
+        fn box_key_as_the_regex(text in prop_oneof![soup(), ".{0,100}"]) {
+            prop_assert_eq!(has_box_key(&text), reference::BOX_KEY.is_match(&text), "{:?}", text);
+        }
+
+        #[test]
+        fn fast_reader_agrees_with_serde(src in literal()) {
+            let mut got = Vec::new();
+            structured_boxes(&src, &mut got);
+            let want = reference::structured(&src);
+            prop_assert!(same_boxes(&got, &want), "{src:?}: {got:?} != {want:?}");
+        }
+    }
+
+    #[test]
+    fn fast_reader_reads_the_common_forms() {
+        for src in [
+            r#"[{"bbox_2d": [606, 282.00, 1018, 609.00], "label": "cup"}, {"bbox_2d": [21, 288, 1016.0, 619.00]}]"#,
+            "[{'bbox': [nan, 10, 50, 90], 'label': 'dog'}, {'bbox': (241, 120.45, 522, 431),},]",
+            "{'Position': [254, 303, 291, 365], 'Confidence': 1, 'ok': True, 'n': None}",
+        ] {
+            let mut raws = Vec::new();
+            assert!(Reader::new(src).read(&mut raws).is_ok(), "{src}");
+            assert_eq!(raws, reference::structured(src), "{src}");
+        }
     }
 
     proptest! {
