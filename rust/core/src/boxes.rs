@@ -208,30 +208,12 @@ fn scan_plain(text: &str, frame: &Frame, limit: usize, out: &mut Vec<BBox>) {
         let mut cur = Cursor { text, at: at + found };
         match cur.plain_box() {
             Some(numbers) => {
-                out.extend(parse_four(numbers).and_then(|raw| frame.to_pixels(raw)));
+                out.extend(frame.to_pixels(numbers));
                 at = cur.at;
             }
             None => at += found + 1,
         }
     }
-}
-
-fn parse_four(numbers: [&str; 4]) -> Option<[f64; 4]> {
-    let [a, b, c, d] = numbers.map(parse_number);
-    Some([a?, b?, c?, d?])
-}
-
-/// `str::parse`, with a shortcut for the usual small integers (exact in f64, so the same).
-fn parse_number(tok: &str) -> Option<f64> {
-    let (negative, digits) = match tok.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, tok),
-    };
-    if (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
-        let n = digits.bytes().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')) as f64;
-        return Some(if negative { -n } else { n });
-    }
-    tok.parse().ok()
 }
 
 /// `\s` of an ASCII-mode regex: `u8::is_ascii_whitespace` without the vertical tab.
@@ -241,35 +223,6 @@ fn is_space(b: u8) -> bool {
 
 fn is_number_byte(b: u8) -> bool {
     b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')
-}
-
-/// Whether `tok` is a whole number `[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?`.
-fn is_plain_number(tok: &[u8]) -> bool {
-    let digits = |from: usize| tok.get(from..).map_or(0, |s| s.iter().take_while(|b| b.is_ascii_digit()).count());
-    let mut i = usize::from(matches!(tok.first(), Some(b'+' | b'-')));
-    let int = digits(i);
-    i += int;
-    let mut frac = 0;
-    if tok.get(i) == Some(&b'.') {
-        i += 1;
-        frac = digits(i);
-        i += frac;
-    }
-    if int + frac == 0 {
-        return false;
-    }
-    if matches!(tok.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(tok.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        let exp = digits(i);
-        if exp == 0 {
-            return false;
-        }
-        i += exp;
-    }
-    i == tok.len()
 }
 
 /// A position in a text, for the plain-form matcher.
@@ -298,18 +251,51 @@ impl<'a> Cursor<'a> {
         self.skip_while(is_space);
     }
 
-    /// A number (as its text), spaces before it skipped.
-    fn number(&mut self) -> Option<&'a str> {
+    /// A number `[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?` that is a
+    /// maximal run of number bytes, spaces before it skipped; its value is `str::parse`'s
+    /// (which reads every such number), integers of up to 15 digits being read directly.
+    fn number(&mut self) -> Option<f64> {
         self.space();
+        let bytes = self.text.as_bytes();
+        let digits_from = |i: usize| bytes.get(i..).map_or(0, |s| s.iter().take_while(|b| b.is_ascii_digit()).count());
         let start = self.at;
-        self.skip_while(is_number_byte);
-        // Number bytes are ASCII, so both ends are on char boundaries.
-        let tok = self.text.get(start..self.at)?;
-        is_plain_number(tok.as_bytes()).then_some(tok)
+        let negative = bytes.get(start) == Some(&b'-');
+        let mut i = start + usize::from(matches!(bytes.get(start), Some(b'+' | b'-')));
+        let int = digits_from(i);
+        let int_value = bytes[i..i + int].iter().fold(0u64, |n, &d| n.wrapping_mul(10).wrapping_add(u64::from(d - b'0')));
+        i += int;
+        let mut simple = int <= 15;
+        let mut frac = 0;
+        if bytes.get(i) == Some(&b'.') {
+            simple = false;
+            frac = digits_from(i + 1);
+            i += 1 + frac;
+        }
+        if int + frac == 0 {
+            return None;
+        }
+        if matches!(bytes.get(i), Some(b'e' | b'E')) {
+            let j = i + 1 + usize::from(matches!(bytes.get(i + 1), Some(b'+' | b'-')));
+            let exp = digits_from(j);
+            if exp > 0 {
+                simple = false;
+                i = j + exp;
+            }
+        }
+        if bytes.get(i).is_some_and(|&b| is_number_byte(b)) {
+            return None;
+        }
+        self.at = i;
+        if simple {
+            let v = int_value as f64;
+            return Some(if negative { -v } else { v });
+        }
+        // Never NaN in practice; a NaN would be dropped as a box, like a failed parse.
+        Some(self.text.get(start..i).and_then(|t| t.parse().ok()).unwrap_or(f64::NAN))
     }
 
     /// `N , N` (spaces allowed around each part).
-    fn two_numbers(&mut self) -> Option<[&'a str; 2]> {
+    fn two_numbers(&mut self) -> Option<[f64; 2]> {
         let a = self.number()?;
         self.space();
         if !self.eat(b",") {
@@ -319,7 +305,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// `( N , N )`, spaces before it skipped.
-    fn corner(&mut self) -> Option<[&'a str; 2]> {
+    fn corner(&mut self) -> Option<[f64; 2]> {
         self.space();
         if !self.eat(b"(") {
             return None;
@@ -331,7 +317,7 @@ impl<'a> Cursor<'a> {
 
     /// The four numbers of a plain form starting at the cursor, which is left after it;
     /// `None` when no form starts here.
-    fn plain_box(&mut self) -> Option<[&'a str; 4]> {
+    fn plain_box(&mut self) -> Option<[f64; 4]> {
         if self.eat(b"[") {
             let [a, b] = self.two_numbers()?;
             self.space();

@@ -5,7 +5,6 @@
 //! box written while "thinking" never scores when an answer block exists. Gold boxes are
 //! absolute pixels (how datasets store them); `coords` describes the model's numbers only.
 
-
 use crate::boxes::{frames, parse_boxes_upto, BBox, Coords, Frame};
 use crate::error::{Error, Result};
 use crate::text::extract_answer;
@@ -49,11 +48,12 @@ impl IouMode {
     }
 }
 
-/// A gold answer: boxes given as numbers (absolute pixels), or text `parse_boxes` reads.
+/// A gold answer: boxes given as numbers (absolute pixels), or text `parse_boxes` reads
+/// (owned, or borrowed from the caller: any `T: AsRef<str>`).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Solution {
+pub enum Solution<T = String> {
     Boxes(Vec<[f64; 4]>),
-    Text(String),
+    Text(T),
 }
 
 /// The validated options of [`iou_reward`].
@@ -119,10 +119,13 @@ fn match_score(pred: &[BBox], gold: &[BBox], threshold: f64) -> f64 {
 
 /// The gold boxes of a solution in pixels of `frame` (absolute, clipped to the image); the
 /// first `limit` of them.
-pub fn gold_boxes(solution: &Solution, frame: &Frame, limit: usize) -> Vec<BBox> {
+pub fn gold_boxes<T: AsRef<str>>(solution: &Solution<T>, frame: &Frame, limit: usize) -> Vec<BBox> {
     match solution {
         Solution::Boxes(raws) => raws.iter().filter_map(|r| frame.to_pixels(*r)).take(limit).collect(),
-        Solution::Text(text) => parse_boxes_upto(extract_answer(text).unwrap_or(text), frame, limit),
+        Solution::Text(text) => {
+            let text = text.as_ref();
+            parse_boxes_upto(extract_answer(text).unwrap_or(text), frame, limit)
+        }
     }
 }
 
@@ -134,9 +137,9 @@ pub fn predicted_boxes(completion: &str, frame: &Frame, limit: usize) -> Vec<BBo
 
 /// The IoU reward of each completion against its solution, in input order. `image_sizes`
 /// (one `(w, h)` or `None` per completion) scales normalised coords and clips boxes.
-pub fn iou_reward<S: AsRef<str> + Sync>(
+pub fn iou_reward<S: AsRef<str> + Sync, T: AsRef<str> + Sync>(
     completions: &[S],
-    solutions: &[Solution],
+    solutions: &[Solution<T>],
     cfg: &IouConfig,
     image_sizes: Option<&[Option<(f64, f64)>]>,
 ) -> Result<Vec<f64>> {
