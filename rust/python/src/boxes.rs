@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::errors::IntoPyResult;
+use crate::texts::Texts;
 
 type Size = (f64, f64);
 type PyBox = (f64, f64, f64, f64);
@@ -26,11 +27,29 @@ fn text_of<'a>(s: &'a Bound<'_, PyString>) -> Cow<'a, str> {
     }
 }
 
+/// Two numbers from the items of an exact tuple or list of length 2: the usual size,
+/// read without the generic sequence conversion.
+fn number_pair(obj: &Bound<'_, PyAny>) -> Option<Size> {
+    let both = |w: PyResult<Bound<'_, PyAny>>, h: PyResult<Bound<'_, PyAny>>| {
+        Some((w.ok()?.extract::<f64>().ok()?, h.ok()?.extract::<f64>().ok()?))
+    };
+    if let Ok(t) = obj.cast_exact::<PyTuple>() {
+        return if t.len() == 2 { both(t.get_item(0), t.get_item(1)) } else { None };
+    }
+    if let Ok(l) = obj.cast_exact::<PyList>() {
+        return if l.len() == 2 { both(l.get_item(0), l.get_item(1)) } else { None };
+    }
+    None
+}
+
 /// An image size: `None`, a sequence of two numbers `(w, h)`, an array (anything with
-/// `tolist()`), or a mapping with `width` and `height`.
-fn size_of(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<Size>> {
+/// `tolist()`), or a mapping with `width` and `height`. `name` names it in the error.
+fn size_of(obj: &Bound<'_, PyAny>, name: impl FnOnce() -> String) -> PyResult<Option<Size>> {
     if obj.is_none() {
         return Ok(None);
+    }
+    if let Some(size) = number_pair(obj) {
+        return Ok(Some(size));
     }
     let pair = |o: &Bound<'_, PyAny>| match o.extract::<Vec<f64>>() {
         Ok(v) if v.len() == 2 && !o.is_instance_of::<PyString>() => Some((v[0], v[1])),
@@ -46,7 +65,8 @@ fn size_of(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<Size>> {
         });
     found.map(Some).ok_or_else(|| {
         PyValueError::new_err(format!(
-            "invalid {name} {}: expected (width, height) or None",
+            "invalid {} {}: expected (width, height) or None",
+            name(),
             obj.repr().map(|r| r.to_string()).unwrap_or_default()
         ))
     })
@@ -61,7 +81,11 @@ fn sizes_of(obj: Option<&Bound<'_, PyAny>>, items: &str, n: usize) -> PyResult<O
         return Err(modomodo_core::Error::length_mismatch(items, n, "image_sizes", sizes.len())).py();
     }
     sizes
-        .iter().enumerate().map(|(i, o)| size_of(o, &format!("image_sizes[{i}]"))).collect::<PyResult<_>>().map(Some)
+        .iter()
+        .enumerate()
+        .map(|(i, o)| size_of(o, || format!("image_sizes[{i}]")))
+        .collect::<PyResult<_>>()
+        .map(Some)
 }
 
 fn as_tuples(boxes: Vec<BBox>) -> Vec<PyBox> {
@@ -78,7 +102,7 @@ fn parse_boxes(
     image_size: Option<Bound<'_, PyAny>>,
 ) -> PyResult<Vec<PyBox>> {
     let size = match &image_size {
-        Some(s) => size_of(s, "image_size")?,
+        Some(s) => size_of(s, || "image_size".to_string())?,
         None => None,
     };
     let frame = Frame::new(Coords::parse(coords).py()?, size).py()?;
@@ -102,21 +126,25 @@ fn parse_boxes_batch(
     Ok(out.into_iter().map(as_tuples).collect())
 }
 
-/// A solution: text, one box (four numbers) or a list of boxes; a dict or a list of
-/// dicts (e.g. `[{'Position': [...]}]`) is read through its Python literal.
-fn solution_of(obj: &Bound<'_, PyAny>, i: usize) -> PyResult<Solution> {
+/// A solution: text (borrowed from the `str`), one box (four numbers) or a list of boxes;
+/// a dict or a list of dicts (e.g. `[{'Position': [...]}]`) is read through its Python
+/// literal.
+fn solution_of<'a>(obj: &'a Bound<'_, PyAny>, i: usize) -> PyResult<Solution<Cow<'a, str>>> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Solution::Text(text_of(s).into_owned()));
+        return Ok(Solution::Text(text_of(s)));
     }
     let holds_dicts = obj.is_instance_of::<PyDict>()
         || ((obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>())
             && obj.try_iter()?.any(|x| x.map(|x| x.is_instance_of::<PyDict>()).unwrap_or(false)));
     if holds_dicts {
-        return Ok(Solution::Text(obj.repr()?.to_string()));
+        return Ok(Solution::Text(Cow::Owned(obj.repr()?.to_string())));
     }
     if obj.hasattr("tolist")? && !obj.is_instance_of::<PyList>() {
         // numpy / torch boxes
-        return solution_of(&obj.call_method0("tolist")?, i);
+        return Ok(match solution_of(&obj.call_method0("tolist")?, i)? {
+            Solution::Text(t) => Solution::Text(Cow::Owned(t.into_owned())),
+            Solution::Boxes(b) => Solution::Boxes(b),
+        });
     }
     if let Ok(v) = obj.extract::<Vec<f64>>() {
         if let [a, b, c, d] = v[..] {
@@ -141,13 +169,15 @@ fn solution_of(obj: &Bound<'_, PyAny>, i: usize) -> PyResult<Solution> {
 #[pyo3(signature = (completions, solutions, mode = "continuous", threshold = 0.5, coords = "absolute", image_sizes = None))]
 fn iou_reward(
     py: Python<'_>,
-    completions: Vec<Bound<'_, PyString>>,
+    completions: Bound<'_, PyAny>,
     solutions: Vec<Bound<'_, PyAny>>,
     mode: &str,
     threshold: f64,
     coords: &str,
     image_sizes: Option<Bound<'_, PyAny>>,
 ) -> PyResult<Vec<f64>> {
+    let completions = Texts::new(&completions, "completions")?;
+    let completions = completions.strs()?;
     let cfg = IouConfig::new(mode, threshold, coords).py()?;
     if solutions.len() != completions.len() {
         return Err(modomodo_core::Error::length_mismatch(
@@ -160,8 +190,7 @@ fn iou_reward(
     }
     let sizes = sizes_of(image_sizes.as_ref(), "completions", completions.len())?;
     let sols = solutions.iter().enumerate().map(|(i, s)| solution_of(s, i)).collect::<PyResult<Vec<_>>>()?;
-    let strs: Vec<Cow<'_, str>> = completions.iter().map(text_of).collect();
-    py.detach(|| iou::iou_reward(&strs, &sols, &cfg, sizes.as_deref())).py()
+    py.detach(|| iou::iou_reward(&completions, &sols, &cfg, sizes.as_deref())).py()
 }
 
 fn embeddings<'a>(a: &'a PyReadonlyArray2<'_, f32>, name: &str) -> PyResult<Embeddings<'a>> {
