@@ -349,11 +349,35 @@ pub fn is_whole_word(s: &str, start: usize, end: usize) -> bool {
         && !s[end..].chars().next().is_some_and(char::is_alphanumeric)
 }
 
+/// `u8::is_ascii_alphanumeric` as a table (a load instead of range compares and branches).
+static ASCII_ALNUM: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    table
+};
+
 /// Calls `f` on each word of `s` in order (a maximal run of alphanumeric characters,
 /// Unicode-aware), as bytes, until `f` returns false.
 pub fn for_each_word<'a>(s: &'a str, mut f: impl FnMut(&'a [u8]) -> bool) {
     if s.is_ascii() {
-        let _ = s.as_bytes().split(|b| !b.is_ascii_alphanumeric()).all(|w| w.is_empty() || f(w));
+        let (b, n) = (s.as_bytes(), s.len());
+        let mut i = 0;
+        while i < n {
+            while i < n && !ASCII_ALNUM[b[i] as usize] {
+                i += 1;
+            }
+            let start = i;
+            while i < n && ASCII_ALNUM[b[i] as usize] {
+                i += 1;
+            }
+            if start < i && !f(&b[start..i]) {
+                return;
+            }
+        }
     } else {
         let _ = s.split(|c: char| !c.is_alphanumeric()).all(|w| w.is_empty() || f(w.as_bytes()));
     }
