@@ -439,46 +439,57 @@ pub fn option_letters(s: &str) -> OptionLetters {
         }
         return found;
     }
-    let alnum = |x: Option<char>| x.is_some_and(|x| x.is_alphanumeric());
-    // only ASCII letters A–H / a–h can name options, so scan bytes and decode the
-    // neighbours of those alone (most sit inside words: `p` decides at once)
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        let upper = (b'A'..=b'H').contains(&b);
-        let lower = (b'a'..=b'h').contains(&b);
-        if !(upper || lower) {
-            continue;
-        }
-        let c = b as char;
-        let p = s[..i].chars().next_back();
-        if alnum(p) {
-            continue;
-        }
-        let mut after = s[i + 1..].chars();
-        let next = after.next();
-        if alnum(next) || matches!(p, Some('\\' | '_' | '^')) || next == Some('_') {
-            continue;
-        }
-        let lead_in = p == Some('(') || preceded_by_lead_in(s, i);
-        if upper {
-            if c == 'A' && next == Some(' ') && !lead_in {
-                let rest = after.as_str();
-                let word = &rest[..rest.bytes().position(|x| !x.is_ascii_alphabetic()).unwrap_or(rest.len())];
-                if word.starts_with(|x: char| x.is_ascii_lowercase()) && !NOT_A_NOUN.contains(&word) {
-                    continue;
-                }
-            }
-            found.add(c);
-        } else if (p == Some('(') && next == Some(')'))
-            || (next == Some(')') && p.filter(|x| !x.is_whitespace()).is_none())
-            || preceded_by_lead_in(s, i)
-        {
+    let mut see = |i: usize| {
+        if let Some(c) = option_letter_at(s, i) {
             found.add(c);
         }
-        if found.count() >= 2 {
-            break; // two different letters already decide every use
-        }
+        found.count() < 2 // two different letters already decide every use
+    };
+    if s.is_ascii() {
+        // a letter with a letter or digit beside it names nothing: only one-letter
+        // words are candidates, and the word scan finds them at table speed
+        for_each_word(s, |w| w.len() != 1 || see(w.as_ptr() as usize - s.as_ptr() as usize));
+    } else {
+        // only ASCII letters A–H / a–h can name options, so scan bytes and decode the
+        // neighbours of those alone
+        let _ = (0..s.len()).all(|i| !matches!(s.as_bytes()[i], b'A'..=b'H' | b'a'..=b'h') || see(i));
     }
     found
+}
+
+/// The option letter the byte `s[i]` names, if it is one (see [`option_letters`]).
+fn option_letter_at(s: &str, i: usize) -> Option<char> {
+    let b = s.as_bytes()[i];
+    let upper = (b'A'..=b'H').contains(&b);
+    if !upper && !(b'a'..=b'h').contains(&b) {
+        return None;
+    }
+    let alnum = |x: Option<char>| x.is_some_and(|x| x.is_alphanumeric());
+    let c = b as char;
+    let p = s[..i].chars().next_back();
+    if alnum(p) {
+        return None;
+    }
+    let mut after = s[i + 1..].chars();
+    let next = after.next();
+    if alnum(next) || matches!(p, Some('\\' | '_' | '^')) || next == Some('_') {
+        return None;
+    }
+    let lead_in = p == Some('(') || preceded_by_lead_in(s, i);
+    if upper {
+        if c == 'A' && next == Some(' ') && !lead_in {
+            let rest = after.as_str();
+            let word = &rest[..rest.bytes().position(|x| !x.is_ascii_alphabetic()).unwrap_or(rest.len())];
+            if word.starts_with(|x: char| x.is_ascii_lowercase()) && !NOT_A_NOUN.contains(&word) {
+                return None;
+            }
+        }
+        return Some(c);
+    }
+    let names = (p == Some('(') && next == Some(')'))
+        || (next == Some(')') && p.filter(|x| !x.is_whitespace()).is_none())
+        || preceded_by_lead_in(s, i);
+    names.then_some(c)
 }
 
 #[cfg(test)]
@@ -603,6 +614,28 @@ mod props {
         }
     }
 
+    /// The plain form of `option_letters`' scan: every byte is a candidate.
+    fn reference_option_letters(s: &str) -> OptionLetters {
+        let mut found = OptionLetters::default();
+        let whole = strip_decorations(s);
+        let mut whole_chars = whole.chars();
+        if let (Some(c), None) = (whole_chars.next(), whole_chars.next()) {
+            if c.is_ascii_alphabetic() && ('A'..='H').contains(&c.to_ascii_uppercase()) {
+                found.add(c);
+            }
+            return found;
+        }
+        for i in 0..s.len() {
+            if let Some(c) = option_letter_at(s, i) {
+                found.add(c);
+            }
+            if found.count() >= 2 {
+                break;
+            }
+        }
+        found
+    }
+
     /// The plain form of `strip_pairs` (char by char, `str::trim`).
     fn reference_strip_pairs<'a>(s: &'a str, pairs: &[(char, char)]) -> &'a str {
         let mut s = s.trim();
@@ -697,6 +730,9 @@ mod props {
             prop_assert_eq!(trim(&padded), padded.trim());
             prop_assert_eq!(trim(&a), a.trim());
             prop_assert_eq!(strip_decorations(&padded), reference_strip_pairs(&padded, &DECORATION_PAIRS));
+            for t in [a.as_str(), &format!("(b) {a}{pad}C."), &format!("A {b} or c) é{a}D")] {
+                prop_assert_eq!(option_letters(t), reference_option_letters(t), "{:?}", t);
+            }
             for t in [a.as_str(), &format!("{a} yes{pad}"), &format!("{pad}No.{a}"), &format!("{a}{b}"), &format!("é{a}yes {b} ényes Nob nO")] {
                 prop_assert_eq!(yes_no(t), reference_yes_no(t), "{:?}", t);
             }
