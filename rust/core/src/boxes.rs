@@ -261,8 +261,11 @@ impl<'a> Cursor<'a> {
         let start = self.at;
         let negative = bytes.get(start) == Some(&b'-');
         let mut i = start + usize::from(matches!(bytes.get(start), Some(b'+' | b'-')));
-        let int = digits_from(i);
-        let int_value = bytes[i..i + int].iter().fold(0u64, |n, &d| n.wrapping_mul(10).wrapping_add(u64::from(d - b'0')));
+        let (mut int, mut int_value) = (0, 0u64);
+        while let Some(&d) = bytes.get(i + int).filter(|b| b.is_ascii_digit()) {
+            int_value = int_value.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            int += 1;
+        }
         i += int;
         let mut simple = int <= 15;
         let mut frac = 0;
