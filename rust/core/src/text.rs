@@ -453,7 +453,11 @@ pub fn option_letters(s: &str) -> OptionLetters {
     };
     if s.is_ascii() {
         // a letter with a letter or digit beside it names nothing: only one-letter
-        // words are candidates, and the word scan finds them at table speed
+        // words are candidates. A branch-free (vectorised) pass says whether there is
+        // any; then the word scan finds them.
+        if !has_lone_option_byte(s.as_bytes()) {
+            return found;
+        }
         for_each_word(s, |w| w.len() != 1 || see(w.as_ptr() as usize - s.as_ptr() as usize));
     } else {
         // only ASCII letters A–H / a–h can name options, so scan bytes and decode the
@@ -461,6 +465,25 @@ pub fn option_letters(s: &str) -> OptionLetters {
         let _ = (0..s.len()).all(|i| !matches!(s.as_bytes()[i], b'A'..=b'H' | b'a'..=b'h') || see(i));
     }
     found
+}
+
+/// Whether some byte of ASCII text is a letter A–H / a–h with no letter or digit on
+/// either side: the necessary condition for [`option_letter_at`]. No early exit and
+/// only arithmetic per byte, so the compiler vectorises the loop.
+fn has_lone_option_byte(b: &[u8]) -> bool {
+    let alnum = |c: u8| (c.wrapping_sub(b'0') < 10) | ((c | 0x20).wrapping_sub(b'a') < 26);
+    let option = |c: u8| (c | 0x20).wrapping_sub(b'a') < 8;
+    let n = b.len();
+    let lone = |i: usize| option(b[i]) && (i == 0 || !alnum(b[i - 1])) && (i + 1 == n || !alnum(b[i + 1]));
+    match n {
+        0 => false,
+        1 | 2 => (0..n).any(lone),
+        _ => {
+            let inner = b[..n - 2].iter().zip(&b[1..n - 1]).zip(&b[2..]);
+            let found = inner.fold(false, |any, ((&p, &c), &q)| any | (option(c) & !alnum(p) & !alnum(q)));
+            found || lone(0) || lone(n - 1)
+        }
+    }
 }
 
 /// The option letter the byte `s[i]` names, if it is one (see [`option_letters`]).
