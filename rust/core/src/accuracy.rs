@@ -69,20 +69,33 @@ pub fn answer_of(text: &str) -> &str {
 /// The kind `auto` picks from the gold answer: a single option letter A–H -> `mcq`;
 /// yes/no -> `yesno`; a number -> `numeric`; otherwise `exact`.
 pub fn resolve_auto(gold: &str) -> Kind {
+    auto_gold(gold).0
+}
+
+/// [`resolve_auto`], with the gold's number reading when it read one (so `numeric`
+/// need not read it again).
+fn auto_gold(gold: &str) -> (Kind, Option<Reading>) {
     let stripped = text::strip_decorations(gold);
     let mut chars = stripped.chars();
     if let (Some(c), None) = (chars.next(), chars.next()) {
         if ('A'..='H').contains(&c.to_ascii_uppercase()) {
-            return Kind::Mcq;
+            return (Kind::Mcq, None);
         }
     }
-    if text::exact_equal(gold, "yes") || text::exact_equal(gold, "no") {
-        return Kind::YesNo;
+    // `normalize_exact(gold)` is `yes` or `no`: for ASCII that is the stripped text
+    // itself in some case (neither word holds white space to collapse)
+    let yes_or_no = if stripped.is_ascii() {
+        stripped.eq_ignore_ascii_case("yes") || stripped.eq_ignore_ascii_case("no")
+    } else {
+        text::exact_equal(gold, "yes") || text::exact_equal(gold, "no")
+    };
+    if yes_or_no {
+        return (Kind::YesNo, None);
     }
-    if numeric::read_number(gold, Surround::Lenient) != numeric::Reading::NotANumber {
-        return Kind::Numeric;
+    match numeric::read_number(gold, Surround::Lenient) {
+        Reading::NotANumber => (Kind::Exact, None),
+        reading => (Kind::Numeric, Some(reading)),
     }
-    Kind::Exact
 }
 
 fn bool_score(b: bool) -> f64 {
@@ -143,7 +156,12 @@ fn numbers_score(pred: Option<Number>, gold: Number, rel_tol: f64) -> f64 {
 /// A numeric gold against a prediction: within `rel_tol`; a non-finite gold never
 /// matches; a gold that is no number at all falls back to `exact`.
 fn score_against_number(pred: &str, gold: &str, rel_tol: f64) -> f64 {
-    match numeric::read_number(gold, Surround::Lenient) {
+    score_against_reading(pred, gold, numeric::read_number(gold, Surround::Lenient), rel_tol)
+}
+
+/// [`score_against_number`] with the gold already read.
+fn score_against_reading(pred: &str, gold: &str, reading: Reading, rel_tol: f64) -> f64 {
+    match reading {
         Reading::Finite(g) => numbers_score(numeric::parse_number(pred), g, rel_tol),
         Reading::NonFinite => 0.0,
         Reading::NotANumber => score_exact(pred, gold),
@@ -202,7 +220,10 @@ pub fn score(kind: Kind, pred: &str, gold: &str, rel_tol: f64) -> f64 {
         Kind::Numeric => score_numeric(pred, gold, rel_tol),
         Kind::Count => score_count(pred, gold),
         Kind::Math => bool_score(math_verdict(pred, gold, rel_tol) == Verdict::Equal),
-        Kind::Auto => score(resolve_auto(gold), pred, gold, rel_tol),
+        Kind::Auto => match auto_gold(gold) {
+            (Kind::Numeric, Some(reading)) => score_against_reading(pred, gold, reading, rel_tol),
+            (kind, _) => score(kind, pred, gold, rel_tol),
+        },
     }
 }
 
@@ -542,6 +563,26 @@ pub(crate) mod props {
             prop_assert!(is_binary(format(&c, true)));
             prop_assert!(is_binary(format(&c, false)));
             let _ = math_verdict(&c, &s, tol);
+        }
+
+        #[test]
+        fn auto_is_the_kind_its_gold_decides(
+            c in text(),
+            g in prop_oneof![text(), r#"[ (\"*]{0,2}(yes|No|YES|nO|B|c|42|4\.5%|cat)[ .)\"*]{0,2}"#.prop_map(String::from)],
+        ) {
+            // the plain definition of `auto`, with the gold read once per kind
+            let stripped = text::strip_decorations(&g);
+            let mut chars = stripped.chars();
+            let kind = match (chars.next(), chars.next()) {
+                (Some(ch), None) if ('A'..='H').contains(&ch.to_ascii_uppercase()) => Kind::Mcq,
+                _ if ["yes", "no"].contains(&text::normalize_exact(&g).as_str()) => Kind::YesNo,
+                _ if numeric::read_number(&g, Surround::Lenient) != Reading::NotANumber => Kind::Numeric,
+                _ => Kind::Exact,
+            };
+            prop_assert_eq!(resolve_auto(&g), kind);
+            let tagged = format!("<answer>{g}</answer>");
+            prop_assert_eq!(accuracy(&c, &g, Kind::Auto, 1e-6), accuracy(&c, &g, kind, 1e-6));
+            prop_assert_eq!(accuracy(&tagged, &g, Kind::Auto, 1e-6), accuracy(&tagged, &g, kind, 1e-6));
         }
 
         #[test]
