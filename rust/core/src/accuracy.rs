@@ -175,11 +175,20 @@ pub fn score_numeric(pred: &str, gold: &str, rel_tol: f64) -> f64 {
 
 /// `count`: integer equality; number words zero to twenty accepted.
 pub fn score_count(pred: &str, gold: &str) -> f64 {
-    match numeric::parse_count(gold) {
-        Some(g) => bool_score(numeric::parse_count(pred) == Some(g)),
+    match count_of(gold) {
+        Some(g) => bool_score(count_of(pred) == Some(g)),
         None if numeric::read_number(gold, Surround::Lenient) == Reading::NotANumber => score_exact(pred, gold),
         None => 0.0,
     }
+}
+
+/// [`numeric::parse_count`], with the usual answer (up to 15 plain digits) read at once.
+fn count_of(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if (1..=15).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+        return Some(b.iter().fold(0, |v, &d| v * 10 + i64::from(d - b'0')));
+    }
+    numeric::parse_count(s)
 }
 
 /// The outcome of the Rust `math` check. `Unknown` scores 0.0 here; the Python layer
@@ -583,6 +592,11 @@ pub(crate) mod props {
             let tagged = format!("<answer>{g}</answer>");
             prop_assert_eq!(accuracy(&c, &g, Kind::Auto, 1e-6), accuracy(&c, &g, kind, 1e-6));
             prop_assert_eq!(accuracy(&tagged, &g, Kind::Auto, 1e-6), accuracy(&tagged, &g, kind, 1e-6));
+        }
+
+        #[test]
+        fn plain_counts_read_as_parse_count_reads_them(d in "[0-9]{1,16}") {
+            prop_assert_eq!(count_of(&d), numeric::parse_count(&d));
         }
 
         #[test]

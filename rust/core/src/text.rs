@@ -385,7 +385,35 @@ pub fn for_each_word<'a>(s: &'a str, mut f: impl FnMut(&'a [u8]) -> bool) {
             }
         }
     } else {
-        let _ = s.split(|c: char| !c.is_alphanumeric()).all(|w| w.is_empty() || f(w.as_bytes()));
+        // the same with non-ASCII characters decoded where they occur (splitting on a
+        // char predicate would decode every character)
+        let (b, n) = (s.as_bytes(), s.len());
+        let class = |i: usize| -> (bool, usize) {
+            match b[i] {
+                c if c < 0x80 => (ASCII_ALNUM[c as usize], 1),
+                _ => s[i..].chars().next().map_or((false, 1), |ch| (ch.is_alphanumeric(), ch.len_utf8())),
+            }
+        };
+        let mut i = 0;
+        while i < n {
+            let (is_word, len) = class(i);
+            if !is_word {
+                i += len;
+                continue;
+            }
+            let start = i;
+            i += len;
+            while i < n {
+                let (is_word, len) = class(i);
+                if !is_word {
+                    break;
+                }
+                i += len;
+            }
+            if !f(&b[start..i]) {
+                return;
+            }
+        }
     }
 }
 
@@ -759,6 +787,16 @@ mod props {
             prop_assert_eq!(trim(&padded), padded.trim());
             prop_assert_eq!(trim(&a), a.trim());
             prop_assert_eq!(strip_decorations(&padded), reference_strip_pairs(&padded, &DECORATION_PAIRS));
+            for t in [a.as_str(), &format!("{a}é{b}…ß2x"), &format!("{pad}{a} {b}")] {
+                let mut words = Vec::new();
+                for_each_word(t, |w| {
+                    words.push(w);
+                    true
+                });
+                let plain: Vec<&[u8]> =
+                    t.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::as_bytes).collect();
+                prop_assert_eq!(words, plain);
+            }
             for t in [a.as_str(), &format!("(b) {a}{pad}C."), &format!("A {b} or c) é{a}D")] {
                 prop_assert_eq!(option_letters(t), reference_option_letters(t), "{:?}", t);
             }
