@@ -272,6 +272,19 @@ fn guarded(f: impl FnOnce() -> f64) -> f64 {
     }
 }
 
+/// `score(0), …, score(n - 1)` in order (see [`map_indices`]), each guarded as by
+/// [`guarded`]. One unwind guard covers the batch (a guard per item keeps the scorer
+/// from being inlined); only if an item panicked is the batch scored again item by
+/// item, so that every other item keeps its score.
+fn guarded_scores<F>(n: usize, score: F) -> Vec<f64>
+where
+    F: Fn(usize) -> f64 + Sync + Send,
+{
+    let in_range = |v: f64| if (0.0..=1.0).contains(&v) { v } else { 0.0 };
+    catch_unwind(AssertUnwindSafe(|| map_indices(n, |i| in_range(score(i)))))
+        .unwrap_or_else(|_| map_indices(n, |i| guarded(|| score(i))))
+}
+
 fn check_lengths(completions: usize, solutions: usize) -> Result<()> {
     if completions == solutions {
         Ok(())
@@ -327,18 +340,18 @@ where
     F: Fn(&str, &str) -> f64 + Sync,
 {
     check_lengths(completions.len(), solutions.len())?;
-    Ok(map_indices(completions.len(), |i| {
+    Ok(guarded_scores(completions.len(), |i| {
         prefetch_item(completions, i + PREFETCH_AHEAD);
         prefetch_item(solutions, i + PREFETCH_AHEAD);
-        guarded(|| f(completions[i].as_ref(), solutions[i].as_ref()))
+        f(completions[i].as_ref(), solutions[i].as_ref())
     }))
 }
 
 /// [`format`] over a batch, in input order.
 pub fn format_rewards<A: AsRef<str> + Sync>(completions: &[A], strict: bool) -> Vec<f64> {
-    map_indices(completions.len(), |i| {
+    guarded_scores(completions.len(), |i| {
         prefetch_item(completions, i + PREFETCH_AHEAD);
-        guarded(|| format(completions[i].as_ref(), strict))
+        format(completions[i].as_ref(), strict)
     })
 }
 
@@ -382,6 +395,18 @@ mod tests {
 
     fn acc(c: &str, s: &str, kind: &str) -> f64 {
         accuracy(c, s, Kind::parse(kind).unwrap(), 1e-6)
+    }
+
+    #[test]
+    fn a_panicking_item_scores_zero_and_the_others_keep_their_scores() {
+        let score = |i: usize| match i {
+            3 => panic!("item 3"),
+            5 => 7.0, // out of range
+            _ => (i % 2) as f64,
+        };
+        let got = guarded_scores(500, score);
+        let want: Vec<f64> = (0..500).map(|i| if i == 3 || i == 5 { 0.0 } else { (i % 2) as f64 }).collect();
+        assert_eq!(got, want);
     }
 
     #[test]
