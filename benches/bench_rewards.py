@@ -55,6 +55,17 @@ def modomodo_fn(fam: Family):
     return lambda: f(c, s, **kw)
 
 
+def floor_fn(fam: Family):
+    """The same lists through `_core.batch_floor`: converted and handed over exactly as
+    by the reward call, but not scored. What any Python-callable scorer pays per item."""
+    from modomodo import _core
+
+    c, s = fam.completions, fam.solutions
+    if fam.func == "format_reward":
+        return lambda: _core.batch_floor(c)
+    return lambda: _core.batch_floor(c, s)
+
+
 def baseline_fn(fn, fam: Family):
     c, s, sizes = fam.completions, fam.solutions, fam.image_sizes
     return lambda: fn(c, s, sizes)
@@ -170,14 +181,15 @@ def worker(args) -> None:
     that both see the same load on the shared machine."""
     corpus = build_corpus(args.n, args.seed, args.families)
     out = {"fingerprint": fingerprint(corpus), "threads": os.environ.get("RAYON_NUM_THREADS"),
-           "build": build_kind(), "modomodo": {}, "plain": {}}
+           "build": build_kind(), "modomodo": {}, "plain": {}, "floor": {}}
     for name, fam in corpus.items():
-        mine, base = modomodo_fn(fam), baseline_fn(_baselines.PLAIN[name], fam)
-        mine(), base()  # warm-up
-        out["modomodo"][name], out["plain"][name] = [], []
+        mine, base, floor = modomodo_fn(fam), baseline_fn(_baselines.PLAIN[name], fam), floor_fn(fam)
+        mine(), base(), floor()  # warm-up
+        out["modomodo"][name], out["plain"][name], out["floor"][name] = [], [], []
         for _ in range(args.repeats):
             out["modomodo"][name] += rates(mine, len(fam), 1, args.min_time, warm=False)
             out["plain"][name] += rates(base, len(fam), 1, 0.0, warm=False)
+            out["floor"][name] += rates(floor, len(fam), 1, args.min_time / 2, warm=False)
     # OS threads of this process once rayon's pool exists: differs by the pool size.
     task_dir = Path("/proc/self/task")
     out["os_threads"] = len(list(task_dir.iterdir())) if task_dir.exists() else None
@@ -299,6 +311,7 @@ def main(argv=None) -> int:
     cols = [f"modomodo {t}T" for t in threads]
     head = f"{'family':<15}{'n':>6}" + "".join(f"{c:>14}" for c in cols) + f"{'plain Python':>14}"
     head += "".join(f"{f'{t}T/plain':>14}" for t in threads) + f"{'math-verify':>13}{'1T/m-v':>15}"
+    head += f"{'ns: 1T':>9}{'20x budget':>11}{'call floor':>11}"
     print(head)
     print("-" * len(head))
     sums: dict = defaultdict(float)
@@ -310,6 +323,8 @@ def main(argv=None) -> int:
         row += f"{fmt_rate(py):>14}" + "".join(f"{fmt_ratio(my[t], py_t[t], TARGET_PLAIN):>14}" for t in threads)
         mv = med(mv_rates) if name == "math" and mv_rates else None
         row += f"{fmt_rate(mv):>13}{fmt_ratio(my[threads[0]], mv, TARGET_MATH_VERIFY) if mv else '—':>15}"
+        floor = med(workers[threads[0]]["floor"][name])
+        row += f"{1e9 / my[threads[0]]:>9.0f}{1e9 / (TARGET_PLAIN * py_t[threads[0]]):>11.0f}{1e9 / floor:>11.0f}"
         print(row)
         for t in threads:
             sums[t] += len(fam) / my[t]
@@ -325,6 +340,9 @@ def main(argv=None) -> int:
           f"met on {met}/{len(corpus)} families; >= {TARGET_MATH_VERIFY:g}x math-verify on math")
     print("plain Python = benches/_baselines.py (VLM-R1 / R1-V / Visual-RFT style: re, json/ast, "
           "Python loops); math-verify = parse/verify as in R1-V")
+    print("ns: 1T = modomodo's time per completion with one thread; 20x budget = the plain-Python "
+          "time / 20; call floor = `_core.batch_floor` on the same lists (converted and returned "
+          "as by the reward call, no scoring): the part of the budget no scorer called from Python avoids")
 
     # --- agreement -------------------------------------------------------------------------
     print("\nAgreement where the baseline returns the known reward (gold):")

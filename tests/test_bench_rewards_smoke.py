@@ -85,3 +85,16 @@ def test_quick_run_prints_the_table(capsys):
         assert any(line.startswith(name) for line in out.splitlines()), out
     assert "math-verify" in out
     assert code == 0, out
+
+
+def test_call_floor_converts_like_the_rewards_and_scores_nothing(corpus) -> None:
+    from modomodo import _core
+
+    for fam in (corpus["format_lenient"], corpus["exact"]):
+        assert bench_rewards.floor_fn(fam)() == [0.0] * len(fam)
+    with pytest.raises(TypeError, match=r"solutions\[1\].*int"):
+        _core.batch_floor(["a", "b"], ["a", 2])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="completions"):
+        _core.batch_floor("abc")
+    with pytest.raises(ValueError, match="length mismatch"):
+        _core.batch_floor(["a", "b"], ["a"])

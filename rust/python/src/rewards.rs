@@ -126,7 +126,32 @@ fn math_verdicts(
         .collect())
 }
 
+/// The cost of a batch call without the scoring: the texts converted and the GIL
+/// released exactly as the rewards do, then 0.0 per completion. The reward benchmark
+/// times it as the floor any Python-callable scorer pays for these lists.
+#[pyfunction]
+#[pyo3(signature = (completions, solutions = None))]
+fn batch_floor<'py>(
+    py: Python<'py>,
+    completions: Bound<'py, PyAny>,
+    solutions: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let completions = Texts::new(&completions, "completions")?;
+    let solutions = solutions.map(|s| Texts::new(&s, "solutions")).transpose()?;
+    let (completions, solutions) = (completions.strs()?, solutions.as_ref().map(Texts::strs).transpose()?);
+    if let Some(s) = solutions.as_ref().filter(|s| s.len() != completions.len()) {
+        return Err(modomodo_core::Error::length_mismatch("completions", completions.len(), "solutions", s.len())).py();
+    }
+    let scores = py.detach(|| {
+        let n = completions.len();
+        let lengths = |i: usize| completions[i].len() + solutions.as_ref().map_or(0, |s| s[i].len());
+        accuracy::map_indices(n, |i| std::hint::black_box(lengths(i)) as f64 * 0.0)
+    });
+    score_list(py, &scores)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(batch_floor, m)?)?;
     m.add_function(wrap_pyfunction!(extract_answer, m)?)?;
     m.add_function(wrap_pyfunction!(extract_answer_batch, m)?)?;
     m.add_function(wrap_pyfunction!(format_reward, m)?)?;
