@@ -3,6 +3,8 @@
     python benches/bench_rewards.py            # full run: 15,000 completions x 14 families
     python benches/bench_rewards.py --quick    # small run, a few seconds
     python benches/bench_rewards.py --build    # rebuild the extension in release mode first
+    python benches/bench_rewards.py --dump F   # write the corpus as JSON for the pure-Rust
+                                               # timing: rust/core/examples/core_timing.rs
 
 Builds a deterministic corpus (benches/_corpus.py) in which every completion's reward is
 known by construction, scores it with modomodo and with the baselines of
@@ -241,6 +243,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", default="1,2", help="RAYON_NUM_THREADS values to time")
     p.add_argument("--families", default=None, help="comma-separated subset of families")
     p.add_argument("--examples", type=int, default=3, help="examples shown per disagreement group")
+    p.add_argument("--dump", default=None, metavar="PATH",
+                   help="write the corpus as JSON (for rust/core/examples/core_timing.rs) and exit")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.n = args.n or (300 if args.quick else 7500)
@@ -250,6 +254,14 @@ def main(argv=None) -> int:
     args.families = args.families.split(",") if args.families else None
     if args.worker:
         worker(args)
+        return 0
+    if args.dump:
+        corpus = build_corpus(args.n, args.seed, args.families)
+        Path(args.dump).write_text(json.dumps({
+            name: {"func": f.func, "kwargs": f.kwargs, "completions": f.completions,
+                   "solutions": f.solutions, "image_sizes": f.image_sizes}
+            for name, f in corpus.items()}))
+        print(f"wrote {sum(len(f) for f in corpus.values()):,} completions to {args.dump}")
         return 0
 
     if args.build:
