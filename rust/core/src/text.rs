@@ -315,8 +315,8 @@ pub fn yes_no(s: &str) -> Option<bool> {
         // a short answer: one plain pass for both words costs less than two SIMD scans
         let b = s.as_bytes();
         let (mut yes, mut no) = (false, false);
-        for at in 0..b.len() {
-            match b[at] | 0x20 {
+        for (at, &c) in b.iter().enumerate() {
+            match c | 0x20 {
                 b'y' => yes |= is_word_at(s, at, b"yes"),
                 b'n' => no |= is_word_at(s, at, b"no"),
                 _ => {}
