@@ -76,12 +76,11 @@ pub fn strip_math_delimiters(s: &str) -> &str {
     }
 }
 
-/// [`clean_latex`] without a copy when there is nothing to rewrite: no `\\`, brace, `$`
-/// or `°` (0xC2 is the lead byte of `°` and of its neighbours) means the pass would
-/// only trim.
+/// [`clean_latex`] without a copy when there is nothing to rewrite: without `\\` there
+/// are no commands (braces are copied as they are), without `$` no delimiters, and
+/// without `°` (0xC2 is its lead byte) no degrees, so the pass would only trim.
 fn clean_latex_cow(text: &str) -> Cow<'_, str> {
-    let bytes = text.as_bytes();
-    if memchr::memchr3(b'\\', b'{', b'}', bytes).is_some() || memchr::memchr2(b'$', 0xC2, bytes).is_some() {
+    if has_latex(text.as_bytes()) {
         Cow::Owned(clean_latex(text))
     } else {
         Cow::Borrowed(text.trim())
@@ -380,32 +379,91 @@ const NON_FINITE_WORDS: [&str; 5] = ["nan", "inf", "infinity", "∞", "\\infty"]
 
 /// Reads the single number an answer states (see [`parse_number`]).
 pub fn read_number(text: &str, surround: Surround) -> Reading {
+    if let Some(reading) = quick_read(text, surround) {
+        return reading;
+    }
+    // `<` and `>` survive the clean-up and are allowed nowhere around a number: a
+    // whole completion without answer tags is usually turned away here
+    if text.len() > 64 && memchr::memchr2(b'<', b'>', text.as_bytes()).is_some() {
+        return Reading::NotANumber;
+    }
     read_cleaned(&clean_latex_cow(text), surround)
+}
+
+/// Whether the clean-up may rewrite text holding these bytes: `\`, `$` or a character
+/// with lead byte 0xC2 (`°` and its neighbours). Without them it only trims.
+fn has_latex(bytes: &[u8]) -> bool {
+    memchr::memchr3(b'\\', b'$', 0xC2, bytes).is_some()
+}
+
+/// [`read_number`] of the raw text for the common answers, without the clean-up:
+/// a number [`lead_token`] reads followed by a unit, or a word without digits. `None`
+/// = the general path decides.
+///
+/// [`text::strip_decorations`](crate::text::strip_decorations) of the raw text is the
+/// `s` the general path reads whenever the bytes kept are free of [`has_latex`] ones
+/// (the stripped ends hold no `\\` or `$`); a leading `\frac` (or `\dfrac`, ...) is
+/// the one command allowed, as the clean-up keeps its parts as they are.
+fn quick_read(text: &str, surround: Surround) -> Option<Reading> {
+    let s = crate::text::strip_decorations(text);
+    let b = s.as_bytes();
+    match *b.first()? {
+        b'<' => Some(Reading::NotANumber),
+        b'0'..=b'9' | b'-' | b'+' | b'\\' => {
+            let (number, end) = lead_token(s, true)?;
+            let rest = &s[end..];
+            if has_latex(rest.as_bytes()) {
+                return None;
+            }
+            Some(match unit_ok(rest, surround) {
+                true => finite_or_not(number),
+                false => Reading::NotANumber,
+            })
+        }
+        c if c.is_ascii_alphabetic() => {
+            // no digit: no number, unless the word is a non-finite one; only commands
+            // (`in\\,f`) could change the word, as `$` could only be a delimiter at the
+            // start and a rewritten `^°` still holds `°`
+            let stop = |c: u8| c.is_ascii_digit() || c == b'\\';
+            if b.chunks(16).any(|chunk| chunk.iter().fold(false, |hit, &c| hit | stop(c))) {
+                return None;
+            }
+            Some(match NON_FINITE_WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)) {
+                true => Reading::NonFinite,
+                false => Reading::NotANumber,
+            })
+        }
+        _ => None,
+    }
+}
+
+fn finite_or_not(n: Number) -> Reading {
+    if n.value.is_finite() {
+        Reading::Finite(n)
+    } else {
+        Reading::NonFinite
+    }
 }
 
 /// [`read_number`] of text already through [`clean_latex`].
 fn read_cleaned(cleaned: &str, surround: Surround) -> Reading {
     let s = crate::text::strip_decorations(cleaned);
+    // a plain token starts with a sign, a digit or `\frac`: never a non-finite word
+    if let Some(token) = plain_token(s, surround) {
+        return token.map_or(Reading::NotANumber, finite_or_not);
+    }
     let unsigned = s.trim_start_matches(['-', '+', '−']).trim_start();
     if NON_FINITE_WORDS.iter().any(|w| unsigned.eq_ignore_ascii_case(w)) {
         return Reading::NonFinite;
     }
-    match parse_token(s, surround) {
-        Some(n) if n.value.is_finite() => Reading::Finite(n),
-        Some(_) => Reading::NonFinite,
+    match regex_token(s, surround) {
+        Some(n) => finite_or_not(n),
         None => Reading::NotANumber,
     }
 }
 
-/// The one number token of `s` with its surround checked; the value may be non-finite.
-fn parse_token(s: &str, surround: Surround) -> Option<Number> {
-    match plain_token(s, surround) {
-        Some(n) => n,
-        None => regex_token(s, surround),
-    }
-}
-
-/// [`parse_token`] by the `TOKEN` regex, for every shape.
+/// The one number token of `s` with its surround checked, by the `TOKEN` regex, for
+/// every shape; the value may be non-finite.
 fn regex_token(s: &str, surround: Surround) -> Option<Number> {
     // No lead-in may hold a digit, so the token holds the first digit, and its own lead
     // (sign, currency, `\frac{`, white space) lies just before it.
@@ -487,61 +545,209 @@ fn regex_token(s: &str, surround: Surround) -> Option<Number> {
     Some(Number { value, percent: group(g.percent).is_some() })
 }
 
-/// Fast path of [`parse_token`] for the common answer `-12.5e3%` followed by nothing, a
-/// word, or a space and a word: `[-+]?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?%?` at the
-/// very start. `None` = not this shape, so the regex decides; `Some(result)` is exactly
-/// what the regex path returns for it (the token is what `TOKEN` matches there: what
-/// follows cannot extend it, as it is not a digit, `.`, `,`, `/`, `%`, `e`, `x` or
-/// white space before one of them).
-fn plain_token(s: &str, surround: Surround) -> Option<Option<Number>> {
+/// White space as the regex's `\s` sees it within ASCII (`\v` included).
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
+}
+
+/// The index after the ASCII white space at `i`. `None` when a non-ASCII character
+/// follows that the regex could read on with (Unicode white space, `×`, `·`).
+fn skip_space(s: &str, mut i: usize) -> Option<usize> {
     let b = s.as_bytes();
-    let digits = |mut i: usize| -> usize {
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        i
-    };
-    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
-    let int_end = digits(i);
-    if int_end == i || int_end > 64 {
-        return None;
-    }
-    i = int_end;
-    if b.get(i) == Some(&b'.') {
-        let frac_end = digits(i + 1);
-        if frac_end == i + 1 {
-            return None;
-        }
-        i = frac_end;
-    }
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        let sign = usize::from(matches!(b.get(i + 1), Some(b'-' | b'+')));
-        let exp_end = digits(i + 1 + sign);
-        if exp_end == i + 1 + sign {
-            return None;
-        }
-        i = exp_end;
-    }
-    let number_end = i;
-    let percent = b.get(i) == Some(&b'%');
-    if percent {
+    while b.get(i).is_some_and(|&c| is_ascii_space(c)) {
         i += 1;
     }
-    let word = |k: usize| b.get(k).is_some_and(|c| c.is_ascii_alphabetic() && !matches!(c, b'x' | b'e' | b'E'));
-    let ends = i == b.len() || (!percent && word(i)) || (b[i] == b' ' && word(i + 1));
-    if !ends || i >= MAX_TOKEN_LEN {
-        return None;
+    match b.get(i) {
+        Some(&c) if c >= 0x80 => {
+            let c = s[i..].chars().next()?;
+            (!(c.is_whitespace() || c == '×' || c == '·')).then_some(i)
+        }
+        _ => Some(i),
     }
-    let rest = &s[i..];
-    let unit_ok = match surround {
+}
+
+fn digits_end(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the `NUM` that starts with the digit at `i`, as the regex reads it
+/// (thousands groups only after one to three digits, greedily, then `.digits`).
+/// `None` when a `{` follows, which could be a `{,}` separator.
+fn num_end(b: &[u8], i: usize) -> Option<usize> {
+    let int_end = digits_end(b, i);
+    let mut end = int_end;
+    if int_end - i <= 3 {
+        while b.get(end) == Some(&b',') && b.len() >= end + 4 && b[end + 1..end + 4].iter().all(u8::is_ascii_digit) {
+            end += 4;
+        }
+    }
+    if b.get(end) == Some(&b'.') && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
+        end = digits_end(b, end + 1);
+    }
+    (b.get(end) != Some(&b'{')).then_some(end)
+}
+
+/// Powers of ten that `f64` holds exactly.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The value of a `NUM` (digits, `,` separators, at most one `.`) times `10^exp`
+/// (`exp` = `[-+]?[0-9]+`), exactly as `str::parse::<f64>` rounds its plain digits.
+/// Digits that fit in 53 bits and a power of ten up to 22 give the correctly rounded
+/// result with one multiplication or division (Clinger's fast path); other numbers are
+/// parsed as text.
+fn decimal(num: &[u8], exp: Option<&[u8]>) -> Option<f64> {
+    let mut mantissa: u64 = 0;
+    let mut fraction_digits: i64 = 0;
+    let mut in_fraction = false;
+    let mut exact = true;
+    for &c in num {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                fraction_digits += i64::from(in_fraction);
+                if mantissa > 1 << 53 {
+                    exact = false;
+                    break;
+                }
+            }
+            b'.' => in_fraction = true,
+            _ => {}
+        }
+    }
+    let power = match exp {
+        None => Some(0),
+        Some(e) if e.len() <= 8 => std::str::from_utf8(e).ok()?.parse::<i64>().ok(),
+        Some(_) => None,
+    };
+    if let (true, Some(power)) = (exact, power) {
+        let k = power - fraction_digits;
+        if let Ok(k) = usize::try_from(k) {
+            if let Some(p) = POW10.get(k) {
+                return Some(mantissa as f64 * p);
+            }
+        } else if let Some(p) = usize::try_from(-k).ok().and_then(|k| POW10.get(k)) {
+            return Some(mantissa as f64 / p);
+        }
+    }
+    let mut text: String = num.iter().filter(|c| c.is_ascii_digit() || **c == b'.').map(|&c| char::from(c)).collect();
+    if let Some(e) = exp {
+        text.push('e');
+        text.push_str(std::str::from_utf8(e).ok()?);
+    }
+    text.parse::<f64>().ok()
+}
+
+/// The number `TOKEN` matches at the start of `s`, read by hand, and where it ends, for
+/// the common shapes: an optional ASCII sign, then `\frac{a}{b}` (signed parts),
+/// `a/b` or `a` with an optional exponent `e±n`, then an optional `%`, with ASCII white
+/// space wherever the regex takes `\s`. `None` for other shapes and wherever the regex
+/// could read further (`{,}`, `\times 10^3`, `x 10^3`, a non-ASCII space), so that a
+/// `Some` is exactly the regex's match. `frac_variants` also takes `\dfrac`, `\tfrac`,
+/// `\cfrac` (in raw text, where the clean-up would make them `\frac`). The value may be
+/// non-finite.
+fn lead_token(s: &str, frac_variants: bool) -> Option<(Number, usize)> {
+    let b = s.as_bytes();
+    let (negative, mut i) = match b.first()? {
+        b'-' => (true, skip_space(s, 1)?),
+        b'+' => (false, skip_space(s, 1)?),
+        _ => (false, 0),
+    };
+    let (value, mut end) = match *b.get(i)? {
+        b'0'..=b'9' => {
+            let a_end = num_end(b, i)?;
+            let j = skip_space(s, a_end)?;
+            if b.get(j) == Some(&b'/') {
+                let k = skip_space(s, j + 1)?;
+                match b.get(k) {
+                    Some(c) if c.is_ascii_digit() => {
+                        let d_end = num_end(b, k)?;
+                        (decimal(&b[i..a_end], None)? / decimal(&b[k..d_end], None)?, d_end)
+                    }
+                    Some(b'.') => return None, // `.5` is a NUM too
+                    // no fraction: the number alone, before `/` (a unit such as `km/h`)
+                    _ => (decimal(&b[i..a_end], None)?, a_end),
+                }
+            } else if matches!(b.get(a_end), Some(b'e' | b'E')) {
+                let sign = usize::from(matches!(b.get(a_end + 1), Some(b'-' | b'+')));
+                let e_end = digits_end(b, a_end + 1 + sign);
+                if e_end > a_end + 1 + sign {
+                    (decimal(&b[i..a_end], Some(&b[a_end + 1..e_end]))?, e_end)
+                } else {
+                    (decimal(&b[i..a_end], None)?, a_end) // `5eggs`: a unit
+                }
+            } else if matches!(b.get(j), Some(b'\\' | b'*' | b'x')) {
+                return None; // perhaps `\times 10^3`, `* 10^3`, `x 10^3`
+            } else {
+                (decimal(&b[i..a_end], None)?, a_end)
+            }
+        }
+        b'\\' => {
+            let name_len = if s[i..].starts_with("\\frac") {
+                5
+            } else if frac_variants && ["\\dfrac", "\\tfrac", "\\cfrac"].iter().any(|v| s[i..].starts_with(v)) {
+                6
+            } else {
+                return None;
+            };
+            i += name_len;
+            let mut part = || -> Option<f64> {
+                i = skip_space(s, i)?;
+                (b.get(i) == Some(&b'{')).then_some(())?;
+                i = skip_space(s, i + 1)?;
+                let minus = match b.get(i) {
+                    Some(b'-') => true,
+                    Some(b'+') => false,
+                    _ => false,
+                };
+                if matches!(b.get(i), Some(b'-' | b'+')) {
+                    i = skip_space(s, i + 1)?;
+                }
+                if !b.get(i)?.is_ascii_digit() {
+                    return None;
+                }
+                let n_end = num_end(b, i)?;
+                let v = decimal(&b[i..n_end], None)?;
+                i = skip_space(s, n_end)?;
+                (b.get(i) == Some(&b'}')).then_some(())?;
+                i += 1;
+                Some(if minus { -v } else { v })
+            };
+            let numerator = part()?;
+            let denominator = part()?;
+            (numerator / denominator, i)
+        }
+        _ => return None,
+    };
+    let j = skip_space(s, end)?;
+    let percent = b.get(j) == Some(&b'%');
+    if percent {
+        end = j + 1;
+    }
+    if end >= MAX_TOKEN_LEN {
+        return None; // the regex path refuses tokens this long
+    }
+    Some((Number { value: if negative { -value } else { value }, percent }, end))
+}
+
+/// Fast path of [`regex_token`]: `s` starting with a number of a shape [`lead_token`]
+/// reads. `None` = not this shape, so the regex decides; `Some(result)` is exactly what
+/// [`regex_token`] returns.
+fn plain_token(s: &str, surround: Surround) -> Option<Option<Number>> {
+    let (number, end) = lead_token(s, false)?;
+    Some(unit_ok(&s[end..], surround).then_some(number))
+}
+
+fn unit_ok(rest: &str, surround: Surround) -> bool {
+    match surround {
         Surround::Lenient => is_lenient_unit(rest),
         Surround::Strict => is_strict_unit(rest),
-    };
-    if !unit_ok {
-        return Some(None);
     }
-    let value = s[..number_end].parse::<f64>().ok()?;
-    Some(Some(Number { value, percent }))
 }
 
 const NUMBER_WORDS: [&str; 21] = [
@@ -1020,6 +1226,78 @@ mod props {
         prop_oneof![soup(), any::<String>()]
     }
 
+    /// Answers built from the pieces the number readers decide on, mostly led by a number.
+    fn number_soup() -> impl Strategy<Value = String> {
+        const LEADS: &[&str] = &[
+            "", "", "", "-", "+", "−", "- ", " ", "(", "\"", "**", "$", "€", "<", ">", "x = ", "Q", ".",
+            "\\frac{", "\\dfrac{", "\\frac {-", "-\\frac{", "\\text{", "\\,", "{", "nan", "inf",
+        ];
+        const PIECES: &[&str] = &[
+            "-", "+", "−", " ", "  ", "\t", "\u{2003}", "\u{a0}", ",", ",000", ",12", ",0000", ".", ".5",
+            "e", "E", "e-3", "e+12", "%", " %", "/", " / ", "\\frac", "\\dfrac", "{", "}", "{,}", "}{",
+            "x", " x ", "×", "·", "*", "10^3", "10^{-2}", "\\times", "\\cdot", "cm", "km/h", " people",
+            "°", "^°", "^\\circ", "°C", "m^2", "$", "€", "π", "\\pi", "<", ">", "(", ")", "\"", "**",
+            "\\text{ cm}", "\\text{", "cm\\%", "m^°", "cm^{°}", "\\%", "^2", "inf", "nan", "=", "\\,", "\\boxed{",
+            "\\sqrt{", "Q", "_", "0", "00",
+        ];
+        let piece = prop_oneof![
+            4 => proptest::sample::select(PIECES).prop_map(str::to_owned),
+            1 => "[0-9]{1,4}(\\.[0-9]{1,3})?",
+            1 => any::<char>().prop_map(|c| c.to_string()),
+        ];
+        // a number-like core: separators, decimals, exponents, fractions, products
+        let core = concat!(
+            "[0-9]{1,5}((,|\\{,\\})[0-9]{2,4}){0,2}(\\.[0-9]{0,3})?([eE][-+]?[0-9]{0,2})?",
+            "([ \\t]?(/|x|\\*|×|·|%|\\\\times|\\\\cdot)[ \\t]?(\\.?[0-9]{0,3}|10\\^\\{?-?[0-9]\\}?))?",
+        );
+        let lead = proptest::sample::select(LEADS);
+        let tail = proptest::collection::vec(piece, 0..4);
+        (lead, core, tail).prop_map(|(lead, core, tail)| format!("{lead}{core}{}", tail.concat()))
+    }
+
+    /// `\\frac{a}{b}` and its near misses.
+    fn frac_soup() -> impl Strategy<Value = String> {
+        let pick = |options: &'static [&'static str]| proptest::sample::select(options);
+        let num = "[0-9]{1,4}(,[0-9]{3})?(\\.[0-9]{1,2})?";
+        let command = pick(&["\\frac", "\\dfrac", "\\tfrac", "\\cfrac", "\\fracx", "-\\frac", "+ \\dfrac", "\\sqrt"]);
+        let space = pick(&["", "", " ", "\u{2003}"]);
+        let sign = pick(&["", "", "-", "+", "−", "- "]);
+        let close = pick(&["}", "}", " }", "}}", "", "{,}000}", "e3}", "/2}"]);
+        let tail = pick(&["", "", "%", " %", " cm", "cm\\%", "x", ".", "\\pi", "π", "^2", " m^°", "2"]);
+        (command, space.clone(), sign.clone(), num, close.clone(), space, sign, num, close, tail).prop_map(|(c, w, s1, a, k1, w2, s2, b, k2, t)| {
+            format!("{c}{w}{{{s1}{a}{k1}{w2}{{{s2}{b}{k2}{t}")
+        })
+    }
+
+    /// Prose before a number, long enough for the whole-text checks.
+    fn prose_soup() -> impl Strategy<Value = String> {
+        let tail = proptest::sample::select(&["", " cm", " (approx)", ")", " <", " >", ".", "\\%"][..]);
+        ("[a-zA-Z ,:()]{40,90}", proptest::sample::select(&["", " ", "<", ">", ")", "= ", "\\text{x} "][..]), "[0-9]{1,4}(\\.[0-9]{1,2})?", tail)
+            .prop_map(|(p, l, n, t)| format!("{p}{l}{n}{t}"))
+    }
+
+    /// Words without digits, some of them non-finite once cleaned (`in\\,f`).
+    fn word_soup() -> impl Strategy<Value = String> {
+        const PIECES: &[&str] = &[
+            "in", "f", "inity", "na", "n", "NaN", "Inf", "cat", " ", "-", "\\,", "\\!", "\\text{", "}", "{",
+            "$", "°", "^°", "\\infty", "∞", "<", ".", "\"",
+        ];
+        proptest::collection::vec(proptest::sample::select(PIECES), 1..5).prop_map(|v| v.concat())
+    }
+
+    /// A comparable form of a token result (NaN equal to itself, the sign of zero kept).
+    fn key(n: Option<Number>) -> Option<(u64, bool)> {
+        n.map(|n| (if n.value.is_nan() { u64::MAX } else { n.value.to_bits() }, n.percent))
+    }
+
+    fn reading_key(r: Reading) -> (u8, Option<(u64, bool)>) {
+        match r {
+            Reading::Finite(n) => (0, key(Some(n))),
+            Reading::NonFinite => (1, None),
+            Reading::NotANumber => (2, None),
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(3000))]
 
@@ -1054,6 +1332,40 @@ mod props {
                 let n = parse_number(&s);
                 prop_assert!(n.is_some_and(|n| close(n.value, x, 1e-12)), "{} -> {:?}", s, n);
             }
+        }
+    }
+
+    proptest! {
+        // the fast paths against the general ones: cheap cases, many of them
+        #![proptest_config(ProptestConfig::with_cases(20000))]
+
+        #[test]
+        fn lead_token_matches_regex(s in prop_oneof![number_soup(), frac_soup()], strict: bool) {
+            let surround = if strict { Surround::Strict } else { Surround::Lenient };
+            if let Some(fast) = plain_token(&s, surround) {
+                prop_assert_eq!(key(fast), key(regex_token(&s, surround)), "{:?}", s);
+            }
+        }
+
+        #[test]
+        fn read_number_matches_general_path(s in prop_oneof![number_soup(), frac_soup(), word_soup(), prose_soup(), text()], strict: bool) {
+            let surround = if strict { Surround::Strict } else { Surround::Lenient };
+            let general = read_cleaned(&clean_latex(&s), surround);
+            prop_assert_eq!(reading_key(read_number(&s, surround)), reading_key(general), "{:?}", s);
+            prop_assert_eq!(reading_key(read_cleaned(&clean_latex_cow(&s), surround)), reading_key(general), "{:?}", s);
+        }
+
+        #[test]
+        fn decimal_rounds_as_parse(int in "[0-9]{1,20}", frac in "(\\.[0-9]{1,20})?", exp in "([-+]?[0-9]{1,3})?") {
+            let num = format!("{int}{frac}");
+            let exp = (!exp.is_empty()).then_some(exp);
+            let text = match &exp {
+                Some(e) => format!("{num}e{e}"),
+                None => num.clone(),
+            };
+            let want = text.parse::<f64>().unwrap();
+            let got = decimal(num.as_bytes(), exp.as_deref().map(str::as_bytes)).unwrap();
+            prop_assert_eq!(got.to_bits(), want.to_bits(), "{}", text);
         }
     }
 }
