@@ -393,6 +393,9 @@ pub fn read_number(text: &str, surround: Surround) -> Reading {
 /// Whether the clean-up may rewrite text holding these bytes: `\`, `$` or a character
 /// with lead byte 0xC2 (`°` and its neighbours). Without them it only trims.
 fn has_latex(bytes: &[u8]) -> bool {
+    if bytes.len() < 32 {
+        return bytes.iter().any(|&c| matches!(c, b'\\' | b'$' | 0xC2)); // a unit, say
+    }
     memchr::memchr3(b'\\', b'$', 0xC2, bytes).is_some()
 }
 
@@ -412,6 +415,9 @@ fn quick_read(text: &str, surround: Surround) -> Option<Reading> {
         b'0'..=b'9' | b'-' | b'+' | b'\\' => {
             let (number, end) = lead_token(s, true)?;
             let rest = &s[end..];
+            if rest.is_empty() {
+                return Some(finite_or_not(number));
+            }
             if has_latex(rest.as_bytes()) {
                 return None;
             }
@@ -552,6 +558,7 @@ fn is_ascii_space(b: u8) -> bool {
 
 /// The index after the ASCII white space at `i`. `None` when a non-ASCII character
 /// follows that the regex could read on with (Unicode white space, `×`, `·`).
+#[inline]
 fn skip_space(s: &str, mut i: usize) -> Option<usize> {
     let b = s.as_bytes();
     while b.get(i).is_some_and(|&c| is_ascii_space(c)) {
@@ -573,21 +580,107 @@ fn digits_end(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The end of the `NUM` that starts with the digit at `i`, as the regex reads it
-/// (thousands groups only after one to three digits, greedily, then `.digits`).
-/// `None` when a `{` follows, which could be a `{,}` separator.
-fn num_end(b: &[u8], i: usize) -> Option<usize> {
-    let int_end = digits_end(b, i);
-    let mut end = int_end;
-    if int_end - i <= 3 {
-        while b.get(end) == Some(&b',') && b.len() >= end + 4 && b[end + 1..end + 4].iter().all(u8::is_ascii_digit) {
-            end += 4;
+/// A `NUM` read by hand: its span, and its digits (without separators and point) as an
+/// integer while they fit in 53 bits.
+struct Num {
+    start: usize,
+    end: usize,
+    digits: u64,
+    /// how many digits follow the point
+    scale: i64,
+    /// `digits` holds all the digits
+    exact: bool,
+}
+
+impl Num {
+    /// The `NUM` that starts with the digit at `i`, as the regex reads it: thousands
+    /// groups only after one to three digits, greedily, then `.digits`. `None` when a
+    /// `{` follows, which could be a `{,}` separator.
+    #[inline]
+    fn read(b: &[u8], i: usize) -> Option<Num> {
+        let mut num = Num { start: i, end: i, digits: 0, scale: 0, exact: true };
+        num.take_digits(b);
+        if num.end - i <= 3 {
+            while b.get(num.end) == Some(&b',') && b.len() >= num.end + 4 && b[num.end + 1..num.end + 4].iter().all(u8::is_ascii_digit) {
+                for k in num.end + 1..num.end + 4 {
+                    num.push(b[k]);
+                }
+                num.end += 4;
+            }
+        }
+        if b.get(num.end) == Some(&b'.') && b.get(num.end + 1).is_some_and(u8::is_ascii_digit) {
+            num.end += 1;
+            let point = num.end;
+            num.take_digits(b);
+            num.scale = (num.end - point) as i64;
+        }
+        (b.get(num.end) != Some(&b'{')).then_some(num)
+    }
+
+    #[inline]
+    fn take_digits(&mut self, b: &[u8]) {
+        while let Some(&c) = b.get(self.end).filter(|c| c.is_ascii_digit()) {
+            self.push(c);
+            self.end += 1;
         }
     }
-    if b.get(end) == Some(&b'.') && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
-        end = digits_end(b, end + 1);
+
+    #[inline]
+    fn push(&mut self, digit: u8) {
+        if self.exact {
+            self.digits = self.digits * 10 + u64::from(digit - b'0');
+            self.exact = self.digits <= 1 << 53;
+        }
     }
-    (b.get(end) != Some(&b'{')).then_some(end)
+
+    /// The value times `10^exp` (`exp` = `[-+]?[0-9]+`), exactly as `str::parse::<f64>`
+    /// rounds the plain digits: digits within 53 bits and a power of ten up to 22 give the
+    /// correctly rounded result with one multiplication or division (Clinger's fast
+    /// path); other numbers are parsed as text.
+    #[inline]
+    fn value(&self, b: &[u8], exp: Option<&[u8]>) -> Option<f64> {
+        let power = match exp {
+            None => Some(0),
+            Some(e) => small_int(e),
+        };
+        if let (true, Some(power)) = (self.exact, power) {
+            let k = power - self.scale;
+            let mantissa = self.digits as f64;
+            if let Some(p) = usize::try_from(k).ok().and_then(|k| POW10.get(k)) {
+                return Some(mantissa * p);
+            }
+            if let Some(p) = usize::try_from(-k).ok().and_then(|k| POW10.get(k)) {
+                return Some(mantissa / p);
+            }
+        }
+        let num = &b[self.start..self.end];
+        let mut text: String = num.iter().filter(|c| c.is_ascii_digit() || **c == b'.').map(|&c| char::from(c)).collect();
+        if let Some(e) = exp {
+            text.push('e');
+            text.push_str(std::str::from_utf8(e).ok()?);
+        }
+        text.parse::<f64>().ok()
+    }
+}
+
+/// `[-+]?[0-9]{1,9}` as an integer; `None` for longer digit strings.
+fn small_int(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text.split_first()? {
+        (b'-', rest) => (true, rest),
+        (b'+', rest) => (false, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 9 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(c - b'0');
+    }
+    Some(if negative { -v } else { v })
 }
 
 /// Powers of ten that `f64` holds exactly.
@@ -595,53 +688,6 @@ const POW10: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
-
-/// The value of a `NUM` (digits, `,` separators, at most one `.`) times `10^exp`
-/// (`exp` = `[-+]?[0-9]+`), exactly as `str::parse::<f64>` rounds its plain digits.
-/// Digits that fit in 53 bits and a power of ten up to 22 give the correctly rounded
-/// result with one multiplication or division (Clinger's fast path); other numbers are
-/// parsed as text.
-fn decimal(num: &[u8], exp: Option<&[u8]>) -> Option<f64> {
-    let mut mantissa: u64 = 0;
-    let mut fraction_digits: i64 = 0;
-    let mut in_fraction = false;
-    let mut exact = true;
-    for &c in num {
-        match c {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + u64::from(c - b'0');
-                fraction_digits += i64::from(in_fraction);
-                if mantissa > 1 << 53 {
-                    exact = false;
-                    break;
-                }
-            }
-            b'.' => in_fraction = true,
-            _ => {}
-        }
-    }
-    let power = match exp {
-        None => Some(0),
-        Some(e) if e.len() <= 8 => std::str::from_utf8(e).ok()?.parse::<i64>().ok(),
-        Some(_) => None,
-    };
-    if let (true, Some(power)) = (exact, power) {
-        let k = power - fraction_digits;
-        if let Ok(k) = usize::try_from(k) {
-            if let Some(p) = POW10.get(k) {
-                return Some(mantissa as f64 * p);
-            }
-        } else if let Some(p) = usize::try_from(-k).ok().and_then(|k| POW10.get(k)) {
-            return Some(mantissa as f64 / p);
-        }
-    }
-    let mut text: String = num.iter().filter(|c| c.is_ascii_digit() || **c == b'.').map(|&c| char::from(c)).collect();
-    if let Some(e) = exp {
-        text.push('e');
-        text.push_str(std::str::from_utf8(e).ok()?);
-    }
-    text.parse::<f64>().ok()
-}
 
 /// The number `TOKEN` matches at the start of `s`, read by hand, and where it ends, for
 /// the common shapes: an optional ASCII sign, then `\frac{a}{b}` (signed parts),
@@ -660,31 +706,32 @@ fn lead_token(s: &str, frac_variants: bool) -> Option<(Number, usize)> {
     };
     let (value, mut end) = match *b.get(i)? {
         b'0'..=b'9' => {
-            let a_end = num_end(b, i)?;
+            let a = Num::read(b, i)?;
+            let a_end = a.end;
             let j = skip_space(s, a_end)?;
             if b.get(j) == Some(&b'/') {
                 let k = skip_space(s, j + 1)?;
                 match b.get(k) {
                     Some(c) if c.is_ascii_digit() => {
-                        let d_end = num_end(b, k)?;
-                        (decimal(&b[i..a_end], None)? / decimal(&b[k..d_end], None)?, d_end)
+                        let d = Num::read(b, k)?;
+                        (a.value(b, None)? / d.value(b, None)?, d.end)
                     }
                     Some(b'.') => return None, // `.5` is a NUM too
                     // no fraction: the number alone, before `/` (a unit such as `km/h`)
-                    _ => (decimal(&b[i..a_end], None)?, a_end),
+                    _ => (a.value(b, None)?, a_end),
                 }
             } else if matches!(b.get(a_end), Some(b'e' | b'E')) {
                 let sign = usize::from(matches!(b.get(a_end + 1), Some(b'-' | b'+')));
                 let e_end = digits_end(b, a_end + 1 + sign);
                 if e_end > a_end + 1 + sign {
-                    (decimal(&b[i..a_end], Some(&b[a_end + 1..e_end]))?, e_end)
+                    (a.value(b, Some(&b[a_end + 1..e_end]))?, e_end)
                 } else {
-                    (decimal(&b[i..a_end], None)?, a_end) // `5eggs`: a unit
+                    (a.value(b, None)?, a_end) // `5eggs`: a unit
                 }
             } else if matches!(b.get(j), Some(b'\\' | b'*' | b'x')) {
                 return None; // perhaps `\times 10^3`, `* 10^3`, `x 10^3`
             } else {
-                (decimal(&b[i..a_end], None)?, a_end)
+                (a.value(b, None)?, a_end)
             }
         }
         b'\\' => {
@@ -711,9 +758,9 @@ fn lead_token(s: &str, frac_variants: bool) -> Option<(Number, usize)> {
                 if !b.get(i)?.is_ascii_digit() {
                     return None;
                 }
-                let n_end = num_end(b, i)?;
-                let v = decimal(&b[i..n_end], None)?;
-                i = skip_space(s, n_end)?;
+                let n = Num::read(b, i)?;
+                let v = n.value(b, None)?;
+                i = skip_space(s, n.end)?;
                 (b.get(i) == Some(&b'}')).then_some(())?;
                 i += 1;
                 Some(if minus { -v } else { v })
@@ -1364,7 +1411,9 @@ mod props {
                 None => num.clone(),
             };
             let want = text.parse::<f64>().unwrap();
-            let got = decimal(num.as_bytes(), exp.as_deref().map(str::as_bytes)).unwrap();
+            let parsed = Num::read(num.as_bytes(), 0).unwrap();
+            prop_assert_eq!(parsed.end, num.len());
+            let got = parsed.value(num.as_bytes(), exp.as_deref().map(str::as_bytes)).unwrap();
             prop_assert_eq!(got.to_bits(), want.to_bits(), "{}", text);
         }
     }
