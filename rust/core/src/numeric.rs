@@ -853,15 +853,47 @@ pub fn math_form(text: &str) -> String {
     math_form_cow(text).into_owned()
 }
 
-/// [`math_form`], borrowing from `text` when nothing had to be rewritten.
+/// [`math_form`], borrowing from `text` when the clean-up keeps it as it is (`$…$`
+/// delimiters aside, and a final `^\\circ`, whose `°` the form drops); otherwise one
+/// copy.
 pub fn math_form_cow(text: &str) -> Cow<'_, str> {
-    match clean_latex_cow(text) {
-        Cow::Borrowed(t) if !t.contains(['$', '°']) => Cow::Borrowed(crate::text::strip_quotes(right_of_equals(t))),
-        cleaned => {
-            let cleaned: String = cleaned.chars().filter(|&c| c != '$' && c != '°').collect();
-            Cow::Owned(crate::text::strip_quotes(right_of_equals(&cleaned)).to_string())
-        }
+    let s = strip_math_delimiters(text);
+    let kept = [s, s.strip_suffix("^\\circ").unwrap_or(""), s.strip_suffix("^{\\circ}").unwrap_or("")]
+        .into_iter()
+        .enumerate()
+        .find(|&(k, kept)| (k == 0 || (!kept.is_empty() && !kept.ends_with(['^', '\\']))) && cleans_to_itself(kept));
+    if let Some((_, kept)) = kept {
+        return Cow::Borrowed(crate::text::strip_quotes(right_of_equals(kept)));
     }
+    let mut cleaned = clean_latex(text);
+    cleaned.retain(|c| c != '$' && c != '°');
+    let form = crate::text::strip_quotes(right_of_equals(&cleaned));
+    let start = form.as_ptr() as usize - cleaned.as_ptr() as usize;
+    let end = start + form.len();
+    cleaned.truncate(end);
+    cleaned.drain(..start);
+    Cow::Owned(cleaned)
+}
+
+/// Whether the math form of `s` (delimiters stripped) is `s` itself: no `$`, no `°`
+/// (0xC2 is its lead byte), and only commands [`clean_latex`] copies as they are
+/// (`\\frac`, `\\sqrt`, `\\cdot`, ...). Braces are copied unless a wrapper opened them.
+fn cleans_to_itself(s: &str) -> bool {
+    let b = s.as_bytes();
+    if memchr::memchr2(b'$', 0xC2, b).is_some() {
+        return false;
+    }
+    memchr::memchr_iter(b'\\', b).all(|at| {
+        let name_end = at + 1 + b[at + 1..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
+        match &s[at + 1..name_end] {
+            "" => !matches!(b.get(at + 1), Some(b',' | b'!' | b';' | b':' | b' ' | b'%')), // `\\$`: refused above
+            name => {
+                !(WRAPPERS.contains(&name)
+                    || LAYOUT.contains(&name)
+                    || matches!(name, "dfrac" | "tfrac" | "cfrac" | "pi" | "approx" | "simeq" | "circ" | "degree" | "quad" | "qquad"))
+            }
+        }
+    })
 }
 
 /// `math_form_key(a) == math_form_key(b)` and not empty, without building the keys.
@@ -916,66 +948,85 @@ enum Tok {
 /// A closed-form answer longer than this many tokens is not evaluated.
 const MAX_TOKENS: usize = 4096;
 
-fn tokenize(s: &str) -> Option<Vec<Tok>> {
-    let bytes = s.as_bytes();
-    let mut toks = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if toks.len() > MAX_TOKENS {
-            return None;
+/// The tokens of a closed-form answer, read one at a time as the evaluator asks.
+struct Lexer<'a> {
+    s: &'a str,
+    i: usize,
+    /// tokens read so far
+    count: usize,
+    /// set when the text holds something that is no token (the whole text is refused)
+    failed: bool,
+}
+
+impl Lexer<'_> {
+    /// The next token; `None` at the end, or on failure (then `failed` is set).
+    fn next_token(&mut self) -> Option<Tok> {
+        let tok = self.lex();
+        if tok.is_none() && self.i < self.s.len() {
+            self.failed = true;
         }
-        let c = s[i..].chars().next()?;
-        let b = bytes[i];
-        if b.is_ascii_digit() || b == b'.' {
-            let start = i;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i < bytes.len() && bytes[i] == b'.' {
-                i += 1;
-                while i < bytes.len() && bytes[i].is_ascii_digit() {
-                    i += 1;
-                }
-            }
-            toks.push(Tok::Num(s[start..i].parse::<f64>().ok()?));
-            continue;
-        }
-        if b == b'\\' {
-            let start = i + 1;
-            let mut j = start;
-            while j < bytes.len() && bytes[j].is_ascii_alphabetic() {
-                j += 1;
-            }
-            toks.push(match &s[start..j] {
-                "frac" => Tok::Frac,
-                "sqrt" => Tok::Sqrt,
-                "cdot" | "times" | "ast" => Tok::Mul,
-                "div" => Tok::Div,
-                _ => return None,
-            });
-            i = j;
-            continue;
-        }
-        i += c.len_utf8();
-        toks.push(match c {
-            c if c.is_whitespace() => continue,
-            '+' => Tok::Plus,
-            '-' | '−' => Tok::Minus,
-            '*' | '×' | '·' => Tok::Mul,
-            '/' | '÷' => Tok::Div,
-            '^' => Tok::Pow,
-            '(' => Tok::Open(b'('),
-            '[' => Tok::Open(b'['),
-            '{' => Tok::Open(b'{'),
-            ')' => Tok::Close(b'('),
-            ']' => Tok::Close(b'['),
-            '}' => Tok::Close(b'{'),
-            'π' => Tok::Pi,
-            '√' => Tok::Sqrt,
-            _ => return None,
-        });
+        tok
     }
-    Some(toks)
+
+    fn lex(&mut self) -> Option<Tok> {
+        let (s, bytes) = (self.s, self.s.as_bytes());
+        while self.i < bytes.len() {
+            if self.count > MAX_TOKENS {
+                return None;
+            }
+            let i = self.i;
+            let b = bytes[i];
+            if b.is_ascii_digit() || b == b'.' {
+                let mut j = digits_end(bytes, i);
+                if bytes.get(j) == Some(&b'.') {
+                    j = digits_end(bytes, j + 1);
+                }
+                let v = s[i..j].parse::<f64>().ok()?;
+                self.i = j;
+                self.count += 1;
+                return Some(Tok::Num(v));
+            }
+            if b == b'\\' {
+                let start = i + 1;
+                let j = start + bytes[start..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
+                let tok = match &s[start..j] {
+                    "frac" => Tok::Frac,
+                    "sqrt" => Tok::Sqrt,
+                    "cdot" | "times" | "ast" => Tok::Mul,
+                    "div" => Tok::Div,
+                    _ => return None,
+                };
+                self.i = j;
+                self.count += 1;
+                return Some(tok);
+            }
+            let c = s[i..].chars().next()?;
+            self.i += c.len_utf8();
+            let tok = match c {
+                c if c.is_whitespace() => continue,
+                '+' => Tok::Plus,
+                '-' | '−' => Tok::Minus,
+                '*' | '×' | '·' => Tok::Mul,
+                '/' | '÷' => Tok::Div,
+                '^' => Tok::Pow,
+                '(' => Tok::Open(b'('),
+                '[' => Tok::Open(b'['),
+                '{' => Tok::Open(b'{'),
+                ')' => Tok::Close(b'('),
+                ']' => Tok::Close(b'['),
+                '}' => Tok::Close(b'{'),
+                'π' => Tok::Pi,
+                '√' => Tok::Sqrt,
+                _ => {
+                    self.i = i; // not consumed: the lexer failed here
+                    return None;
+                }
+            };
+            self.count += 1;
+            return Some(tok);
+        }
+        None
+    }
 }
 
 /// Deeper nesting than this is not a closed-form answer; the limit also bounds the
@@ -983,20 +1034,25 @@ fn tokenize(s: &str) -> Option<Vec<Tok>> {
 const MAX_DEPTH: usize = 64;
 
 struct Eval<'a> {
-    toks: &'a [Tok],
-    pos: usize,
+    lexer: Lexer<'a>,
+    /// the next token, not yet consumed
+    ahead: Option<Tok>,
     depth: usize,
 }
 
 impl Eval<'_> {
     fn peek(&self) -> Option<Tok> {
-        self.toks.get(self.pos).copied()
+        self.ahead
     }
 
     fn next(&mut self) -> Option<Tok> {
-        let t = self.peek()?;
-        self.pos += 1;
+        let t = self.ahead?;
+        self.ahead = self.lexer.next_token();
         Some(t)
+    }
+
+    fn skip(&mut self) {
+        self.ahead = self.lexer.next_token();
     }
 
     fn enter(&mut self) -> Option<()> {
@@ -1008,7 +1064,7 @@ impl Eval<'_> {
         self.enter()?;
         let mut acc = self.term()?;
         while let Some(op @ (Tok::Plus | Tok::Minus)) = self.peek() {
-            self.pos += 1;
+            self.skip();
             let rhs = self.term()?;
             acc = if op == Tok::Plus { acc + rhs } else { acc - rhs };
         }
@@ -1021,11 +1077,11 @@ impl Eval<'_> {
         loop {
             match self.peek() {
                 Some(Tok::Mul) => {
-                    self.pos += 1;
+                    self.skip();
                     acc *= self.unary()?;
                 }
                 Some(Tok::Div) => {
-                    self.pos += 1;
+                    self.skip();
                     acc /= self.unary()?;
                 }
                 // implicit product: `2\pi`, `3\sqrt{2}`, `2(1+1)`; never two bare numbers
@@ -1040,11 +1096,11 @@ impl Eval<'_> {
         self.enter()?;
         let v = match self.peek()? {
             Tok::Minus => {
-                self.pos += 1;
+                self.skip();
                 -self.unary()?
             }
             Tok::Plus => {
-                self.pos += 1;
+                self.skip();
                 self.unary()?
             }
             _ => self.power()?,
@@ -1056,7 +1112,7 @@ impl Eval<'_> {
     fn power(&mut self) -> Option<f64> {
         let base = self.primary()?;
         if self.peek() == Some(Tok::Pow) {
-            self.pos += 1;
+            self.skip();
             let exponent = self.unary()?;
             return finite(base.powf(exponent));
         }
@@ -1085,7 +1141,7 @@ impl Eval<'_> {
             }
             Tok::Sqrt => {
                 let index = if self.peek() == Some(Tok::Open(b'[')) {
-                    self.pos += 1;
+                    self.skip();
                     let k = self.expr()?;
                     (self.next()? == Tok::Close(b'[')).then_some(k)?
                 } else {
@@ -1112,13 +1168,12 @@ fn finite(v: f64) -> Option<f64> {
 
 /// Evaluates a closed-form arithmetic expression; `None` unless the whole input is one.
 pub fn eval_expression(s: &str) -> Option<f64> {
-    let toks = tokenize(s)?;
-    if toks.is_empty() {
-        return None;
-    }
-    let mut ev = Eval { toks: &toks, pos: 0, depth: 0 };
+    let mut lexer = Lexer { s, i: 0, count: 0, failed: false };
+    let first = lexer.next_token()?;
+    let mut ev = Eval { lexer, ahead: Some(first), depth: 0 };
     let v = ev.expr()?;
-    (ev.pos == toks.len()).then_some(v)
+    // all of the text read, and read as tokens
+    (ev.ahead.is_none() && !ev.lexer.failed).then_some(v)
 }
 
 #[cfg(test)]
@@ -1332,6 +1387,106 @@ mod props {
         proptest::collection::vec(proptest::sample::select(PIECES), 1..5).prop_map(|v| v.concat())
     }
 
+    /// The evaluator's tokens as first read: all at once, into a vector.
+    fn reference_tokenize(s: &str) -> Option<Vec<Tok>> {
+        let bytes = s.as_bytes();
+        let mut toks = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if toks.len() > MAX_TOKENS {
+                return None;
+            }
+            let c = s[i..].chars().next()?;
+            let b = bytes[i];
+            if b.is_ascii_digit() || b == b'.' {
+                let start = i;
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                    i += 1;
+                }
+                if i < bytes.len() && bytes[i] == b'.' {
+                    i += 1;
+                    while i < bytes.len() && bytes[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                }
+                toks.push(Tok::Num(s[start..i].parse::<f64>().ok()?));
+                continue;
+            }
+            if b == b'\\' {
+                let start = i + 1;
+                let mut j = start;
+                while j < bytes.len() && bytes[j].is_ascii_alphabetic() {
+                    j += 1;
+                }
+                toks.push(match &s[start..j] {
+                    "frac" => Tok::Frac,
+                    "sqrt" => Tok::Sqrt,
+                    "cdot" | "times" | "ast" => Tok::Mul,
+                    "div" => Tok::Div,
+                    _ => return None,
+                });
+                i = j;
+                continue;
+            }
+            i += c.len_utf8();
+            toks.push(match c {
+                c if c.is_whitespace() => continue,
+                '+' => Tok::Plus,
+                '-' | '−' => Tok::Minus,
+                '*' | '×' | '·' => Tok::Mul,
+                '/' | '÷' => Tok::Div,
+                '^' => Tok::Pow,
+                '(' => Tok::Open(b'('),
+                '[' => Tok::Open(b'['),
+                '{' => Tok::Open(b'{'),
+                ')' => Tok::Close(b'('),
+                ']' => Tok::Close(b'['),
+                '}' => Tok::Close(b'{'),
+                'π' => Tok::Pi,
+                '√' => Tok::Sqrt,
+                _ => return None,
+            });
+        }
+        Some(toks)
+    }
+
+    fn lex_all(s: &str) -> Option<Vec<Tok>> {
+        let mut lexer = Lexer { s, i: 0, count: 0, failed: false };
+        let mut toks = Vec::new();
+        while let Some(t) = lexer.next_token() {
+            toks.push(t);
+        }
+        (!lexer.failed).then_some(toks)
+    }
+
+    #[test]
+    fn lexer_token_limit_as_reference() {
+        for n in [MAX_TOKENS / 2 - 1, MAX_TOKENS / 2, MAX_TOKENS / 2 + 1] {
+            for tail in ["", " ", "+", "x"] {
+                let s = "1+".repeat(n) + "1" + tail;
+                assert_eq!(lex_all(&s), reference_tokenize(&s), "{n} {tail:?}");
+                assert_eq!(eval_expression(&s).is_some(), reference_tokenize(&s).is_some() && tail.trim().is_empty(), "{n} {tail:?}");
+            }
+        }
+    }
+
+    /// The math form as first written: clean-up, then `$` and `°` dropped.
+    fn reference_math_form(text: &str) -> String {
+        let cleaned: String = clean_latex(text).chars().filter(|&c| c != '$' && c != '°').collect();
+        crate::text::strip_quotes(right_of_equals(&cleaned)).to_string()
+    }
+
+    /// Math answers: LaTeX numbers, degrees, delimiters, equations, wrappers.
+    fn math_soup() -> impl Strategy<Value = String> {
+        const PIECES: &[&str] = &[
+            "\\frac{", "\\dfrac{", "}{", "}", "{", "\\sqrt{", "\\sqrt[3]{", "\\pi", "^\\circ", "^{\\circ}", "^", "°",
+            "\\circ", "$", "$$", "\\(", "\\)", "x = ", "=", "≈", "\\approx", "\\text{", "\\boxed{", "\\left(",
+            "\\right)", "\\,", "\\\\", "\\%", "\\", " ", "-", "+", "\\cdot", "\\times", "2", "3", "10", "1.5",
+            "x", "\"", "'", ".", "cm", "(", ")", "\\degree", "\\foo",
+        ];
+        proptest::collection::vec(proptest::sample::select(PIECES), 0..8).prop_map(|v| v.concat())
+    }
+
     /// A comparable form of a token result (NaN equal to itself, the sign of zero kept).
     fn key(n: Option<Number>) -> Option<(u64, bool)> {
         n.map(|n| (if n.value.is_nan() { u64::MAX } else { n.value.to_bits() }, n.percent))
@@ -1385,6 +1540,19 @@ mod props {
     proptest! {
         // the fast paths against the general ones: cheap cases, many of them
         #![proptest_config(ProptestConfig::with_cases(20000))]
+
+        #[test]
+        fn lexer_matches_reference(s in prop_oneof![math_soup(), number_soup(), text()]) {
+            let form = math_form(&s);
+            prop_assert_eq!(lex_all(&form), reference_tokenize(&form), "{:?}", form);
+            prop_assert_eq!(lex_all(&s), reference_tokenize(&s), "{:?}", s);
+        }
+
+        #[test]
+        fn math_form_matches_reference(s in prop_oneof![math_soup(), number_soup(), text()]) {
+            let (fast, reference) = (math_form_cow(&s), reference_math_form(&s));
+            prop_assert_eq!(fast.as_ref(), reference.as_str(), "{:?}", s);
+        }
 
         #[test]
         fn lead_token_matches_regex(s in prop_oneof![number_soup(), frac_soup()], strict: bool) {
