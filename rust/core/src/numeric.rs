@@ -35,13 +35,8 @@ pub fn close(pred: f64, gold: f64, rel_tol: f64) -> bool {
 
 /// Whether two parsed numbers agree within `rel_tol`, reading `45%` as 45 or 0.45.
 pub fn numbers_match(pred: Number, gold: Number, rel_tol: f64) -> bool {
-    let readings = |n: Number| -> [Option<f64>; 2] {
-        [Some(n.value), if n.percent { Some(n.value / 100.0) } else { None }]
-    };
-    readings(pred)
-        .into_iter()
-        .flatten()
-        .any(|p| readings(gold).into_iter().flatten().any(|g| close(p, g, rel_tol)))
+    let matches_gold = |p: f64| close(p, gold.value, rel_tol) || (gold.percent && close(p, gold.value / 100.0, rel_tol));
+    matches_gold(pred.value) || (pred.percent && matches_gold(pred.value / 100.0))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -415,7 +410,10 @@ fn quick_read(text: &str, surround: Surround) -> Option<Reading> {
         b'0'..=b'9' | b'-' | b'+' | b'\\' => {
             let (number, end) = lead_token(s, true)?;
             let rest = &s[end..];
-            if rest.is_empty() {
+            // the usual unit (` people`, `kg`, or none) is plain ASCII without digits or
+            // operators: a lenient unit with nothing to clean
+            let plain = |c: u8| c < 0x80 && !c.is_ascii_digit() && !b"^\\{}_=+*<>$".contains(&c);
+            if surround == Surround::Lenient && rest.bytes().all(plain) {
                 return Some(finite_or_not(number));
             }
             if has_latex(rest.as_bytes()) {
@@ -1339,7 +1337,7 @@ mod props {
             "e", "E", "e-3", "e+12", "%", " %", "/", " / ", "\\frac", "\\dfrac", "{", "}", "{,}", "}{",
             "x", " x ", "×", "·", "*", "10^3", "10^{-2}", "\\times", "\\cdot", "cm", "km/h", " people",
             "°", "^°", "^\\circ", "°C", "m^2", "$", "€", "π", "\\pi", "<", ">", "(", ")", "\"", "**",
-            "\\text{ cm}", "\\text{", "cm\\%", "m^°", "cm^{°}", "\\%", "^2", "inf", "nan", "=", "\\,", "\\boxed{",
+            "\\text{ cm}", "\\text{", "cm\\%", "m^°", "cm^{°}", "^", "m^", "^x", "\\%", "^2", "inf", "nan", "=", "\\,", "\\boxed{",
             "\\sqrt{", "Q", "_", "0", "00",
         ];
         let piece = prop_oneof![
