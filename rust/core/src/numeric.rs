@@ -795,11 +795,6 @@ fn unit_ok(rest: &str, surround: Surround) -> bool {
     }
 }
 
-const NUMBER_WORDS: [&str; 21] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-    "nineteen", "twenty",
-];
 
 /// The integer a `count` answer states: a number that is an exact integer, or — when
 /// the answer has no digits — exactly one number word from zero to twenty.
@@ -831,7 +826,35 @@ fn number_word(word: &[u8]) -> Option<usize> {
     if !(3..=9).contains(&word.len()) || !matches!(word[0] | 0x20, b'z' | b'o' | b't' | b'f' | b's' | b'e' | b'n') {
         return None; // "one" .. "seventeen"
     }
-    NUMBER_WORDS.iter().position(|w| w.as_bytes().eq_ignore_ascii_case(word))
+    let mut lower = [0u8; 9];
+    for (l, &c) in lower.iter_mut().zip(word) {
+        *l = c.to_ascii_lowercase();
+    }
+    // a match on the lower-cased bytes: a jump on the length, then a few compares
+    Some(match &lower[..word.len()] {
+        b"zero" => 0,
+        b"one" => 1,
+        b"two" => 2,
+        b"three" => 3,
+        b"four" => 4,
+        b"five" => 5,
+        b"six" => 6,
+        b"seven" => 7,
+        b"eight" => 8,
+        b"nine" => 9,
+        b"ten" => 10,
+        b"eleven" => 11,
+        b"twelve" => 12,
+        b"thirteen" => 13,
+        b"fourteen" => 14,
+        b"fifteen" => 15,
+        b"sixteen" => 16,
+        b"seventeen" => 17,
+        b"eighteen" => 18,
+        b"nineteen" => 19,
+        b"twenty" => 20,
+        _ => return None,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1177,6 +1200,31 @@ pub fn eval_expression(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    const NUMBER_WORDS: [&str; 21] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+        "nineteen", "twenty",
+    ];
+
+    #[test]
+    fn number_words_in_any_case() {
+        for (k, w) in NUMBER_WORDS.iter().enumerate() {
+            assert_eq!(number_word(w.as_bytes()), Some(k));
+            assert_eq!(number_word(w.to_uppercase().as_bytes()), Some(k));
+            let mixed: String = w.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
+            assert_eq!(number_word(mixed.as_bytes()), Some(k));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn number_word_is_the_table_lookup(w in "[a-zA-Z]{0,10}|(?i)(seven|eight|nine|four|fif|six|thir)teen|twent[a-z]") {
+            let by_table = NUMBER_WORDS.iter().position(|n| n.as_bytes().eq_ignore_ascii_case(w.as_bytes()));
+            prop_assert_eq!(number_word(w.as_bytes()), by_table);
+        }
+    }
 
     fn val(s: &str) -> Option<f64> {
         parse_number(s).map(|n| n.value)
