@@ -13,19 +13,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::errors::IntoPyResult;
-use crate::texts::Texts;
+use crate::texts::{text_of, Texts};
 
 type Size = (f64, f64);
 type PyBox = (f64, f64, f64, f64);
 
-/// A Python `str` as `&str` without a copy; strings that are not valid UTF-8 (lone
-/// surrogates) are read lossily rather than raising.
-fn text_of<'a>(s: &'a Bound<'_, PyString>) -> Cow<'a, str> {
-    match s.to_str() {
-        Ok(t) => Cow::Borrowed(t),
-        Err(_) => s.to_string_lossy(),
-    }
-}
 
 /// Two numbers from the items of an exact tuple or list of length 2: the usual size,
 /// read without the generic sequence conversion.
@@ -116,12 +108,13 @@ fn parse_boxes(
 #[pyo3(signature = (texts, coords = "absolute", image_sizes = None))]
 fn parse_boxes_batch(
     py: Python<'_>,
-    texts: Vec<Bound<'_, PyString>>,
+    texts: Bound<'_, PyAny>,
     coords: &str,
     image_sizes: Option<Bound<'_, PyAny>>,
 ) -> PyResult<Vec<Vec<PyBox>>> {
-    let sizes = sizes_of(image_sizes.as_ref(), "texts", texts.len())?;
-    let strs: Vec<Cow<'_, str>> = texts.iter().map(text_of).collect();
+    let texts = Texts::new(&texts, "texts")?;
+    let strs = texts.strs()?;
+    let sizes = sizes_of(image_sizes.as_ref(), "texts", strs.len())?;
     let out = py.detach(|| boxes::parse_boxes_batch(&strs, coords, sizes.as_deref())).py()?;
     Ok(out.into_iter().map(as_tuples).collect())
 }

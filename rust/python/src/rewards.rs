@@ -4,7 +4,6 @@
 //! copied, the GIL is released for the work, and rayon spreads it over threads with the
 //! results in input order.
 
-use std::borrow::Cow;
 
 use modomodo_core::accuracy::{self, Kind, Verdict};
 use modomodo_core::text;
@@ -12,16 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyList, PyString};
 
 use crate::errors::IntoPyResult;
-use crate::texts::Texts;
+use crate::texts::{text_of, Texts};
 
-/// A Python `str` as `&str` without a copy; strings that are not valid UTF-8 (lone
-/// surrogates) are read lossily rather than raising.
-fn text_of<'a>(s: &'a Bound<'_, PyString>) -> Cow<'a, str> {
-    match s.to_str() {
-        Ok(t) => Cow::Borrowed(t),
-        Err(_) => s.to_string_lossy(),
-    }
-}
 
 
 /// A Python list of the scores. Text rewards are 0.0 or 1.0, so those two float objects

@@ -1,4 +1,4 @@
-//! Python sequences of `str` read as borrowed Rust text, for the batch calls.
+//! Python `str` read as borrowed Rust text: one string, or a sequence for the batch calls.
 //!
 //! A batch call holds its texts while the GIL is released. The argument is first copied
 //! into a private list (`list(arg)`: one C loop of reference increments) that owns a
@@ -15,22 +15,6 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
-
-/// How far ahead of the item being read its successor's object header is requested.
-const AHEAD: usize = 8;
-
-/// Asks the CPU to start loading a string object's header (each is a cache miss in a
-/// large batch; reading a view needs it). A hint: it never faults, a no-op off x86-64.
-#[inline(always)]
-fn prefetch_object(obj: *mut ffi::PyObject) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is a hint that reads nothing into the program and cannot fault.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(obj.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = obj;
-}
 
 /// A private list of `str` and the argument name it came from (for error messages).
 pub struct Texts<'py> {
@@ -61,10 +45,6 @@ impl<'py> Texts<'py> {
         let n = self.list.len();
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
-            if i + AHEAD < n {
-                // SAFETY: in bounds; a borrowed pointer read, no reference taken
-                prefetch_object(unsafe { ffi::PyList_GetItem(self.list.as_ptr(), (i + AHEAD) as ffi::Py_ssize_t) });
-            }
             // SAFETY: `i < n` and the private list cannot change length; the item is a
             // borrowed reference kept alive by the list for as long as `self` lives.
             let item = unsafe { ffi::PyList_GetItem(self.list.as_ptr(), i as ffi::Py_ssize_t) };
@@ -87,5 +67,14 @@ impl<'py> Texts<'py> {
             }
         }
         Ok(out)
+    }
+}
+
+/// One Python `str` as `&str` without a copy; a string that is not valid UTF-8 (lone
+/// surrogates) is read lossily rather than refused.
+pub fn text_of<'a>(s: &'a Bound<'_, PyString>) -> Cow<'a, str> {
+    match s.to_str() {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => s.to_string_lossy(),
     }
 }
