@@ -3,6 +3,7 @@
 //! Every function here is total and linear in its input: SIMD substring search
 //! (`memchr::memmem`, searchers built once) and single forward scans, no backtracking.
 
+use aho_corasick::{packed, AhoCorasick, MatchKind};
 use memchr::memmem::Finder;
 use std::sync::LazyLock;
 
@@ -324,7 +325,12 @@ pub fn yes_no(s: &str) -> Option<bool> {
         }
         (yes, no)
     } else {
-        (says_word(s, b"yes"), says_word(s, b"no"))
+        let mut seen = [false; 2];
+        YES_NO.for_each_in(s, |k| {
+            seen[k] = true;
+            !(seen[0] && seen[1])
+        });
+        (seen[0], seen[1])
     };
     match (yes, no) {
         (true, false) => Some(true),
@@ -333,13 +339,54 @@ pub fn yes_no(s: &str) -> Option<bool> {
     }
 }
 
-/// Whether `s` holds the lower-case ASCII `word` (in any ASCII case) as a whole word.
-/// A SIMD scan for the word's first letter in either case finds the candidates, so
-/// long texts cost a fraction of splitting them into words.
-fn says_word(s: &str, word: &[u8]) -> bool {
-    let first = word[0];
-    memchr::memchr2_iter(first, first.to_ascii_uppercase(), s.as_bytes()).any(|at| is_word_at(s, at, word))
+/// A fixed set of lower-case ASCII words, found as whole words in any ASCII case.
+///
+/// For long texts: the text is lower-cased (ASCII bytes only, so byte offsets and the
+/// UTF-8 of other characters are unchanged), a SIMD multi-pattern search (Teddy, from
+/// `aho-corasick`) finds the candidates, and [`is_whole_word`] on the original text
+/// keeps those not inside a longer word. Per byte this costs a fraction of splitting
+/// the text into words, where every word boundary is a mispredicted branch.
+pub struct WordSet {
+    /// Teddy, where the CPU has the SIMD it needs (x86-64 with SSSE3, aarch64)
+    simd: Option<packed::Searcher>,
+    automaton: AhoCorasick,
 }
+
+impl WordSet {
+    /// `words`: non-empty lower-case ASCII letters.
+    pub fn new(words: &[&str]) -> WordSet {
+        debug_assert!(words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase())));
+        // leftmost-longest: at a word's start the whole word wins over a shorter pattern
+        // that begins it (`seventeen` over `seven`). Patterns are letters only, so no
+        // candidate spans two words and none hides a whole-word occurrence.
+        let simd = packed::Config::new().match_kind(packed::MatchKind::LeftmostLongest).builder().extend(words).build();
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(words)
+            .expect("a few short literal patterns always build");
+        WordSet { simd, automaton }
+    }
+
+    /// Calls `f` with the index (in `words`) of each whole-word occurrence in `s`, in
+    /// order, until `f` returns false.
+    pub fn for_each_in(&self, s: &str, mut f: impl FnMut(usize) -> bool) {
+        let lower = s.as_bytes().to_ascii_lowercase();
+        // a match starts and ends at ASCII letters: char boundaries of `s`
+        let mut visit = |m: aho_corasick::Match| !is_whole_word(s, m.start(), m.end()) || f(m.pattern().as_usize());
+        let _ = match &self.simd {
+            Some(searcher) => searcher.find_iter(&lower).all(&mut visit),
+            None => self.automaton.find_iter(&lower).all(&mut visit),
+        };
+    }
+
+    /// The same set searched by the automaton alone (what a CPU without Teddy runs).
+    #[cfg(test)]
+    pub fn without_simd(words: &[&str]) -> WordSet {
+        WordSet { simd: None, ..WordSet::new(words) }
+    }
+}
+
+static YES_NO: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(&["yes", "no"]));
 
 /// `word` (lower-case ASCII) is at byte `at` of `s` in any ASCII case, as a whole word.
 #[inline]
@@ -824,6 +871,26 @@ mod props {
                 prop_assert!(within(&s, b));
             }
             let _ = (option_letters(&s), yes_no(&s), normalize_exact(&s), strip_quotes(&s));
+        }
+
+        /// Both searchers of a word set (Teddy and the automaton) find exactly the words
+        /// that splitting the text into words finds, in order.
+        #[test]
+        fn word_sets_find_the_whole_words(a in text(), b in text(), pad in "[ .]{0,2}") {
+            const WORDS: [&str; 6] = ["no", "yes", "seven", "seventeen", "teen", "a"];
+            let t = format!("{a}{pad}Seventeen yes{b}NO seventeenth{pad}{a}");
+            let plain: Vec<usize> = t
+                .split(|c: char| !c.is_alphanumeric())
+                .filter_map(|w| WORDS.iter().position(|p| p.eq_ignore_ascii_case(w)))
+                .collect();
+            for set in [WordSet::new(&WORDS), WordSet::without_simd(&WORDS)] {
+                let mut found = Vec::new();
+                set.for_each_in(&t, |k| {
+                    found.push(k);
+                    true
+                });
+                prop_assert_eq!(&found, &plain, "{:?}", t);
+            }
         }
 
         #[test]
