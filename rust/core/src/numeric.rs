@@ -814,7 +814,7 @@ pub fn parse_count(text: &str) -> Option<i64> {
     if text.len() <= 64 {
         // a short answer (`three`, `There are five.`): splitting it into words costs
         // less than setting up the multi-word search
-        crate::text::for_each_word(text, |word| number_word(word).map_or(true, &mut see));
+        crate::text::for_each_word(text, |word| number_word(word).is_none_or(&mut see));
     } else {
         NUMBER_WORDS.for_each_in(text, see);
     }

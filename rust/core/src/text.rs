@@ -312,18 +312,16 @@ fn ascii_normal(s: &[u8]) -> impl Iterator<Item = u8> + '_ {
 /// `Some(true)` for an answer saying yes, `Some(false)` for no, `None` for neither or
 /// both. Only whole words count: `eyes`, `know`, `nope` are not answers.
 pub fn yes_no(s: &str) -> Option<bool> {
+    // the usual answers, whole: `yes`, `No.`, `YES!`
+    let bare = s.strip_suffix(['.', '!']).unwrap_or(s);
+    if bare.eq_ignore_ascii_case("yes") {
+        return Some(true);
+    }
+    if bare.eq_ignore_ascii_case("no") {
+        return Some(false);
+    }
     let (yes, no) = if s.len() <= 64 {
-        // a short answer: one plain pass for both words costs less than two SIMD scans
-        let b = s.as_bytes();
-        let (mut yes, mut no) = (false, false);
-        for (at, &c) in b.iter().enumerate() {
-            match c | 0x20 {
-                b'y' => yes |= is_word_at(s, at, b"yes"),
-                b'n' => no |= is_word_at(s, at, b"no"),
-                _ => {}
-            }
-        }
-        (yes, no)
+        says_yes_no_short(s)
     } else {
         let mut seen = [false; 2];
         YES_NO.for_each_in(s, |k| {
@@ -339,17 +337,81 @@ pub fn yes_no(s: &str) -> Option<bool> {
     }
 }
 
-/// A fixed set of lower-case ASCII words, found as whole words in any ASCII case.
+/// Whether a short text says `yes` and whether it says `no` (whole words, any case).
+/// Eight bytes at a time: the `y`/`n` bytes in either case are found by word
+/// arithmetic, and only those are looked at.
+fn says_yes_no_short(s: &str) -> (bool, bool) {
+    const LOW_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const CASE_BIT: u64 = 0x2020_2020_2020_2020;
+    // the 0x80 bit of each zero byte of `v`, exactly (no carries between bytes)
+    let zero_bytes = |v: u64| !((((v & LOW_BITS) + LOW_BITS) | v) | LOW_BITS);
+    let b = s.as_bytes();
+    let (mut yes, mut no) = (false, false);
+    let n = b.len();
+    let load = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+    for k in (0..n).step_by(8) {
+        // bytes k.. as a word; missing bytes are 0 (0 | 0x20 is neither letter)
+        let word = if k + 8 <= n {
+            load(k)
+        } else if n >= 8 {
+            load(n - 8) >> (8 * (k + 8 - n)) // the last 8 bytes, without those already seen
+        } else {
+            b.iter().rev().fold(0, |w, &c| w << 8 | u64::from(c))
+        };
+        let folded = word | CASE_BIT;
+        let mut hits = zero_bytes(folded ^ (u64::from(b'y') * 0x0101_0101_0101_0101))
+            | zero_bytes(folded ^ (u64::from(b'n') * 0x0101_0101_0101_0101));
+        while hits != 0 {
+            let at = k + (hits.trailing_zeros() / 8) as usize;
+            hits &= hits - 1;
+            if b[at] | 0x20 == b'y' {
+                yes |= is_word_at(s, at, b"yes");
+            } else {
+                no |= is_word_at(s, at, b"no");
+            }
+        }
+    }
+    (yes, no)
+}
+
+/// A fixed set of lower-case ASCII words, found as whole words in any ASCII case, for
+/// long texts (splitting a text into words costs a mispredicted branch per boundary).
 ///
-/// For long texts: the text is lower-cased (ASCII bytes only, so byte offsets and the
-/// UTF-8 of other characters are unchanged), a SIMD multi-pattern search (Teddy, from
-/// `aho-corasick`) finds the candidates, and [`is_whole_word`] on the original text
-/// keeps those not inside a longer word. Per byte this costs a fraction of splitting
-/// the text into words, where every word boundary is a mispredicted branch.
+/// An ASCII text is copied with letters lower-cased, digits kept and every other byte
+/// made a space, behind one leading space; the words are searched as ` word`, so the
+/// search itself (Teddy, SIMD, from `aho-corasick`) only stops at word starts, and the
+/// byte after a match says whether the word ends there. Any other text is lower-cased
+/// (ASCII bytes only: offsets and the UTF-8 of other characters are unchanged), the bare
+/// words are searched, and [`is_whole_word`] decides on the original text.
 pub struct WordSet {
-    /// Teddy, where the CPU has the SIMD it needs (x86-64 with SSSE3, aarch64)
+    spaced: MultiSearch,
+    bare: MultiSearch,
+}
+
+/// Leftmost-longest search for a few literals: Teddy where the CPU has the SIMD it needs
+/// (x86-64 with SSSE3, aarch64), else the Aho–Corasick automaton.
+struct MultiSearch {
     simd: Option<packed::Searcher>,
     automaton: AhoCorasick,
+}
+
+impl MultiSearch {
+    fn new(patterns: &[String]) -> MultiSearch {
+        let simd = packed::Config::new().match_kind(packed::MatchKind::LeftmostLongest).builder().extend(patterns).build();
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(patterns)
+            .expect("a few short literal patterns always build");
+        MultiSearch { simd, automaton }
+    }
+
+    /// Calls `visit` on each match in order until it returns false.
+    fn each(&self, haystack: &[u8], visit: impl FnMut(aho_corasick::Match) -> bool) {
+        let _ = match &self.simd {
+            Some(searcher) => searcher.find_iter(haystack).all(visit),
+            None => self.automaton.find_iter(haystack).all(visit),
+        };
+    }
 }
 
 impl WordSet {
@@ -357,32 +419,49 @@ impl WordSet {
     pub fn new(words: &[&str]) -> WordSet {
         debug_assert!(words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase())));
         // leftmost-longest: at a word's start the whole word wins over a shorter pattern
-        // that begins it (`seventeen` over `seven`). Patterns are letters only, so no
-        // candidate spans two words and none hides a whole-word occurrence.
-        let simd = packed::Config::new().match_kind(packed::MatchKind::LeftmostLongest).builder().extend(words).build();
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(words)
-            .expect("a few short literal patterns always build");
-        WordSet { simd, automaton }
+        // that begins it (`seventeen` over `seven`). Patterns are letters only (after the
+        // space), so no candidate spans two words and none hides a whole-word occurrence.
+        let spaced: Vec<String> = words.iter().map(|w| format!(" {w}")).collect();
+        let bare: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        WordSet { spaced: MultiSearch::new(&spaced), bare: MultiSearch::new(&bare) }
     }
 
     /// Calls `f` with the index (in `words`) of each whole-word occurrence in `s`, in
     /// order, until `f` returns false.
     pub fn for_each_in(&self, s: &str, mut f: impl FnMut(usize) -> bool) {
-        let lower = s.as_bytes().to_ascii_lowercase();
-        // a match starts and ends at ASCII letters: char boundaries of `s`
-        let mut visit = |m: aho_corasick::Match| !is_whole_word(s, m.start(), m.end()) || f(m.pattern().as_usize());
-        let _ = match &self.simd {
-            Some(searcher) => searcher.find_iter(&lower).all(&mut visit),
-            None => self.automaton.find_iter(&lower).all(&mut visit),
-        };
+        let b = s.as_bytes();
+        if s.is_ascii() {
+            let mut words_only = Vec::with_capacity(b.len() + 1);
+            words_only.push(b' ');
+            // branch-free per byte, so the compiler vectorises it
+            words_only.extend(b.iter().map(|&c| {
+                let letter = (c | 0x20).wrapping_sub(b'a') < 26;
+                let digit = c.wrapping_sub(b'0') < 10;
+                if letter {
+                    c | 0x20
+                } else if digit {
+                    c
+                } else {
+                    b' '
+                }
+            }));
+            // a match ` word` at `m.start()` of the copy is `word` at `m.start()` of `s`
+            // (the copy leads by one byte), ending at `m.end() - 1`
+            self.spaced.each(&words_only, |m| words_only.get(m.end()).is_some_and(|&c| c != b' ') || f(m.pattern().as_usize()));
+        } else {
+            let lower = b.to_ascii_lowercase();
+            // a match starts and ends at ASCII letters: char boundaries of `s`
+            self.bare.each(&lower, |m| !is_whole_word(s, m.start(), m.end()) || f(m.pattern().as_usize()));
+        }
     }
 
-    /// The same set searched by the automaton alone (what a CPU without Teddy runs).
+    /// The same set searched by the automata alone (what a CPU without Teddy runs).
     #[cfg(test)]
     pub fn without_simd(words: &[&str]) -> WordSet {
-        WordSet { simd: None, ..WordSet::new(words) }
+        let mut set = WordSet::new(words);
+        set.spaced.simd = None;
+        set.bare.simd = None;
+        set
     }
 }
 
@@ -398,8 +477,18 @@ fn is_word_at(s: &str, at: usize, word: &[u8]) -> bool {
 /// `s[start..end]` is a whole word: no alphanumeric character (Unicode-aware) touches it
 /// on either side. `start` and `end` must be char boundaries.
 pub fn is_whole_word(s: &str, start: usize, end: usize) -> bool {
-    !s[..start].chars().next_back().is_some_and(char::is_alphanumeric)
-        && !s[end..].chars().next().is_some_and(char::is_alphanumeric)
+    let b = s.as_bytes();
+    let alnum_before = match start.checked_sub(1).map(|i| b[i]) {
+        None => false,
+        Some(c) if c < 0x80 => ASCII_ALNUM[c as usize],
+        Some(_) => s[..start].chars().next_back().is_some_and(char::is_alphanumeric),
+    };
+    let alnum_after = match b.get(end) {
+        None => false,
+        Some(&c) if c < 0x80 => ASCII_ALNUM[c as usize],
+        Some(_) => s[end..].chars().next().is_some_and(char::is_alphanumeric),
+    };
+    !alnum_before && !alnum_after
 }
 
 /// `u8::is_ascii_alphanumeric` as a table (a load instead of range compares and branches).
@@ -879,17 +968,20 @@ mod props {
         fn word_sets_find_the_whole_words(a in text(), b in text(), pad in "[ .]{0,2}") {
             const WORDS: [&str; 6] = ["no", "yes", "seven", "seventeen", "teen", "a"];
             let t = format!("{a}{pad}Seventeen yes{b}NO seventeenth{pad}{a}");
-            let plain: Vec<usize> = t
-                .split(|c: char| !c.is_alphanumeric())
-                .filter_map(|w| WORDS.iter().position(|p| p.eq_ignore_ascii_case(w)))
-                .collect();
-            for set in [WordSet::new(&WORDS), WordSet::without_simd(&WORDS)] {
-                let mut found = Vec::new();
-                set.for_each_in(&t, |k| {
-                    found.push(k);
-                    true
-                });
-                prop_assert_eq!(&found, &plain, "{:?}", t);
+            let ascii: String = t.chars().filter(char::is_ascii).collect();
+            for t in [t, ascii] {
+                let plain: Vec<usize> = t
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter_map(|w| WORDS.iter().position(|p| p.eq_ignore_ascii_case(w)))
+                    .collect();
+                for set in [WordSet::new(&WORDS), WordSet::without_simd(&WORDS)] {
+                    let mut found = Vec::new();
+                    set.for_each_in(&t, |k| {
+                        found.push(k);
+                        true
+                    });
+                    prop_assert_eq!(&found, &plain, "{:?}", t);
+                }
             }
         }
 
