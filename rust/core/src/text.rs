@@ -619,6 +619,13 @@ pub fn option_letters(s: &str) -> OptionLetters {
         // a letter with a letter or digit beside it names nothing: only one-letter
         // words are candidates. A branch-free (vectorised) pass says whether there is
         // any; then the word scan finds them.
+        if s.len() <= 64 {
+            let mut lone = lone_option_bits(s.as_bytes());
+            while lone != 0 && see(lone.trailing_zeros() as usize) {
+                lone &= lone - 1;
+            }
+            return found;
+        }
         if !has_lone_option_byte(s.as_bytes()) {
             return found;
         }
@@ -629,6 +636,33 @@ pub fn option_letters(s: &str) -> OptionLetters {
         let _ = (0..s.len()).all(|i| !matches!(s.as_bytes()[i], b'A'..=b'H' | b'a'..=b'h') || see(i));
     }
     found
+}
+
+/// Bit `i` is set when byte `i` of an ASCII text of at most 64 bytes is a letter A–H /
+/// a–h with no letter or digit on either side (as [`has_lone_option_byte`] asks). Eight
+/// bytes at a time: each byte class is a range test done on all eight lanes at once.
+fn lone_option_bits(b: &[u8]) -> u64 {
+    const LANES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x80 * LANES;
+    // the 0x80 bit of each lane whose byte (ASCII) lies in lo..=hi: with the high bit
+    // set first, no subtraction borrows from the next lane
+    let in_range = |x: u64, lo: u8, hi: u8| {
+        let h = x | HIGH;
+        h.wrapping_sub(u64::from(lo) * LANES) & !h.wrapping_sub(u64::from(hi + 1) * LANES) & HIGH
+    };
+    // one bit per lane (lane j -> bit j)
+    let bits = |m: u64| (m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+    debug_assert!(b.len() <= 64 && b.is_ascii());
+    let mut padded = [b' '; 64]; // a space has no letter or digit in it
+    padded[..b.len()].copy_from_slice(b);
+    let (mut option, mut alnum) = (0u64, 0u64);
+    for (k, lane) in padded.chunks_exact(8).take(b.len().div_ceil(8)).enumerate() {
+        let x = u64::from_le_bytes(lane.try_into().expect("8 bytes"));
+        let folded = x | 0x20 * LANES; // letters to lower case
+        option |= bits(in_range(folded, b'a', b'h')) << (8 * k);
+        alnum |= bits(in_range(folded, b'a', b'z') | in_range(x, b'0', b'9')) << (8 * k);
+    }
+    option & !(alnum << 1) & !(alnum >> 1)
 }
 
 /// Whether some byte of ASCII text is a letter A–H / a–h with no letter or digit on
@@ -668,9 +702,8 @@ fn option_letter_at(s: &str, i: usize) -> Option<char> {
     if alnum(next) || matches!(p, Some('\\' | '_' | '^')) || next == Some('_') {
         return None;
     }
-    let lead_in = p == Some('(') || preceded_by_lead_in(s, i);
     if upper {
-        if c == 'A' && next == Some(' ') && !lead_in {
+        if c == 'A' && next == Some(' ') && !(p == Some('(') || preceded_by_lead_in(s, i)) {
             let rest = after.as_str();
             let word = &rest[..rest.bytes().position(|x| !x.is_ascii_alphabetic()).unwrap_or(rest.len())];
             if word.starts_with(|x: char| x.is_ascii_lowercase()) && !NOT_A_NOUN.contains(&word) {
@@ -935,6 +968,16 @@ mod props {
             }
             for t in [a.as_str(), &format!("(b) {a}{pad}C."), &format!("A {b} or c) é{a}D")] {
                 prop_assert_eq!(option_letters(t), reference_option_letters(t), "{:?}", t);
+                let ascii: String = t.chars().filter(char::is_ascii).collect();
+                prop_assert_eq!(option_letters(&ascii), reference_option_letters(&ascii), "{:?}", ascii);
+                if ascii.len() <= 64 {
+                    let b = ascii.as_bytes();
+                    let alnum = |i: usize| b[i].is_ascii_alphanumeric();
+                    let lone = (0..b.len()).filter(|&i| {
+                        matches!(b[i] | 0x20, b'a'..=b'h') && !(i > 0 && alnum(i - 1)) && !(i + 1 < b.len() && alnum(i + 1))
+                    });
+                    prop_assert_eq!(lone_option_bits(b), lone.fold(0u64, |m, i| m | 1 << i), "{:?}", ascii);
+                }
             }
             for t in [a.as_str(), &format!("{a} yes{pad}"), &format!("{pad}No.{a}"), &format!("{a}{b}"), &format!("é{a}yes {b} ényes Nob nO")] {
                 prop_assert_eq!(yes_no(t), reference_yes_no(t), "{:?}", t);
