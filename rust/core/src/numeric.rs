@@ -55,7 +55,7 @@ const LAYOUT: &[&str] = &[
 
 /// Removes whole-string math delimiters (`$…$`, `$$…$$`, `\(…\)`, `\[…\]`).
 pub fn strip_math_delimiters(s: &str) -> &str {
-    let mut s = s.trim();
+    let mut s = crate::text::trim(s);
     loop {
         let inner = [("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")]
             .iter()
@@ -65,7 +65,7 @@ pub fn strip_math_delimiters(s: &str) -> &str {
                     .flatten()
             });
         match inner {
-            Some(inner) => s = inner.trim(),
+            Some(inner) => s = crate::text::trim(inner),
             None => return s,
         }
     }
@@ -881,9 +881,13 @@ fn number_word(word: &[u8]) -> Option<usize> {
 
 /// The right-hand side of the last `=` or `≈` (`x = 5` -> `5`), trimmed.
 pub fn right_of_equals(s: &str) -> &str {
-    match s.rfind(['=', '≈']) {
-        Some(k) => s[k..].trim_start_matches(['=', '≈']).trim(),
-        None => s.trim(),
+    // `≈` is E2 89 88 in UTF-8: a SIMD reverse scan for `=` and its last byte
+    let b = s.as_bytes();
+    let last = memchr::memrchr2_iter(b'=', 0x88, b).find(|&k| b[k] == b'=' || b[..=k].ends_with("≈".as_bytes()));
+    match last {
+        // `k` is the last byte of `=` or `≈`: the next byte starts a char
+        Some(k) => crate::text::trim(&s[k + 1..]),
+        None => crate::text::trim(s),
     }
 }
 
@@ -1626,6 +1630,16 @@ mod props {
     proptest! {
         // the fast paths against the general ones: cheap cases, many of them
         #![proptest_config(ProptestConfig::with_cases(20000))]
+
+        #[test]
+        fn right_of_equals_is_the_char_search(s in prop_oneof![math_soup(), text()]) {
+            let plain = match s.rfind(['=', '≈']) {
+                Some(k) => s[k..].trim_start_matches(['=', '≈']).trim(),
+                None => s.trim(),
+            };
+            prop_assert_eq!(right_of_equals(&s), plain);
+            prop_assert_eq!(strip_math_delimiters(&s), strip_math_delimiters(s.trim()));
+        }
 
         #[test]
         fn lexer_matches_reference(s in prop_oneof![math_soup(), number_soup(), text()]) {
