@@ -348,7 +348,8 @@ fn says_yes_no_short(s: &str) -> (bool, bool) {
     let b = s.as_bytes();
     let (mut yes, mut no) = (false, false);
     let n = b.len();
-    let load = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+    // `at + 8 <= n` at every call below; a miss would read as padding, never panic
+    let load = |at: usize| b.get(at..at + 8).and_then(|w| w.try_into().ok()).map_or(0, u64::from_le_bytes);
     for k in (0..n).step_by(8) {
         // bytes k.. as a word; missing bytes are 0 (0 | 0x20 is neither letter)
         let word = if k + 8 <= n {
@@ -390,26 +391,30 @@ pub struct WordSet {
 
 /// Leftmost-longest search for a few literals: Teddy where the CPU has the SIMD it needs
 /// (x86-64 with SSSE3, aarch64), else the Aho–Corasick automaton.
-struct MultiSearch {
-    simd: Option<packed::Searcher>,
-    automaton: AhoCorasick,
+enum MultiSearch {
+    Teddy(packed::Searcher),
+    Automaton(AhoCorasick),
 }
 
 impl MultiSearch {
-    fn new(patterns: &[String]) -> MultiSearch {
-        let simd = packed::Config::new().match_kind(packed::MatchKind::LeftmostLongest).builder().extend(patterns).build();
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(patterns)
-            .expect("a few short literal patterns always build");
-        MultiSearch { simd, automaton }
+    fn new(patterns: &[String], allow_simd: bool) -> MultiSearch {
+        let config = packed::Config::new().match_kind(packed::MatchKind::LeftmostLongest).builder().extend(patterns).build();
+        match config.filter(|_| allow_simd) {
+            Some(teddy) => MultiSearch::Teddy(teddy),
+            None => MultiSearch::Automaton(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(patterns)
+                    .expect("a few short literal patterns always build"),
+            ),
+        }
     }
 
     /// Calls `visit` on each match in order until it returns false.
     fn each(&self, haystack: &[u8], visit: impl FnMut(aho_corasick::Match) -> bool) {
-        let _ = match &self.simd {
-            Some(searcher) => searcher.find_iter(haystack).all(visit),
-            None => self.automaton.find_iter(haystack).all(visit),
+        let _ = match self {
+            MultiSearch::Teddy(searcher) => searcher.find_iter(haystack).all(visit),
+            MultiSearch::Automaton(automaton) => automaton.find_iter(haystack).all(visit),
         };
     }
 }
@@ -417,13 +422,23 @@ impl MultiSearch {
 impl WordSet {
     /// `words`: non-empty lower-case ASCII letters.
     pub fn new(words: &[&str]) -> WordSet {
+        WordSet::build(words, true)
+    }
+
+    /// The same set searched by the automata alone (what a CPU without Teddy runs).
+    #[cfg(test)]
+    pub fn without_simd(words: &[&str]) -> WordSet {
+        WordSet::build(words, false)
+    }
+
+    fn build(words: &[&str], allow_simd: bool) -> WordSet {
         debug_assert!(words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase())));
         // leftmost-longest: at a word's start the whole word wins over a shorter pattern
         // that begins it (`seventeen` over `seven`). Patterns are letters only (after the
         // space), so no candidate spans two words and none hides a whole-word occurrence.
         let spaced: Vec<String> = words.iter().map(|w| format!(" {w}")).collect();
         let bare: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-        WordSet { spaced: MultiSearch::new(&spaced), bare: MultiSearch::new(&bare) }
+        WordSet { spaced: MultiSearch::new(&spaced, allow_simd), bare: MultiSearch::new(&bare, allow_simd) }
     }
 
     /// Calls `f` with the index (in `words`) of each whole-word occurrence in `s`, in
@@ -453,15 +468,6 @@ impl WordSet {
             // a match starts and ends at ASCII letters: char boundaries of `s`
             self.bare.each(&lower, |m| !is_whole_word(s, m.start(), m.end()) || f(m.pattern().as_usize()));
         }
-    }
-
-    /// The same set searched by the automata alone (what a CPU without Teddy runs).
-    #[cfg(test)]
-    pub fn without_simd(words: &[&str]) -> WordSet {
-        let mut set = WordSet::new(words);
-        set.spaced.simd = None;
-        set.bare.simd = None;
-        set
     }
 }
 
@@ -657,8 +663,8 @@ fn lone_option_bits(b: &[u8]) -> u64 {
     padded[..b.len()].copy_from_slice(b);
     let (mut option, mut alnum) = (0u64, 0u64);
     for (k, lane) in padded.chunks_exact(8).take(b.len().div_ceil(8)).enumerate() {
-        let x = u64::from_le_bytes(lane.try_into().expect("8 bytes"));
-        let folded = x | 0x20 * LANES; // letters to lower case
+        let x = lane.try_into().map_or(0, u64::from_le_bytes); // chunks_exact: always 8 bytes
+        let folded = x | (0x20 * LANES); // letters to lower case
         option |= bits(in_range(folded, b'a', b'h')) << (8 * k);
         alnum |= bits(in_range(folded, b'a', b'z') | in_range(x, b'0', b'9')) << (8 * k);
     }
