@@ -16,7 +16,6 @@ import ast
 import json
 import math
 import re
-from fractions import Fraction
 
 ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 WS_RE = re.compile(r"\s+")
@@ -78,8 +77,10 @@ def normalize_exact(s: str) -> str:
 
 
 def exact(completions, solutions, image_sizes=None):
-    return [1.0 if normalize_exact(extract(c)) == normalize_exact(gold_text(s)) else 0.0
-            for c, s in zip(completions, solutions)]
+    return [
+        1.0 if normalize_exact(extract(c)) == normalize_exact(gold_text(s)) else 0.0
+        for c, s in zip(completions, solutions)
+    ]
 
 
 # --- mcq (VLM-R1 extract_choice_letter style) ---------------------------------------------
@@ -141,7 +142,7 @@ def to_number(text: str) -> float | None:
     m = NUM_RE.match(s)
     if not m:
         return None
-    rest = s[m.end():].strip()
+    rest = s[m.end() :].strip()
     if rest and not rest.isalpha():
         return None
     try:
@@ -160,9 +161,13 @@ def numeric(completions, solutions, image_sizes=None, rel_tol=1e-6):
     return out
 
 
-WORD_NUMS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+WORD_NUMS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
 
 
 def to_count(text: str) -> int | None:
@@ -194,9 +199,19 @@ def strip_math(s: str) -> str:
     b = last_boxed(s)
     if b is not None:
         s = b
-    for a, z in (("$", ""), ("\\(", ""), ("\\)", ""), ("\\left", ""), ("\\right", ""),
-                 ("\\!", ""), ("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("^{\\circ}", ""),
-                 ("^\\circ", ""), (" ", "")):
+    for a, z in (
+        ("$", ""),
+        ("\\(", ""),
+        ("\\)", ""),
+        ("\\left", ""),
+        ("\\right", ""),
+        ("\\!", ""),
+        ("\\dfrac", "\\frac"),
+        ("\\tfrac", "\\frac"),
+        ("^{\\circ}", ""),
+        ("^\\circ", ""),
+        (" ", ""),
+    ):
         s = s.replace(a, z)
     if len(s) > 2 and s[1] == "=" and s[0].isalpha():  # "x=5" -> "5"
         s = s[2:]
@@ -224,7 +239,11 @@ def math_plain(completions, solutions, image_sizes=None):
             out.append(1.0)
             continue
         pv, gv = math_value(p), math_value(g)
-        out.append(1.0 if pv is not None and gv is not None and math.isclose(pv, gv, rel_tol=1e-6, abs_tol=1e-9) else 0.0)
+        out.append(
+            1.0
+            if pv is not None and gv is not None and math.isclose(pv, gv, rel_tol=1e-6, abs_tol=1e-9)
+            else 0.0
+        )
     return out
 
 
@@ -274,8 +293,17 @@ def chart(completions, solutions, image_sizes=None, max_relative_change=0.05):
 
 _N = r"\s*(-?\d+(?:\.\d+)?)\s*"
 LIST_RE = re.compile(r"\[" + ",".join([_N] * 4) + r"\]")
-TAG_RE = re.compile(r"(?:<box>|<\|box_start\|>)\(" + _N + "," + _N + r"\),\s*\(" + _N + "," + _N
-                    + r"\)(?:</box>|<\|box_end\|>)")
+TAG_RE = re.compile(
+    r"(?:<box>|<\|box_start\|>)\("
+    + _N
+    + ","
+    + _N
+    + r"\),\s*\("
+    + _N
+    + ","
+    + _N
+    + r"\)(?:</box>|<\|box_end\|>)"
+)
 BOX_KEYS = ("bbox_2d", "bbox", "Position", "box")
 FENCE_RE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
@@ -285,7 +313,11 @@ def _boxes_from_value(v, out) -> None:
         for k in BOX_KEYS:
             if k in v:
                 b = v[k]
-                if isinstance(b, (list, tuple)) and len(b) == 4 and all(isinstance(x, (int, float)) for x in b):
+                if (
+                    isinstance(b, (list, tuple))
+                    and len(b) == 4
+                    and all(isinstance(x, (int, float)) for x in b)
+                ):
                     out.append([float(x) for x in b])
                 return
     elif isinstance(v, (list, tuple)):
@@ -356,8 +388,7 @@ def iou_norm1000(completions, solutions, image_sizes=None):
 
 
 def iou_threshold(completions, solutions, image_sizes=None, threshold=0.5):
-    return [1.0 if v >= threshold else 0.0
-            for v in _first_ious(completions, solutions, image_sizes, False)]
+    return [1.0 if v >= threshold else 0.0 for v in _first_ious(completions, solutions, image_sizes, False)]
 
 
 def iou_match(completions, solutions, image_sizes=None, threshold=0.5):

@@ -15,9 +15,9 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable
 
 # --- families ---------------------------------------------------------------------------
 
@@ -48,11 +48,16 @@ class Family:
     def __len__(self) -> int:
         return len(self.completions)
 
-    def subset(self, idx: list[int]) -> "Family":
+    def subset(self, idx: list[int]) -> Family:
         sub = Family(self.name, self.func, dict(self.kwargs))
         for i in idx:
-            sub.add(self.completions[i], self.solutions[i], self.golds[i], self.variants[i],
-                    None if self.image_sizes is None else self.image_sizes[i])
+            sub.add(
+                self.completions[i],
+                self.solutions[i],
+                self.golds[i],
+                self.variants[i],
+                None if self.image_sizes is None else self.image_sizes[i],
+            )
         return sub
 
 
@@ -73,21 +78,82 @@ WORDS = (
 ).split()
 
 PHRASES = [
-    "red", "blue", "green", "golden retriever", "new york city", "eiffel tower", "tennis racket",
-    "fire hydrant", "stop sign", "traffic light", "wooden table", "umbrella", "giraffe",
-    "pizza", "sailboat", "snowboard", "kitchen", "living room", "parking lot", "bus station",
-    "brown horse", "black and white cat", "running", "sitting", "sunny", "cloudy", "winter",
-    "baseball bat", "teddy bear", "laptop computer", "mountain bike", "cell phone",
+    "red",
+    "blue",
+    "green",
+    "golden retriever",
+    "new york city",
+    "eiffel tower",
+    "tennis racket",
+    "fire hydrant",
+    "stop sign",
+    "traffic light",
+    "wooden table",
+    "umbrella",
+    "giraffe",
+    "pizza",
+    "sailboat",
+    "snowboard",
+    "kitchen",
+    "living room",
+    "parking lot",
+    "bus station",
+    "brown horse",
+    "black and white cat",
+    "running",
+    "sitting",
+    "sunny",
+    "cloudy",
+    "winter",
+    "baseball bat",
+    "teddy bear",
+    "laptop computer",
+    "mountain bike",
+    "cell phone",
 ]
 OPTION_TEXTS = [
-    "cat", "dog", "horse", "bicycle", "red car", "blue bus", "two people", "bird", "the left one",
-    "the right one", "morning", "evening", "kitchen", "beach", "snow", "grass", "water", "bridge",
+    "cat",
+    "dog",
+    "horse",
+    "bicycle",
+    "red car",
+    "blue bus",
+    "two people",
+    "bird",
+    "the left one",
+    "the right one",
+    "morning",
+    "evening",
+    "kitchen",
+    "beach",
+    "snow",
+    "grass",
+    "water",
+    "bridge",
 ]
 LETTERS = "ABCDEFGH"
 NUMBER_WORDS = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-    "nineteen", "twenty",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
 ]
 UNITS = ["cm", "m", "kg", "km", "meters", "dollars", "apples", "people", "units"]
 LABELS = ["dog", "cat", "person", "car", "bus", "chair", "cup", "bird", "horse", "bottle"]
@@ -107,8 +173,29 @@ def think(rng: random.Random, lo: int = 15, hi: int = 90) -> str:
 def noise(rng: random.Random) -> str:
     """Garbage that names no answer, number or box: words, stray tags and braces."""
     parts = rng.choices(WORDS, k=rng.randint(3, 60))
-    junk = ["<think>", "</think>", "<answer>", "{", "}", "[", "]", "(", ")", "\\boxed{", ":",
-            "<|box_start|>", "<box>", "\"", "'", "```json", "```", "...", "\n", "%", "/"]
+    junk = [
+        "<think>",
+        "</think>",
+        "<answer>",
+        "{",
+        "}",
+        "[",
+        "]",
+        "(",
+        ")",
+        "\\boxed{",
+        ":",
+        "<|box_start|>",
+        "<box>",
+        '"',
+        "'",
+        "```json",
+        "```",
+        "...",
+        "\n",
+        "%",
+        "/",
+    ]
     for _ in range(rng.randint(1, 8)):
         parts.insert(rng.randrange(len(parts) + 1), rng.choice(junk))
     return rng.choice(["", " "]).join(parts)
@@ -130,11 +217,13 @@ def tagged(rng: random.Random, answer: str) -> str:
 def boxed(rng: random.Random, answer: str) -> str:
     """Reasoning prose ending in \\boxed{answer}, no answer tags (R1-style math output)."""
     t = think(rng)
-    return rng.choice([
-        f"{t}. Therefore the final answer is $\\boxed{{{answer}}}$.",
-        f"{t}\n\n\\boxed{{{answer}}}",
-        f"<think>{t}</think> so the answer is \\boxed{{{answer}}}",
-    ])
+    return rng.choice(
+        [
+            f"{t}. Therefore the final answer is $\\boxed{{{answer}}}$.",
+            f"{t}\n\n\\boxed{{{answer}}}",
+            f"<think>{t}</think> so the answer is \\boxed{{{answer}}}",
+        ]
+    )
 
 
 def truncated(rng: random.Random) -> str:
@@ -155,10 +244,20 @@ def pick(rng: random.Random, weighted: list[tuple[str, float]]) -> str:
 
 FORMAT_VARIANTS = [
     # name, weight, strict gold, lenient gold
-    ("ok", 30, 1, 1), ("ok_spaced", 10, 1, 1), ("ok_outer_ws", 5, 1, 1), ("no_think", 8, 0, 1),
-    ("no_answer", 8, 0, 0), ("answer_first", 5, 0, 1), ("text_before", 6, 0, 1),
-    ("text_after", 6, 0, 1), ("two_answers", 5, 0, 1), ("two_thinks", 4, 0, 1),
-    ("junk_between", 5, 0, 1), ("unclosed", 4, 0, 0), ("noise", 3, 0, 0), ("empty", 1, 0, 0),
+    ("ok", 30, 1, 1),
+    ("ok_spaced", 10, 1, 1),
+    ("ok_outer_ws", 5, 1, 1),
+    ("no_think", 8, 0, 1),
+    ("no_answer", 8, 0, 0),
+    ("answer_first", 5, 0, 1),
+    ("text_before", 6, 0, 1),
+    ("text_after", 6, 0, 1),
+    ("two_answers", 5, 0, 1),
+    ("two_thinks", 4, 0, 1),
+    ("junk_between", 5, 0, 1),
+    ("unclosed", 4, 0, 0),
+    ("noise", 3, 0, 0),
+    ("empty", 1, 0, 0),
 ]
 
 
@@ -193,10 +292,24 @@ def gen_format(fam: Family, rng: random.Random, n: int, lenient: bool) -> None:
 
 
 def gen_exact(fam: Family, rng: random.Random, n: int) -> None:
-    weights = [("tag", 20), ("case", 10), ("spaces", 8), ("quotes", 6), ("brackets", 6),
-               ("period", 8), ("boxed", 6), ("bare", 5), ("last_block", 4), ("wrong", 12),
-               ("partial", 5), ("extra_words", 5), ("sentence_bare", 3), ("earlier_block", 3),
-               ("truncated", 2), ("noise", 3)]
+    weights = [
+        ("tag", 20),
+        ("case", 10),
+        ("spaces", 8),
+        ("quotes", 6),
+        ("brackets", 6),
+        ("period", 8),
+        ("boxed", 6),
+        ("bare", 5),
+        ("last_block", 4),
+        ("wrong", 12),
+        ("partial", 5),
+        ("extra_words", 5),
+        ("sentence_bare", 3),
+        ("earlier_block", 3),
+        ("truncated", 2),
+        ("noise", 3),
+    ]
     for _ in range(n):
         v = pick(rng, weights)
         gold = rng.choice(PHRASES)
@@ -245,17 +358,33 @@ def gen_exact(fam: Family, rng: random.Random, n: int) -> None:
 
 
 def mcq_forms(rng: random.Random, letter: str) -> str:
-    return rng.choice([
-        letter, f"({letter})", f"{letter}.", f"{letter}) {rng.choice(OPTION_TEXTS)}",
-        f"Option {letter}", f"The answer is {letter}", f"The answer is {letter}.",
-        # an option text starting with the article "A" names no second option
-        f"{letter}. {rng.choice(['A red car', 'A bird', 'A man on a horse'])}",
-    ])
+    return rng.choice(
+        [
+            letter,
+            f"({letter})",
+            f"{letter}.",
+            f"{letter}) {rng.choice(OPTION_TEXTS)}",
+            f"Option {letter}",
+            f"The answer is {letter}",
+            f"The answer is {letter}.",
+            # an option text starting with the article "A" names no second option
+            f"{letter}. {rng.choice(['A red car', 'A bird', 'A man on a horse'])}",
+        ]
+    )
 
 
 def gen_mcq(fam: Family, rng: random.Random, n: int, letter_solutions: bool = False) -> None:
-    weights = [("tag", 40), ("boxed", 6), ("bare", 6), ("wrong", 25), ("multi", 10),
-               ("empty", 3), ("truncated", 3), ("noise", 4), ("last_block", 3)]
+    weights = [
+        ("tag", 40),
+        ("boxed", 6),
+        ("bare", 6),
+        ("wrong", 25),
+        ("multi", 10),
+        ("empty", 3),
+        ("truncated", 3),
+        ("noise", 4),
+        ("last_block", 3),
+    ]
     for _ in range(n):
         v = pick(rng, weights)
         k = rng.choice([4, 4, 4, 5, 6, 8])
@@ -278,8 +407,12 @@ def gen_mcq(fam: Family, rng: random.Random, n: int, letter_solutions: bool = Fa
             c, g = tagged(rng, mcq_forms(rng, other)), 0.0
         elif v == "multi":
             a, b = (gold, other) if rng.random() < 0.5 else (other, gold)
-            c = tagged(rng, rng.choice([f"{a} or {b}", f"{a}, {b}", f"({a}) ({b})",
-                                         f"{a} and {b}", f"The answer is {a} or {b}"]))
+            c = tagged(
+                rng,
+                rng.choice(
+                    [f"{a} or {b}", f"{a}, {b}", f"({a}) ({b})", f"{a} and {b}", f"The answer is {a} or {b}"]
+                ),
+            )
             g = 0.0
         elif v == "empty":
             c, g = tagged(rng, ""), 0.0
@@ -292,19 +425,39 @@ def gen_mcq(fam: Family, rng: random.Random, n: int, letter_solutions: bool = Fa
 
 # --- yes/no -----------------------------------------------------------------------------
 
-YES_FORMS = ["yes", "Yes", "YES", "Yes.", "yes!", "Yes, there is a {o} in the image.",
-             "yes, the {o} is visible", "Definitely yes."]
-NO_FORMS = ["no", "No", "NO", "No.", "No, there is no {o}.", "no, the {o} is missing",
-            "No, it is not."]
+YES_FORMS = [
+    "yes",
+    "Yes",
+    "YES",
+    "Yes.",
+    "yes!",
+    "Yes, there is a {o} in the image.",
+    "yes, the {o} is visible",
+    "Definitely yes.",
+]
+NO_FORMS = ["no", "No", "NO", "No.", "No, there is no {o}.", "no, the {o} is missing", "No, it is not."]
 # Words that contain "yes"/"no" as letters but must not count as answers.
-TRAPS = ["The {o} has blue eyes, so {ans}.", "We know the {o} is there: {ans}.",
-         "Looking north and at the {o}'s nose: {ans}.", "Unlike yesterday, {ans}.",
-         "Nobody would doubt it, {ans}."]
+TRAPS = [
+    "The {o} has blue eyes, so {ans}.",
+    "We know the {o} is there: {ans}.",
+    "Looking north and at the {o}'s nose: {ans}.",
+    "Unlike yesterday, {ans}.",
+    "Nobody would doubt it, {ans}.",
+]
 
 
 def gen_yesno(fam: Family, rng: random.Random, n: int) -> None:
-    weights = [("tag", 40), ("bare", 8), ("boxed", 4), ("trap", 10), ("wrong", 20),
-               ("both", 8), ("neither", 4), ("truncated", 2), ("noise", 4)]
+    weights = [
+        ("tag", 40),
+        ("bare", 8),
+        ("boxed", 4),
+        ("trap", 10),
+        ("wrong", 20),
+        ("both", 8),
+        ("neither", 4),
+        ("truncated", 2),
+        ("noise", 4),
+    ]
     for _ in range(n):
         v = pick(rng, weights)
         gold = rng.choice(["yes", "no"])
@@ -346,8 +499,10 @@ def fmt_thousands(x: int) -> str:
 
 def draw_number(rng: random.Random, allow_percent: bool = True):
     """(value as Fraction, canonical solution text, kind). Values are exact decimals."""
-    kind = rng.choice(["int", "int", "big", "dec", "frac", "neg", "sci_small", "sci_big"]
-                      + (["pct"] if allow_percent else []))
+    kind = rng.choice(
+        ["int", "int", "big", "dec", "frac", "neg", "sci_small", "sci_big"]
+        + (["pct"] if allow_percent else [])
+    )
     if kind == "int":
         x = rng.randint(0, 999)
         return Fraction(x), str(x), kind
@@ -423,8 +578,15 @@ def wrong_number(rng: random.Random, x: Fraction, canon: str, kind: str) -> str:
 
 
 def gen_numeric(fam: Family, rng: random.Random, n: int, allow_percent: bool = True) -> None:
-    weights = [("right", 55), ("boxed", 8), ("bare", 5), ("wrong", 20), ("non_finite", 4),
-               ("truncated", 3), ("noise", 5)]
+    weights = [
+        ("right", 55),
+        ("boxed", 8),
+        ("bare", 5),
+        ("wrong", 20),
+        ("non_finite", 4),
+        ("truncated", 3),
+        ("noise", 5),
+    ]
     for _ in range(n):
         v = pick(rng, weights)
         x, canon, kind = draw_number(rng, allow_percent)
@@ -451,8 +613,17 @@ def gen_numeric(fam: Family, rng: random.Random, n: int, allow_percent: bool = T
 
 
 def gen_count(fam: Family, rng: random.Random, n: int) -> None:
-    weights = [("digits", 35), ("word", 15), ("boxed", 6), ("bare", 6), ("wrong", 20),
-               ("wrong_word", 6), ("fractional", 4), ("truncated", 3), ("noise", 5)]
+    weights = [
+        ("digits", 35),
+        ("word", 15),
+        ("boxed", 6),
+        ("bare", 6),
+        ("wrong", 20),
+        ("wrong_word", 6),
+        ("fractional", 4),
+        ("truncated", 3),
+        ("noise", 5),
+    ]
     for _ in range(n):
         v = pick(rng, weights)
         k = rng.randint(0, 20) if rng.random() < 0.8 else rng.randint(21, 500)
@@ -499,18 +670,31 @@ def draw_math(rng: random.Random):
             if math.gcd(p, q) == 1:
                 break
         gold = f"\\frac{{{p}}}{{{q}}}"
-        right = [("frac", gold), ("dfrac", f"\\dfrac{{{p}}}{{{q}}}"), ("slash", f"{p}/{q}"),
-                 ("dollars", f"${gold}$"), ("unreduced", f"\\frac{{{2 * p}}}{{{2 * q}}}")]
+        right = [
+            ("frac", gold),
+            ("dfrac", f"\\dfrac{{{p}}}{{{q}}}"),
+            ("slash", f"{p}/{q}"),
+            ("dollars", f"${gold}$"),
+            ("unreduced", f"\\frac{{{2 * p}}}{{{2 * q}}}"),
+        ]
         if all(f in (2, 5) for f in prime_factors(q)):
             right.append(("decimal", repr(p / q)))
-        wrong = [f"\\frac{{{p + 1}}}{{{q}}}", f"\\frac{{{q}}}{{{p}}}" if p != q else "\\frac{1}{7}",
-                 f"{p}/{q + 1}"]
+        wrong = [
+            f"\\frac{{{p + 1}}}{{{q}}}",
+            f"\\frac{{{q}}}{{{p}}}" if p != q else "\\frac{1}{7}",
+            f"{p}/{q + 1}",
+        ]
         return kind, gold, right, wrong
     if kind == "int":
         k = rng.randint(-50, 500)
         gold = str(k)
-        right = [("int", gold), ("x_eq", f"x = {k}"), ("dollars", f"${k}$"),
-                 ("boxed_in_answer", f"\\boxed{{{k}}}"), ("float", f"{k}.0")]
+        right = [
+            ("int", gold),
+            ("x_eq", f"x = {k}"),
+            ("dollars", f"${k}$"),
+            ("boxed_in_answer", f"\\boxed{{{k}}}"),
+            ("float", f"{k}.0"),
+        ]
         return kind, gold, right, [str(k + 1), f"x = {k - 1}", str(-k - 1)]
     if kind == "sqrt":
         m = rng.choice(SQRT_FREE)
@@ -570,8 +754,19 @@ def gen_math(fam: Family, rng: random.Random, n: int) -> None:
 
 # --- chart ------------------------------------------------------------------------------
 
-CHART_TEXT = ["Brazil", "United States", "Germany", "Online", "Male", "Q3", "Facebook",
-              "Very likely", "Agree", "Electricity", "Asia Pacific"]
+CHART_TEXT = [
+    "Brazil",
+    "United States",
+    "Germany",
+    "Online",
+    "Male",
+    "Q3",
+    "Facebook",
+    "Very likely",
+    "Agree",
+    "Electricity",
+    "Asia Pacific",
+]
 
 
 def chart_number(y: float) -> str:
@@ -579,9 +774,18 @@ def chart_number(y: float) -> str:
 
 
 def gen_chart(fam: Family, rng: random.Random, n: int) -> None:
-    weights = [("num_exact", 25), ("num_close", 15), ("num_thousands", 6), ("num_far", 18),
-               ("pct", 8), ("text", 10), ("text_case", 5), ("text_wrong", 6), ("noise", 4),
-               ("truncated", 3)]
+    weights = [
+        ("num_exact", 25),
+        ("num_close", 15),
+        ("num_thousands", 6),
+        ("num_far", 18),
+        ("pct", 8),
+        ("text", 10),
+        ("text_case", 5),
+        ("text_wrong", 6),
+        ("noise", 4),
+        ("truncated", 3),
+    ]
     for _ in range(n):
         v = pick(rng, weights)
         g = 1.0
@@ -638,8 +842,9 @@ def match_reward(pred, gold, threshold: float) -> float:
     """DESIGN.md `match`: one-to-one greedy by descending IoU over pairs >= threshold."""
     if not pred or not gold:
         return 0.0
-    pairs = sorted(((iou(p, g), i, j) for i, p in enumerate(pred) for j, g in enumerate(gold)),
-                   key=lambda t: -t[0])
+    pairs = sorted(
+        ((iou(p, g), i, j) for i, p in enumerate(pred) for j, g in enumerate(gold)), key=lambda t: -t[0]
+    )
     used_p, used_g, total = set(), set(), 0.0
     for v, i, j in pairs:
         if v > 0 and v >= threshold and i not in used_p and j not in used_g:
@@ -673,16 +878,33 @@ def jitter(rng: random.Random, b, w: int, h: int, level: str):
         x = b[2] + rng.uniform(1, 50) if b[2] + 60 < w else max(0.0, b[0] - bw - 60)
         return [x, b[1], x + rng.uniform(10, 80), b[3]]
     s = {"small": 0.06, "medium": 0.2, "large": 0.5}[level]
-    return [b[0] + rng.gauss(0, s) * bw, b[1] + rng.gauss(0, s) * bh,
-            b[2] + rng.gauss(0, s) * bw, b[3] + rng.gauss(0, s) * bh]
+    return [
+        b[0] + rng.gauss(0, s) * bw,
+        b[1] + rng.gauss(0, s) * bh,
+        b[2] + rng.gauss(0, s) * bw,
+        b[3] + rng.gauss(0, s) * bh,
+    ]
 
 
-BOX_FORMS = ["list", "json_bbox_2d", "json_list", "json_fence", "json_label_first", "py_bbox",
-             "position", "box_key", "box_tag", "qwen_tag", "list_of_lists", "prose"]
+BOX_FORMS = [
+    "list",
+    "json_bbox_2d",
+    "json_list",
+    "json_fence",
+    "json_label_first",
+    "py_bbox",
+    "position",
+    "box_key",
+    "box_tag",
+    "qwen_tag",
+    "list_of_lists",
+    "prose",
+]
 
 
 def write_boxes(rng: random.Random, boxes: list[list[str]], form: str) -> str:
     """Boxes (already formatted coordinate strings) in one of the DESIGN.md forms."""
+
     def lst(b, sp=", "):
         return "[" + sp.join(b) + "]"
 
@@ -703,15 +925,22 @@ def write_boxes(rng: random.Random, boxes: list[list[str]], form: str) -> str:
     if form == "py_bbox":
         return "[" + ", ".join(f"{{'bbox': {lst(b)}, 'label': '{lab()}'}}" for b in boxes) + "]"
     if form == "position":
-        return "[" + ", ".join(f"{{'Position': {lst(b)}, 'Confidence': {rng.choice(['0.9', '0.75', '1.0'])}}}"
-                               for b in boxes) + "]"
+        return (
+            "["
+            + ", ".join(
+                f"{{'Position': {lst(b)}, 'Confidence': {rng.choice(['0.9', '0.75', '1.0'])}}}" for b in boxes
+            )
+            + "]"
+        )
     if form == "box_key":
         return "[" + ", ".join(f'{{"box": {lst(b)}}}' for b in boxes) + "]"
     if form == "box_tag":
         return "".join(f"<box>({b[0]},{b[1]}),({b[2]},{b[3]})</box>" for b in boxes)
     if form == "qwen_tag":
-        return "".join(f"<|object_ref_start|>{lab()}<|object_ref_end|><|box_start|>({b[0]},{b[1]}),({b[2]},{b[3]})<|box_end|>"
-                       for b in boxes)
+        return "".join(
+            f"<|object_ref_start|>{lab()}<|object_ref_end|><|box_start|>({b[0]},{b[1]}),({b[2]},{b[3]})<|box_end|>"
+            for b in boxes
+        )
     # prose around bare lists
     return "The " + lab() + " is at " + " and ".join(lst(b) for b in boxes) + "."
 
@@ -753,9 +982,20 @@ def to_pixels(raw: list[str], coords: str, size) -> list[float] | None:
 def gen_boxes(fam: Family, rng: random.Random, n: int, mode: str, coords: str = "absolute") -> None:
     """Grounding (first box) or detection (`match`) completions with their exact reward."""
     with_size = coords != "absolute"
-    weights = [("exact", 10), ("small", 25), ("medium", 20), ("large", 12), ("disjoint", 6),
-               ("swapped", 5), ("degenerate_first", 4), ("nan_first", 2), ("three_numbers", 2),
-               ("truncated_json", 3), ("noise", 4), ("outside", 4 if with_size else 0)]
+    weights = [
+        ("exact", 10),
+        ("small", 25),
+        ("medium", 20),
+        ("large", 12),
+        ("disjoint", 6),
+        ("swapped", 5),
+        ("degenerate_first", 4),
+        ("nan_first", 2),
+        ("three_numbers", 2),
+        ("truncated_json", 3),
+        ("noise", 4),
+        ("outside", 4 if with_size else 0),
+    ]
     if mode == "match":
         weights += [("duplicates", 4), ("whole_image", 3), ("extra", 6), ("missing", 6)]
     for _ in range(n):
@@ -773,8 +1013,11 @@ def box_case(rng: random.Random, v: str, mode: str, coords: str):
     n_gold = rng.randint(1, 5) if mode == "match" else 1
     golds = [gold_box(rng, w, h) for _ in range(n_gold)]
     sol_boxes = golds if mode == "match" else golds[:1]
-    sol = ("[" + ", ".join(str(b) for b in sol_boxes) + "]") if len(sol_boxes) > 1 or rng.random() < 0.3 \
+    sol = (
+        ("[" + ", ".join(str(b) for b in sol_boxes) + "]")
+        if len(sol_boxes) > 1 or rng.random() < 0.3
         else str(sol_boxes[0])
+    )
     sol = wrap_solution(rng, sol)
     level = v if v in ("exact", "small", "medium", "large", "disjoint") else rng.choice(["small", "medium"])
     preds = [jitter(rng, b, w, h, level) for b in golds]
@@ -849,23 +1092,41 @@ GENERATORS: dict[str, tuple[str, dict, Callable]] = {
     "auto": ("accuracy_reward", {"kind": "auto"}, None),  # mixes exact/mcq/yesno/numeric cases
     "chart": ("chart_reward", {}, gen_chart),
     "iou": ("iou_reward", {"mode": "continuous"}, lambda f, r, n: gen_boxes(f, r, n, "continuous")),
-    "iou_norm1000": ("iou_reward", {"mode": "continuous", "coords": "norm1000"},
-                     lambda f, r, n: gen_boxes(f, r, n, "continuous", "norm1000")),
-    "iou_threshold": ("iou_reward", {"mode": "threshold", "threshold": 0.5},
-                      lambda f, r, n: gen_boxes(f, r, n, "threshold")),
-    "iou_match": ("iou_reward", {"mode": "match", "threshold": 0.5},
-                  lambda f, r, n: gen_boxes(f, r, n, "match")),
+    "iou_norm1000": (
+        "iou_reward",
+        {"mode": "continuous", "coords": "norm1000"},
+        lambda f, r, n: gen_boxes(f, r, n, "continuous", "norm1000"),
+    ),
+    "iou_threshold": (
+        "iou_reward",
+        {"mode": "threshold", "threshold": 0.5},
+        lambda f, r, n: gen_boxes(f, r, n, "threshold"),
+    ),
+    "iou_match": (
+        "iou_reward",
+        {"mode": "match", "threshold": 0.5},
+        lambda f, r, n: gen_boxes(f, r, n, "match"),
+    ),
 }
 
 
 def gen_auto(fam: Family, rng: random.Random, n: int) -> None:
-    parts = [(gen_exact, {}), (gen_mcq, {"letter_solutions": True}), (gen_yesno, {}), (gen_numeric, {"allow_percent": False})]
+    parts = [
+        (gen_exact, {}),
+        (gen_mcq, {"letter_solutions": True}),
+        (gen_yesno, {}),
+        (gen_numeric, {"allow_percent": False}),
+    ]
     for _ in range(n):
         g, kw = rng.choice(parts)
         tmp = Family("tmp", "", {})
         g(tmp, rng, 1, **kw)
-        fam.add(tmp.completions[0], tmp.solutions[0], tmp.golds[0],
-                g.__name__.removeprefix("gen_") + ":" + tmp.variants[0])
+        fam.add(
+            tmp.completions[0],
+            tmp.solutions[0],
+            tmp.golds[0],
+            g.__name__.removeprefix("gen_") + ":" + tmp.variants[0],
+        )
 
 
 def build_corpus(n_per_family: int, seed: int = 0, families: list[str] | None = None) -> dict[str, Family]:

@@ -247,14 +247,18 @@ def _liger():
 
 def cuda_section(vocab: int, max_logits_gb: float) -> None:
     if not torch.cuda.is_available():
-        print("== CUDA: no GPU present (torch.cuda.is_available() is False); Triton, eager and Liger timings skipped")
+        print(
+            "== CUDA: no GPU present (torch.cuda.is_available() is False); Triton, eager and Liger timings skipped"
+        )
         return
     from triton.testing import do_bench
     from trl.trainer.utils import nanstd, selective_log_softmax
 
     device = "cuda"
     liger = _liger()
-    print(f"== CUDA: {torch.cuda.get_device_name()}, one forward + backward; time: triton.testing.do_bench (ms),")
+    print(
+        f"== CUDA: {torch.cuda.get_device_name()}, one forward + backward; time: triton.testing.do_bench (ms),"
+    )
     print("   memory: torch.cuda.max_memory_allocated above what was allocated before the call (MiB)")
     print("-- from per-token log-probs: modomodo Triton vs TRL eager")
     header = f"{'B·G':>5} {'T':>6} | {'triton ms':>9} {'eager ms':>9} {'speed-up':>8} | {'triton MiB':>10} {'eager MiB':>10} {'mem ratio':>9}"
@@ -274,7 +278,9 @@ def cuda_section(vocab: int, max_logits_gb: float) -> None:
             f"{mib['triton']:>10.1f} {mib['eager']:>10.1f} {mib['eager'] / max(mib['triton'], 1e-9):>8.2f}x"
         )
 
-    print(f"-- from bf16 logits (V={vocab}): TRL selective_log_softmax + modomodo Triton / + TRL eager, vs Liger")
+    print(
+        f"-- from bf16 logits (V={vocab}): TRL selective_log_softmax + modomodo Triton / + TRL eager, vs Liger"
+    )
     if liger is None:
         print("   Liger-Kernel is not installed: `pip install liger-kernel` to add its GRPO loss")
     header = f"{'B·G':>5} {'T':>6} | {'ours ms':>8} {'eager ms':>8} {'liger ms':>8} | {'ours MiB':>8} {'eager MiB':>9} {'liger MiB':>9}"

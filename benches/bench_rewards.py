@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -100,8 +99,12 @@ def agreement(fam: Family, base: list[float], mine: list[float], idx: list[int] 
     right = [i for k, i in enumerate(idx) if abs(base[k] - fam.golds[i]) <= TOL]
     pos = {i: k for k, i in enumerate(idx)}
     bad = [i for i in right if abs(mine[i] - base[pos[i]]) > TOL]
-    return {"n": len(idx), "right": len(right), "agree": len(right) - len(bad),
-            "disagreements": [case_record(fam, i, base[pos[i]], mine[i]) for i in bad]}
+    return {
+        "n": len(idx),
+        "right": len(right),
+        "agree": len(right) - len(bad),
+        "disagreements": [case_record(fam, i, base[pos[i]], mine[i]) for i in bad],
+    }
 
 
 def against_gold(fam: Family, mine: list[float]) -> list[int]:
@@ -109,9 +112,16 @@ def against_gold(fam: Family, mine: list[float]) -> list[int]:
 
 
 def case_record(fam: Family, i: int, base, mine) -> dict:
-    return {"family": fam.name, "variant": fam.variants[i], "completion": fam.completions[i],
-            "solution": fam.solutions[i], "gold": fam.golds[i], "baseline": base, "modomodo": mine,
-            "image_size": None if fam.image_sizes is None else fam.image_sizes[i]}
+    return {
+        "family": fam.name,
+        "variant": fam.variants[i],
+        "completion": fam.completions[i],
+        "solution": fam.solutions[i],
+        "gold": fam.golds[i],
+        "baseline": base,
+        "modomodo": mine,
+        "image_size": None if fam.image_sizes is None else fam.image_sizes[i],
+    }
 
 
 def show(text: str, width: int = 150) -> str:
@@ -146,13 +156,13 @@ def elf_section_names(path: Path) -> list[str]:
     if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
         return []
     shoff = int.from_bytes(data[0x28:0x30], "little")
-    shentsize, shnum, shstrndx = (int.from_bytes(data[o:o + 2], "little") for o in (0x3A, 0x3C, 0x3E))
-    headers = [data[shoff + i * shentsize: shoff + (i + 1) * shentsize] for i in range(shnum)]
+    shentsize, shnum, shstrndx = (int.from_bytes(data[o : o + 2], "little") for o in (0x3A, 0x3C, 0x3E))
+    headers = [data[shoff + i * shentsize : shoff + (i + 1) * shentsize] for i in range(shnum)]
     strtab_off = int.from_bytes(headers[shstrndx][0x18:0x20], "little")
     names = []
     for h in headers:
         start = strtab_off + int.from_bytes(h[0:4], "little")
-        names.append(data[start:data.index(b"\0", start)].decode("ascii", "replace"))
+        names.append(data[start : data.index(b"\0", start)].decode("ascii", "replace"))
     return names
 
 
@@ -182,8 +192,14 @@ def worker(args) -> None:
     """Per family, `repeats` rounds of (modomodo, plain-Python baseline), interleaved so
     that both see the same load on the shared machine."""
     corpus = build_corpus(args.n, args.seed, args.families)
-    out = {"fingerprint": fingerprint(corpus), "threads": os.environ.get("RAYON_NUM_THREADS"),
-           "build": build_kind(), "modomodo": {}, "plain": {}, "floor": {}}
+    out = {
+        "fingerprint": fingerprint(corpus),
+        "threads": os.environ.get("RAYON_NUM_THREADS"),
+        "build": build_kind(),
+        "modomodo": {},
+        "plain": {},
+        "floor": {},
+    }
     for name, fam in corpus.items():
         mine, base, floor = modomodo_fn(fam), baseline_fn(_baselines.PLAIN[name], fam), floor_fn(fam)
         mine(), base(), floor()  # warm-up
@@ -200,8 +216,19 @@ def worker(args) -> None:
 
 def run_worker(args, threads: int) -> dict:
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--n", str(args.n),
-           "--seed", str(args.seed), "--repeats", str(args.repeats), "--min-time", str(args.min_time)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        "--n",
+        str(args.n),
+        "--seed",
+        str(args.seed),
+        "--repeats",
+        str(args.repeats),
+        "--min-time",
+        str(args.min_time),
+    ]
     if args.families:
         cmd += ["--families", ",".join(args.families)]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -243,8 +270,12 @@ def main(argv=None) -> int:
     p.add_argument("--threads", default="1,2", help="RAYON_NUM_THREADS values to time")
     p.add_argument("--families", default=None, help="comma-separated subset of families")
     p.add_argument("--examples", type=int, default=3, help="examples shown per disagreement group")
-    p.add_argument("--dump", default=None, metavar="PATH",
-                   help="write the corpus as JSON (for rust/core/examples/core_timing.rs) and exit")
+    p.add_argument(
+        "--dump",
+        default=None,
+        metavar="PATH",
+        help="write the corpus as JSON (for rust/core/examples/core_timing.rs) and exit",
+    )
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.n = args.n or (300 if args.quick else 7500)
@@ -257,10 +288,20 @@ def main(argv=None) -> int:
         return 0
     if args.dump:
         corpus = build_corpus(args.n, args.seed, args.families)
-        Path(args.dump).write_text(json.dumps({
-            name: {"func": f.func, "kwargs": f.kwargs, "completions": f.completions,
-                   "solutions": f.solutions, "image_sizes": f.image_sizes}
-            for name, f in corpus.items()}))
+        Path(args.dump).write_text(
+            json.dumps(
+                {
+                    name: {
+                        "func": f.func,
+                        "kwargs": f.kwargs,
+                        "completions": f.completions,
+                        "solutions": f.solutions,
+                        "image_sizes": f.image_sizes,
+                    }
+                    for name, f in corpus.items()
+                }
+            )
+        )
         print(f"wrote {sum(len(f) for f in corpus.values()):,} completions to {args.dump}")
         return 0
 
@@ -268,16 +309,21 @@ def main(argv=None) -> int:
         build_release()
     kind = build_kind()
     if kind != "release":
-        print("WARNING: modomodo._core is a DEBUG build; timings are not representative "
-              "(run with --build)", flush=True)
+        print(
+            "WARNING: modomodo._core is a DEBUG build; timings are not representative (run with --build)",
+            flush=True,
+        )
 
     t_start = time.perf_counter()
     corpus = build_corpus(args.n, args.seed, args.families)
     total = sum(len(f) for f in corpus.values())
     chars = sum(len(c) for f in corpus.values() for c in f.completions)
-    print(f"corpus: {total:,} completions ({chars / total:.0f} characters on average), "
-          f"{len(corpus)} families x {args.n}, seed {args.seed}, fingerprint {fingerprint(corpus)}; "
-          f"modomodo._core: {kind} build", flush=True)
+    print(
+        f"corpus: {total:,} completions ({chars / total:.0f} characters on average), "
+        f"{len(corpus)} families x {args.n}, seed {args.seed}, fingerprint {fingerprint(corpus)}; "
+        f"modomodo._core: {kind} build",
+        flush=True,
+    )
 
     # Scores and agreement (scored once here; the thread count does not change results).
     mine = {name: modomodo_fn(fam)() for name, fam in corpus.items()}
@@ -298,8 +344,9 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             mv_scores = _baselines.math_verify(mv_fam.completions, mv_fam.solutions)
             mv_rates.append(mv_n / (time.perf_counter() - t0))
-        checks["math"]["math-verify"] = agreement(corpus["math"], mv_scores, mine["math"],
-                                                  idx=list(range(mv_n)))
+        checks["math"]["math-verify"] = agreement(
+            corpus["math"], mv_scores, mine["math"], idx=list(range(mv_n))
+        )
 
     threads = [int(t) for t in args.threads.split(",") if t]
     workers = {}
@@ -309,17 +356,24 @@ def main(argv=None) -> int:
         if workers[t]["fingerprint"] != fingerprint(corpus):
             raise SystemExit("worker built a different corpus")
         if workers[t]["build"] != kind:
-            print(f"WARNING: the RAYON_NUM_THREADS={t} worker loaded a {workers[t]['build']} build "
-                  "(the extension was rebuilt during the run?)", flush=True)
+            print(
+                f"WARNING: the RAYON_NUM_THREADS={t} worker loaded a {workers[t]['build']} build "
+                "(the extension was rebuilt during the run?)",
+                flush=True,
+            )
 
     # --- table ---------------------------------------------------------------------------
     med = statistics.median
-    print(f"\nCompletions per second, median of {args.repeats} repeats (modomodo and plain Python "
-          f"interleaved in each RAYON_NUM_THREADS subprocess; a ratio uses the plain-Python runs of "
-          f"its own subprocess); math-verify: median of 3 passes over {mv_n} math cases. "
-          f"{os.cpu_count()} CPUs, shared with other work.")
-    print("OS threads in each timing process (the pool size shows as the difference): "
-          + ", ".join(f"RAYON_NUM_THREADS={t}: {workers[t].get('os_threads')}" for t in threads))
+    print(
+        f"\nCompletions per second, median of {args.repeats} repeats (modomodo and plain Python "
+        f"interleaved in each RAYON_NUM_THREADS subprocess; a ratio uses the plain-Python runs of "
+        f"its own subprocess); math-verify: median of 3 passes over {mv_n} math cases. "
+        f"{os.cpu_count()} CPUs, shared with other work."
+    )
+    print(
+        "OS threads in each timing process (the pool size shows as the difference): "
+        + ", ".join(f"RAYON_NUM_THREADS={t}: {workers[t].get('os_threads')}" for t in threads)
+    )
     cols = [f"modomodo {t}T" for t in threads]
     head = f"{'family':<15}{'n':>6}" + "".join(f"{c:>14}" for c in cols) + f"{'plain Python':>14}"
     head += "".join(f"{f'{t}T/plain':>14}" for t in threads) + f"{'math-verify':>13}{'1T/m-v':>15}"
@@ -332,7 +386,9 @@ def main(argv=None) -> int:
         py_t = {t: med(workers[t]["plain"][name]) for t in threads}
         py = med([r for t in threads for r in workers[t]["plain"][name]])
         row = f"{name:<15}{len(fam):>6}" + "".join(f"{fmt_rate(my[t]):>14}" for t in threads)
-        row += f"{fmt_rate(py):>14}" + "".join(f"{fmt_ratio(my[t], py_t[t], TARGET_PLAIN):>14}" for t in threads)
+        row += f"{fmt_rate(py):>14}" + "".join(
+            f"{fmt_ratio(my[t], py_t[t], TARGET_PLAIN):>14}" for t in threads
+        )
         mv = med(mv_rates) if name == "math" and mv_rates else None
         row += f"{fmt_rate(mv):>13}{fmt_ratio(my[threads[0]], mv, TARGET_MATH_VERIFY) if mv else '—':>15}"
         floor = med(workers[threads[0]]["floor"][name])
@@ -346,36 +402,56 @@ def main(argv=None) -> int:
     row += f"{fmt_rate(total / sums['py']):>14}"
     row += "".join(f"{fmt_ratio(sums['py', t], sums[t], TARGET_PLAIN):>14}" for t in threads)
     print(row)
-    met = sum(med(workers[threads[0]]["modomodo"][n]) >= TARGET_PLAIN * med(workers[threads[0]]["plain"][n])
-              for n in corpus)
-    print(f"targets: >= {TARGET_PLAIN:g}x plain Python per family with {threads[0]} thread(s): "
-          f"met on {met}/{len(corpus)} families; >= {TARGET_MATH_VERIFY:g}x math-verify on math")
-    print("plain Python = benches/_baselines.py (VLM-R1 / R1-V / Visual-RFT style: re, json/ast, "
-          "Python loops); math-verify = parse/verify as in R1-V")
-    print("ns: 1T = modomodo's time per completion with one thread; 20x budget = the plain-Python "
-          "time / 20; call floor = `_core.batch_floor` on the same lists (converted and returned "
-          "as by the reward call, no scoring): the part of the budget no scorer called from Python avoids")
+    met = sum(
+        med(workers[threads[0]]["modomodo"][n]) >= TARGET_PLAIN * med(workers[threads[0]]["plain"][n])
+        for n in corpus
+    )
+    print(
+        f"targets: >= {TARGET_PLAIN:g}x plain Python per family with {threads[0]} thread(s): "
+        f"met on {met}/{len(corpus)} families; >= {TARGET_MATH_VERIFY:g}x math-verify on math"
+    )
+    print(
+        "plain Python = benches/_baselines.py (VLM-R1 / R1-V / Visual-RFT style: re, json/ast, "
+        "Python loops); math-verify = parse/verify as in R1-V"
+    )
+    print(
+        "ns: 1T = modomodo's time per completion with one thread; 20x budget = the plain-Python "
+        "time / 20; call floor = `_core.batch_floor` on the same lists (converted and returned "
+        "as by the reward call, no scoring): the part of the budget no scorer called from Python avoids"
+    )
 
     # --- agreement -------------------------------------------------------------------------
     print("\nAgreement where the baseline returns the known reward (gold):")
-    print(f"{'family':<15}{'baseline':<13}{'n':>6}{'baseline=gold':>15}{'modomodo agrees':>17}"
-          f"{'modomodo=gold (all)':>21}")
+    print(
+        f"{'family':<15}{'baseline':<13}{'n':>6}{'baseline=gold':>15}{'modomodo agrees':>17}"
+        f"{'modomodo=gold (all)':>21}"
+    )
     problems, unconfirmed = [], []
     for name, fam in corpus.items():
         off_gold = against_gold(fam, mine[name])
         for bname, chk in checks[name].items():
-            print(f"{name:<15}{bname:<13}{chk['n']:>6}{chk['right']:>15}{chk['agree']:>17}"
-                  f"{len(fam) - len(off_gold) if bname == 'plain' else '':>21}")
+            print(
+                f"{name:<15}{bname:<13}{chk['n']:>6}{chk['right']:>15}{chk['agree']:>17}"
+                f"{len(fam) - len(off_gold) if bname == 'plain' else '':>21}"
+            )
             problems += [dict(d, baseline_name=bname) for d in chk["disagreements"]]
         confirmed = {(d["family"], d["completion"]) for d in problems}
-        unconfirmed += [case_record(fam, i, None, mine[name][i]) for i in off_gold
-                        if (name, fam.completions[i]) not in confirmed]
+        unconfirmed += [
+            case_record(fam, i, None, mine[name][i])
+            for i in off_gold
+            if (name, fam.completions[i]) not in confirmed
+        ]
     print_cases("DISAGREEMENTS where a baseline is right (modomodo bugs)", problems, args.examples)
-    print_cases("modomodo differs from gold where no baseline is right (check against DESIGN.md)",
-                unconfirmed, args.examples)
+    print_cases(
+        "modomodo differs from gold where no baseline is right (check against DESIGN.md)",
+        unconfirmed,
+        args.examples,
+    )
     n_bad = len(problems)
-    print(f"\n{n_bad} disagreement(s) where a baseline is right; {len(unconfirmed)} further "
-          f"modomodo != gold case(s). Wall time {time.perf_counter() - t_start:.0f} s.")
+    print(
+        f"\n{n_bad} disagreement(s) where a baseline is right; {len(unconfirmed)} further "
+        f"modomodo != gold case(s). Wall time {time.perf_counter() - t_start:.0f} s."
+    )
     return 1 if n_bad else 0
 
 

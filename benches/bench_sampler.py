@@ -54,7 +54,11 @@ def numpy_baseline(out: np.ndarray, seed: int) -> np.ndarray:
     for d, size in enumerate(sizes):
         where = np.flatnonzero(domains == d)
         epochs = -(-len(where) // size)
-        perms = np.concatenate([rng.permutation(size) for _ in range(epochs)]) if epochs else np.empty(0, np.int64)
+        perms = (
+            np.concatenate([rng.permutation(size) for _ in range(epochs)])
+            if epochs
+            else np.empty(0, np.int64)
+        )
         out[where] = perms[: len(where)] + offsets[d]
     return out
 
@@ -69,7 +73,11 @@ def torch_baseline(out: np.ndarray, seed: int) -> torch.Tensor:
     for d, size in enumerate(sizes):
         where = (domains == d).nonzero().squeeze(1)
         epochs = -(-len(where) // size)
-        perms = torch.cat([torch.randperm(size, generator=g) for _ in range(epochs)]) if epochs else torch.empty(0, dtype=torch.int64)
+        perms = (
+            torch.cat([torch.randperm(size, generator=g) for _ in range(epochs)])
+            if epochs
+            else torch.empty(0, dtype=torch.int64)
+        )
         out[where] = perms[: len(where)] + offsets[d]
     return out
 
@@ -118,7 +126,9 @@ def per_item(n: int) -> dict[str, float]:
     g = 8
     return {
         "MixtureSampler (Rust __next__)": loop(MixtureSampler(SIZES, WEIGHTS, num_generations=g)),
-        "TRL RepeatSampler (Python generator)": loop(RepeatSampler(range(total), mini_repeat_count=g, batch_size=16)),
+        "TRL RepeatSampler (Python generator)": loop(
+            RepeatSampler(range(total), mini_repeat_count=g, batch_size=16)
+        ),
         "a Python list iterator (floor)": loop(list(range(total * g))),
     }
 
@@ -149,16 +159,34 @@ def training_profile(steps: int = 6) -> dict[str, float]:
     from modomodo.tiny import build_tokenizer, tiny_text_model
 
     rows = [(d, i) for d, n in {"a": 400, "b": 300, "c": 300}.items() for i in range(n)]
-    data = Dataset.from_dict({"prompt": [[{"role": "user", "content": f"{d} {i}"}] for d, i in rows], "domain": [d for d, _ in rows]})
+    data = Dataset.from_dict(
+        {
+            "prompt": [[{"role": "user", "content": f"{d} {i}"}] for d, i in rows],
+            "domain": [d for d, _ in rows],
+        }
+    )
     tok = build_tokenizer()
     with tempfile.TemporaryDirectory() as out:
         args = GRPOConfig(
-            output_dir=out, use_cpu=True, max_steps=steps, per_device_train_batch_size=8, gradient_accumulation_steps=2,
-            num_generations=4, max_completion_length=8, report_to="none", save_strategy="no", logging_steps=1, bf16=False,
+            output_dir=out,
+            use_cpu=True,
+            max_steps=steps,
+            per_device_train_batch_size=8,
+            gradient_accumulation_steps=2,
+            num_generations=4,
+            max_completion_length=8,
+            report_to="none",
+            save_strategy="no",
+            logging_steps=1,
+            bf16=False,
         )
         trainer = MixtureGRPOTrainer(
-            model=tiny_text_model(tok, seed=0), reward_funcs=[lambda completions, **kw: [float(len(c)) for c in completions]],
-            args=args, train_dataset=data, processing_class=tok, mixture_weights={"a": 0.5, "b": 0.3, "c": 0.2},
+            model=tiny_text_model(tok, seed=0),
+            reward_funcs=[lambda completions, **kw: [float(len(c)) for c in completions]],
+            args=args,
+            train_dataset=data,
+            processing_class=tok,
+            mixture_weights={"a": 0.5, "b": 0.3, "c": 0.2},
         )
         from transformers import PrinterCallback, ProgressCallback
 
@@ -183,18 +211,30 @@ def main() -> None:
     if a.build:
         root = Path(__file__).resolve().parent.parent
         env = dict(os.environ, VIRTUAL_ENV=str(Path(sys.executable).parent.parent))
-        subprocess.run([str(Path(sys.executable).with_name("maturin")), "develop", "-q", "--release"], cwd=root, env=env, check=True)
+        subprocess.run(
+            [str(Path(sys.executable).with_name("maturin")), "develop", "-q", "--release"],
+            cwd=root,
+            env=env,
+            check=True,
+        )
     warnings.filterwarnings("ignore")
     kind = build_kind()
     if kind != "release":
-        print(f"WARNING: the extension is a {kind} build; figures are not representative (use --build)", flush=True)
+        print(
+            f"WARNING: the extension is a {kind} build; figures are not representative (use --build)",
+            flush=True,
+        )
     torch.set_num_threads(1)
     n = 10**6 if a.quick else 10**7
-    print(f"n = {n:,} draws over {len(SIZES)} domains, weights {dict(zip(SIZES, WEIGHTS))}, sizes {list(SIZES.values())}")
+    print(
+        f"n = {n:,} draws over {len(SIZES)} domains, weights {dict(zip(SIZES, WEIGHTS))}, sizes {list(SIZES.values())}"
+    )
     print(f"extension: {kind} build ({'optimised' if kind == 'release' else 'NOT optimised'})")
-    print(f"method: every method run {a.repeats} times, interleaved, in this process (one thread); the figures are "
-          f"medians;\n        ratio = median wall (or CPU) time of the NumPy baseline / that of the method, same run\n",
-          flush=True)
+    print(
+        f"method: every method run {a.repeats} times, interleaved, in this process (one thread); the figures are "
+        f"medians;\n        ratio = median wall (or CPU) time of the NumPy baseline / that of the method, same run\n",
+        flush=True,
+    )
 
     methods = {
         "modomodo fill() w/o replacement": modomodo_fill,
@@ -219,8 +259,12 @@ def main() -> None:
         print(f"{name:36s} {rw:15,.0f} {rw / bw:8.1f}x {rc:15,.0f} {rc / bc:8.1f}x")
     main_name = "modomodo fill() w/o replacement"
     ratio = statistics.median(wall[ref]) / statistics.median(wall[main_name])
-    print(f"\nmodomodo / NumPy (wall) = {ratio:.1f}x (target >= {TARGET:.0f}x): {'met' if ratio >= TARGET else 'NOT met'}")
-    print(f"modomodo / torch (wall) = {statistics.median(wall['torch multinomial + randperm']) / statistics.median(wall[main_name]):.1f}x")
+    print(
+        f"\nmodomodo / NumPy (wall) = {ratio:.1f}x (target >= {TARGET:.0f}x): {'met' if ratio >= TARGET else 'NOT met'}"
+    )
+    print(
+        f"modomodo / torch (wall) = {statistics.median(wall['torch multinomial + randperm']) / statistics.median(wall[main_name]):.1f}x"
+    )
 
     print("\nper index when iterated one by one (what the DataLoader sees):")
     for name, secs in per_item(200_000 if a.quick else 1_000_000).items():
@@ -228,8 +272,10 @@ def main() -> None:
 
     if not (a.quick or a.no_training):
         prof = training_profile()
-        print(f"\ntiny GRPO run (6 steps) under cProfile: {prof['total_s']:.2f} s in all, "
-              f"{prof['fetch_s'] * 1e3:.2f} ms fetching indices ({100 * prof['fetch_s'] / prof['total_s']:.3f} %)")
+        print(
+            f"\ntiny GRPO run (6 steps) under cProfile: {prof['total_s']:.2f} s in all, "
+            f"{prof['fetch_s'] * 1e3:.2f} ms fetching indices ({100 * prof['fetch_s'] / prof['total_s']:.3f} %)"
+        )
 
 
 if __name__ == "__main__":

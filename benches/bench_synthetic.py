@@ -41,14 +41,18 @@ def pil_blank(n: int, size: int) -> None:
 
 
 def datasets_blank(n: int, size: int) -> None:
-    from datasets import Dataset, Features, Image as HFImage, Value
+    from datasets import Dataset, Features, Value
+    from datasets import Image as HFImage
 
     imgs = []
     for _ in range(n):
         img = Image.new("RGB", (size, size))
         ImageDraw.Draw(img).rectangle((size // 4, size // 4, size // 2, size // 2), fill=(255, 0, 0))
         imgs.append(img)
-    Dataset.from_dict({"image": imgs, "prompt": ["q"] * n}, features=Features({"image": HFImage(), "prompt": Value("string")}))
+    Dataset.from_dict(
+        {"image": imgs, "prompt": ["q"] * n},
+        features=Features({"image": HFImage(), "prompt": Value("string")}),
+    )
 
 
 def main() -> None:
@@ -72,8 +76,10 @@ def main() -> None:
         r = rate(lambda n: S.generate(d, n, seed=0, image_size=args.size), args.n)
         worst = min(worst, r)
         print(f"{d:15s} {r:10.0f} {r / base_pil:12.2f}x {r / base_ds:17.2f}x  {'yes' if r >= 500 else 'NO'}")
-    print(f"slowest domain: {worst:.0f} samples/s ({worst / base_pil:.2f}x pil-blank, {worst / base_ds:.2f}x datasets-blank); "
-          f"target 500/s {'met' if worst >= 500 else 'NOT met'}")
+    print(
+        f"slowest domain: {worst:.0f} samples/s ({worst / base_pil:.2f}x pil-blank, {worst / base_ds:.2f}x datasets-blank); "
+        f"target 500/s {'met' if worst >= 500 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -95,7 +95,9 @@ def _nan_std(cnt, ssq, n_total):
 
 
 @triton.jit
-def _row_advantage(REWARDS, stride_r, row, B, G, SCALE: tl.constexpr, BLOCK_G: tl.constexpr, BLOCK_B: tl.constexpr):
+def _row_advantage(
+    REWARDS, stride_r, row, B, G, SCALE: tl.constexpr, BLOCK_G: tl.constexpr, BLOCK_B: tl.constexpr
+):
     r = tl.load(REWARDS + row * stride_r).to(tl.float32)
     g_cnt, g_mean, g_ssq = _nan_moments(REWARDS, stride_r, (row // G) * G, G, BLOCK_G)
     adv = r - g_mean
@@ -333,7 +335,9 @@ def _grpo_loss_bwd_kernel(
         coef_1 = tl.load(ROW + row * 8 + 6)
         # The row's loss is weight * (tokens * policy(coef_1) + beta * kl_raw * coef_1),
         # and d log(coef_1) / d logp_t = mask_t / max(tokens, 1).
-        d_log_ratio = weight * tokens * _clipped_objective_grad(coef_1, adv, CLIP_LO, CLIP_HI, DELTA, HAS_DELTA)
+        d_log_ratio = (
+            weight * tokens * _clipped_objective_grad(coef_1, adv, CLIP_LO, CLIP_HI, DELTA, HAS_DELTA)
+        )
         if KL_IN_LOSS:
             if BIAS_CORRECTION:
                 d_log_ratio += weight * BETA * tl.load(ROW + row * 8 + 7) * coef_1

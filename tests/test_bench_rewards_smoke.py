@@ -77,8 +77,21 @@ def test_modomodo_agrees_with_math_verify_where_it_is_right(corpus):
 
 
 def test_quick_run_prints_the_table(capsys):
-    code = bench_rewards.main(["--quick", "--n", "40", "--repeats", "1", "--min-time", "0",
-                               "--mv-n", "8", "--families", "format,math,iou_match"])
+    code = bench_rewards.main(
+        [
+            "--quick",
+            "--n",
+            "40",
+            "--repeats",
+            "1",
+            "--min-time",
+            "0",
+            "--mv-n",
+            "8",
+            "--families",
+            "format,math,iou_match",
+        ]
+    )
     out = capsys.readouterr().out
     assert "modomodo 1T" in out and "modomodo 2T" in out and "plain Python" in out
     for name in ("format", "math", "iou_match"):

@@ -4,7 +4,8 @@ import io
 
 import numpy as np
 import yaml
-from datasets import Dataset, Features, Image as HFImage, Value
+from datasets import Dataset, Features, Value
+from datasets import Image as HFImage
 from PIL import Image
 
 from modomodo.data import DomainSpec, builtin_names, builtin_spec
@@ -41,8 +42,11 @@ def test_preview_of_a_local_real_dataset_with_norm1000_boxes(tmp_path):
     Image.new("RGB", (200, 100), (90, 90, 90)).save(buf, format="PNG")
     path = tmp_path / "coco.parquet"
     Dataset.from_dict(
-        {"image": [{"bytes": buf.getvalue(), "path": None}], "problem": ["Detect every cat."],
-         "solution": ["<answer>[{'Position': [100, 100, 500, 900], 'Confidence': 1}]</answer>"]},
+        {
+            "image": [{"bytes": buf.getvalue(), "path": None}],
+            "problem": ["Detect every cat."],
+            "solution": ["<answer>[{'Position': [100, 100, 500, 900], 'Confidence': 1}]</answer>"],
+        },
         features=Features({"image": HFImage(), "problem": Value("string"), "solution": Value("string")}),
     ).to_parquet(str(path))
     out = tmp_path / "coco.png"
@@ -53,5 +57,18 @@ def test_preview_of_a_local_real_dataset_with_norm1000_boxes(tmp_path):
 def test_errors_are_reported_not_raised(tmp_path, capsys):
     assert main(["preview", "--domain", "nonesuch", "--out", str(tmp_path / "x.png")]) == 2
     assert "modomodo-data: error: 'nonesuch' is neither a built-in domain" in capsys.readouterr().err
-    assert main(["preview", "--domain", "coco", "--source", str(tmp_path / "none.parquet"), "--out", str(tmp_path / "x.png")]) == 2
+    assert (
+        main(
+            [
+                "preview",
+                "--domain",
+                "coco",
+                "--source",
+                str(tmp_path / "none.parquet"),
+                "--out",
+                str(tmp_path / "x.png"),
+            ]
+        )
+        == 2
+    )
     assert "does not exist" in capsys.readouterr().err

@@ -10,7 +10,8 @@ import json
 import logging
 
 import pytest
-from datasets import Dataset, Features, Image as HFImage, List, Value
+from datasets import Dataset, Features, List, Value
+from datasets import Image as HFImage
 from PIL import Image, ImageDraw
 
 from modomodo.data import DataError, DomainSpec, SpecError, builtin_spec, load_domain
@@ -90,8 +91,11 @@ def test_lisa_visual_rft_json_explodes_and_resizes(tmp_path):
     (tmp_path / "imgs" / "a.jpg").write_bytes(png(800, 400, fmt="JPEG"))
     (tmp_path / "imgs" / "b.png").write_bytes(png(100, 80))
     rows = [
-        {"image_path": "imgs/a.jpg", "instruction": ["what holds the water?", "where would you sit?"],
-         "boxes": [[100.0, 40.0, 500.0, 360.0]]},
+        {
+            "image_path": "imgs/a.jpg",
+            "instruction": ["what holds the water?", "where would you sit?"],
+            "boxes": [[100.0, 40.0, 500.0, 360.0]],
+        },
         {"image_path": "imgs/b.png", "instruction": ["the red thing"], "boxes": [[10.5, 20.0, 50.0, 60.0]]},
     ]
     path = tmp_path / "lisa_train.json"
@@ -136,7 +140,11 @@ def sat_fixture(tmp_path):
     }
     data = {
         "image_bytes": [[img()], [img(), img()], [img()]],
-        "question": ["Is the lamp left or right of the sofa?", "Did the camera move left?", "Which is closer?"],
+        "question": [
+            "Is the lamp left or right of the sofa?",
+            "Did the camera move left?",
+            "Which is closer?",
+        ],
         "answers": [["left", "right"], ["yes", "no"], ["chair", "table"]],
         "question_type": ["obj_rel", "ego_movement", "depth"],
         "correct_answer": ["right", "no", "chair"],
@@ -165,19 +173,39 @@ def test_multi_image_rows_are_an_error_unless_the_spec_says_otherwise(tmp_path):
 
 def scienceqa_fixture(tmp_path, answers=(1, 0)):
     feats = {
-        "image": HFImage(), "question": Value("string"), "choices": List(Value("string")), "answer": Value("int8"),
-        "hint": Value("string"), "task": Value("string"), "grade": Value("string"), "subject": Value("string"),
-        "topic": Value("string"), "category": Value("string"), "skill": Value("string"),
-        "lecture": Value("string"), "solution": Value("string"),
+        "image": HFImage(),
+        "question": Value("string"),
+        "choices": List(Value("string")),
+        "answer": Value("int8"),
+        "hint": Value("string"),
+        "task": Value("string"),
+        "grade": Value("string"),
+        "subject": Value("string"),
+        "topic": Value("string"),
+        "category": Value("string"),
+        "skill": Value("string"),
+        "lecture": Value("string"),
+        "solution": Value("string"),
     }
     data = {
         "image": [img(), img()],
-        "question": ["In this food chain, the diatom is a producer. Why?", "Which animal's feet are adapted for digging?"],
-        "choices": [["It eats another organism.", "It makes its own food.", "It eats a consumer."], ["mole", "duck"]],
+        "question": [
+            "In this food chain, the diatom is a producer. Why?",
+            "Which animal's feet are adapted for digging?",
+        ],
+        "choices": [
+            ["It eats another organism.", "It makes its own food.", "It eats a consumer."],
+            ["mole", "duck"],
+        ],
         "answer": list(answers),
-        "hint": ["", "Moles dig."], "task": ["closed choice"] * 2, "grade": ["grade4"] * 2,
-        "subject": ["natural science"] * 2, "topic": ["biology"] * 2, "category": ["food chains"] * 2,
-        "skill": ["producers"] * 2, "lecture": ["..."] * 2,
+        "hint": ["", "Moles dig."],
+        "task": ["closed choice"] * 2,
+        "grade": ["grade4"] * 2,
+        "subject": ["natural science"] * 2,
+        "topic": ["biology"] * 2,
+        "category": ["food chains"] * 2,
+        "skill": ["producers"] * 2,
+        "lecture": ["..."] * 2,
         "solution": ["The diatom makes its own food.", "Moles have claws."],
     }
     return write_parquet(tmp_path, "scienceqa", data, feats)
@@ -198,7 +226,9 @@ def test_scienceqa_index_answers_become_letters_with_options_in_the_prompt(tmp_p
 
 def test_mcq_index_out_of_range_names_domain_row_and_value(tmp_path):
     path = scienceqa_fixture(tmp_path, answers=(1, 5))
-    with pytest.raises(DataError, match=r"domain 'scienceqa', row 1, column 'answer': 5 is invalid; expected an option"):
+    with pytest.raises(
+        DataError, match=r"domain 'scienceqa', row 1, column 'answer': 5 is invalid; expected an option"
+    ):
         load_domain(builtin_spec("scienceqa", source=str(path)))
 
 
@@ -207,10 +237,20 @@ def test_mcq_index_out_of_range_names_domain_row_and_value(tmp_path):
 
 def test_chartqa_schema(tmp_path, caplog):
     path = write_parquet(
-        tmp_path, "chartqa",
-        {"image": [img(), img()], "query": ["What is the highest value?", "Is the line rising?"],
-         "label": [["21.5"], ["Yes", "yes"]], "human_or_machine": [0, 1]},
-        {"image": HFImage(), "query": Value("string"), "label": List(Value("string")), "human_or_machine": Value("int64")},
+        tmp_path,
+        "chartqa",
+        {
+            "image": [img(), img()],
+            "query": ["What is the highest value?", "Is the line rising?"],
+            "label": [["21.5"], ["Yes", "yes"]],
+            "human_or_machine": [0, 1],
+        },
+        {
+            "image": HFImage(),
+            "query": Value("string"),
+            "label": List(Value("string")),
+            "human_or_machine": Value("int64"),
+        },
     )
     with caplog.at_level(logging.WARNING, logger="modomodo.data"):
         ds = load_domain(builtin_spec("chartqa", source=str(path)))
@@ -221,13 +261,30 @@ def test_chartqa_schema(tmp_path, caplog):
 
 def test_infovqa_schema(tmp_path):
     path = write_parquet(
-        tmp_path, "infovqa",
-        {"questionId": ["65718"], "question": ["What percentage of people use email?"], "answers": [["78%", "78"]],
-         "answer_type": [["single span"]], "image": [img(90, 200)], "image_url": ["x.jpeg"],
-         "operation/reasoning": [[]], "ocr": ["{}"], "data_split": ["val"]},
-        {"questionId": Value("string"), "question": Value("string"), "answers": List(Value("string")),
-         "answer_type": List(Value("string")), "image": HFImage(), "image_url": Value("string"),
-         "operation/reasoning": List(Value("string")), "ocr": Value("string"), "data_split": Value("string")},
+        tmp_path,
+        "infovqa",
+        {
+            "questionId": ["65718"],
+            "question": ["What percentage of people use email?"],
+            "answers": [["78%", "78"]],
+            "answer_type": [["single span"]],
+            "image": [img(90, 200)],
+            "image_url": ["x.jpeg"],
+            "operation/reasoning": [[]],
+            "ocr": ["{}"],
+            "data_split": ["val"],
+        },
+        {
+            "questionId": Value("string"),
+            "question": Value("string"),
+            "answers": List(Value("string")),
+            "answer_type": List(Value("string")),
+            "image": HFImage(),
+            "image_url": Value("string"),
+            "operation/reasoning": List(Value("string")),
+            "ocr": Value("string"),
+            "data_split": Value("string"),
+        },
     )
     ds = load_domain(builtin_spec("infovqa", source=str(path)))
     row = check_unified(ds, "infovqa", 1)
@@ -235,23 +292,60 @@ def test_infovqa_schema(tmp_path):
 
 
 def test_mathvista_schema_letters_for_choices_numbers_for_free_form(tmp_path):
-    meta = {"category": "math-targeted-vqa", "context": "geometry diagram", "grade": "high school",
-            "img_height": 48, "img_width": 64, "language": "english", "skills": ["geometry reasoning"],
-            "source": "GeoQA+", "split": "testmini", "task": "geometry problem solving"}
+    meta = {
+        "category": "math-targeted-vqa",
+        "context": "geometry diagram",
+        "grade": "high school",
+        "img_height": 48,
+        "img_width": 64,
+        "language": "english",
+        "skills": ["geometry reasoning"],
+        "source": "GeoQA+",
+        "split": "testmini",
+        "task": "geometry problem solving",
+    }
     path = write_parquet(
-        tmp_path, "mathvista",
-        {"pid": ["1", "2"], "question": ["Find the angle.", "How many dots?"], "image": ["images/1.jpg", "images/2.jpg"],
-         "decoded_image": [img(), img()], "choices": [["30°", "60°", "90°"], None], "unit": [None, None],
-         "precision": [None, None], "answer": ["60°", "7"], "question_type": ["multi_choice", "free_form"],
-         "answer_type": ["text", "integer"], "metadata": [meta, meta], "query": ["...", "..."]},
-        {"pid": Value("string"), "question": Value("string"), "image": Value("string"), "decoded_image": HFImage(),
-         "choices": List(Value("string")), "unit": Value("string"), "precision": Value("float64"),
-         "answer": Value("string"), "question_type": Value("string"), "answer_type": Value("string"),
-         "metadata": {"category": Value("string"), "context": Value("string"), "grade": Value("string"),
-                      "img_height": Value("int64"), "img_width": Value("int64"), "language": Value("string"),
-                      "skills": List(Value("string")), "source": Value("string"), "split": Value("string"),
-                      "task": Value("string")},
-         "query": Value("string")},
+        tmp_path,
+        "mathvista",
+        {
+            "pid": ["1", "2"],
+            "question": ["Find the angle.", "How many dots?"],
+            "image": ["images/1.jpg", "images/2.jpg"],
+            "decoded_image": [img(), img()],
+            "choices": [["30°", "60°", "90°"], None],
+            "unit": [None, None],
+            "precision": [None, None],
+            "answer": ["60°", "7"],
+            "question_type": ["multi_choice", "free_form"],
+            "answer_type": ["text", "integer"],
+            "metadata": [meta, meta],
+            "query": ["...", "..."],
+        },
+        {
+            "pid": Value("string"),
+            "question": Value("string"),
+            "image": Value("string"),
+            "decoded_image": HFImage(),
+            "choices": List(Value("string")),
+            "unit": Value("string"),
+            "precision": Value("float64"),
+            "answer": Value("string"),
+            "question_type": Value("string"),
+            "answer_type": Value("string"),
+            "metadata": {
+                "category": Value("string"),
+                "context": Value("string"),
+                "grade": Value("string"),
+                "img_height": Value("int64"),
+                "img_width": Value("int64"),
+                "language": Value("string"),
+                "skills": List(Value("string")),
+                "source": Value("string"),
+                "split": Value("string"),
+                "task": Value("string"),
+            },
+            "query": Value("string"),
+        },
     )
     ds = load_domain(builtin_spec("mathvista", source=str(path)))
     check_unified(ds, "mathvista", 2)
@@ -262,18 +356,35 @@ def test_mathvista_schema_letters_for_choices_numbers_for_free_form(tmp_path):
 
 
 def test_mmmu_schema_options_text_and_extra_image_columns(tmp_path):
-    feats = {"id": Value("string"), "question": Value("string"), "options": Value("string"),
-             "explanation": Value("string"), **{f"image_{k}": HFImage() for k in range(1, 8)},
-             "img_type": Value("string"), "answer": Value("string"), "topic_difficulty": Value("string"),
-             "question_type": Value("string"), "subfield": Value("string")}
+    feats = {
+        "id": Value("string"),
+        "question": Value("string"),
+        "options": Value("string"),
+        "explanation": Value("string"),
+        **{f"image_{k}": HFImage() for k in range(1, 8)},
+        "img_type": Value("string"),
+        "answer": Value("string"),
+        "topic_difficulty": Value("string"),
+        "question_type": Value("string"),
+        "subfield": Value("string"),
+    }
     none7 = {f"image_{k}": [None, None] for k in range(2, 8)}
     path = write_parquet(
-        tmp_path, "mmmu",
-        {"id": ["validation_Art_1", "validation_Math_2"], "question": ["<image 1> Which style?", "<image 1> x = ?"],
-         "options": ["['Baroque', 'Gothic', 'Rococo']", "[]"], "explanation": ["", ""],
-         "image_1": [img(), img()], **none7, "img_type": ["['Paintings']", "['Diagrams']"],
-         "answer": ["C", "12"], "topic_difficulty": ["Easy", "Hard"],
-         "question_type": ["multiple-choice", "open"], "subfield": ["Art History", "Algebra"]},
+        tmp_path,
+        "mmmu",
+        {
+            "id": ["validation_Art_1", "validation_Math_2"],
+            "question": ["<image 1> Which style?", "<image 1> x = ?"],
+            "options": ["['Baroque', 'Gothic', 'Rococo']", "[]"],
+            "explanation": ["", ""],
+            "image_1": [img(), img()],
+            **none7,
+            "img_type": ["['Paintings']", "['Diagrams']"],
+            "answer": ["C", "12"],
+            "topic_difficulty": ["Easy", "Hard"],
+            "question_type": ["multiple-choice", "open"],
+            "subfield": ["Art History", "Algebra"],
+        },
         feats,
     )
     ds = load_domain(builtin_spec("mmmu", source=str(path)))
@@ -299,7 +410,9 @@ def test_mmmu_schema_options_text_and_extra_image_columns(tmp_path):
 def test_mixed_r1_kinds(tmp_path, name, solution, expected):
     (tmp_path / "im.png").write_bytes(png())
     path = tmp_path / f"{name}.jsonl"
-    path.write_text(json.dumps({"image": "im.png", "problem": "Look at the image.", "solution": solution}) + "\n")
+    path.write_text(
+        json.dumps({"image": "im.png", "problem": "Look at the image.", "solution": solution}) + "\n"
+    )
     ds = load_domain(builtin_spec(name, source=str(path)))
     row = check_unified(ds, name, 1)
     assert row["solution"] == expected
@@ -309,47 +422,82 @@ def test_mixed_r1_kinds(tmp_path, name, solution, expected):
 
 
 def test_mapping_to_a_missing_column_names_domain_column_and_the_columns_there_are(tmp_path):
-    path = write_parquet(tmp_path, "x", {"image": [img()], "query": ["q"], "label": [["1"]]},
-                         {"image": HFImage(), "query": Value("string"), "label": List(Value("string"))})
-    with pytest.raises(DataError, match=r"domain 'chartqa': question maps to column 'question'.*\['image', 'query', 'label'\]"):
-        load_domain(builtin_spec("chartqa", source=str(path), columns={"image": "image", "question": "question", "solution": "label"}))
+    path = write_parquet(
+        tmp_path,
+        "x",
+        {"image": [img()], "query": ["q"], "label": [["1"]]},
+        {"image": HFImage(), "query": Value("string"), "label": List(Value("string"))},
+    )
+    with pytest.raises(
+        DataError,
+        match=r"domain 'chartqa': question maps to column 'question'.*\['image', 'query', 'label'\]",
+    ):
+        load_domain(
+            builtin_spec(
+                "chartqa",
+                source=str(path),
+                columns={"image": "image", "question": "question", "solution": "label"},
+            )
+        )
 
 
 def test_undecodable_image_names_domain_row_and_value(tmp_path):
     (tmp_path / "ok.png").write_bytes(png())
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
     path = tmp_path / "d.jsonl"
-    path.write_text("".join(json.dumps({"image": f, "problem": "q", "solution": "yes"}) + "\n" for f in ["ok.png", "broken.png"]))
-    with pytest.raises(DataError, match=r"domain 'mixed_r1_yesno', row 1, column 'image': 'broken.png' is invalid; expected an image Pillow can decode"):
+    path.write_text(
+        "".join(
+            json.dumps({"image": f, "problem": "q", "solution": "yes"}) + "\n"
+            for f in ["ok.png", "broken.png"]
+        )
+    )
+    with pytest.raises(
+        DataError,
+        match=r"domain 'mixed_r1_yesno', row 1, column 'image': 'broken.png' is invalid; expected an image Pillow can decode",
+    ):
         load_domain(builtin_spec("mixed_r1_yesno", source=str(path)))
 
 
 def test_missing_image_file_is_a_row_error(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_text(json.dumps({"image": "nowhere.png", "problem": "q", "solution": "yes"}) + "\n")
-    with pytest.raises(DataError, match=r"row 0, column 'image': 'nowhere.png' is invalid; expected a readable image file"):
+    with pytest.raises(
+        DataError, match=r"row 0, column 'image': 'nowhere.png' is invalid; expected a readable image file"
+    ):
         load_domain(builtin_spec("mixed_r1_yesno", source=str(path)))
 
 
 def test_box_outside_its_image_names_domain_row_and_box(tmp_path):
     (tmp_path / "im.png").write_bytes(png(64, 48))
     path = tmp_path / "g.jsonl"
-    rows = [{"image": "im.png", "problem": "q", "solution": "[1, 2, 30, 40]"},
-            {"image": "im.png", "problem": "q", "solution": "[10, 10, 70, 40]"}]
+    rows = [
+        {"image": "im.png", "problem": "q", "solution": "[1, 2, 30, 40]"},
+        {"image": "im.png", "problem": "q", "solution": "[10, 10, 70, 40]"},
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    with pytest.raises(DataError, match=r"domain 'mixed_r1_grounding', row 1, column 'solution': \[10, 10, 70, 40\] is invalid; expected a box inside the image.*64x48"):
+    with pytest.raises(
+        DataError,
+        match=r"domain 'mixed_r1_grounding', row 1, column 'solution': \[10, 10, 70, 40\] is invalid; expected a box inside the image.*64x48",
+    ):
         load_domain(builtin_spec("mixed_r1_grounding", source=str(path)))
     ds = load_domain(builtin_spec("mixed_r1_grounding", source=str(path), clip_boxes=True))
     assert ds["solution"] == ["[1,2,30,40]", "[10,10,64,40]"]
 
 
-@pytest.mark.parametrize("kind,value", [("yesno", "maybe"), ("numeric", "many"), ("count", "2.5"), ("mcq", "Z")])
+@pytest.mark.parametrize(
+    "kind,value", [("yesno", "maybe"), ("numeric", "many"), ("count", "2.5"), ("mcq", "Z")]
+)
 def test_gold_answers_not_of_the_spec_kind_are_row_errors(tmp_path, kind, value):
     (tmp_path / "im.png").write_bytes(png())
     path = tmp_path / "d.jsonl"
     path.write_text(json.dumps({"image": "im.png", "problem": "q", "solution": value}) + "\n")
-    spec = DomainSpec(name="d", source=str(path), answer_kind=kind, rewards=[{"name": "accuracy"}],
-                      columns={"image": "image", "question": "problem", "solution": "solution"})
+    spec = DomainSpec(
+        name="d",
+        source=str(path),
+        answer_kind=kind,
+        rewards=[{"name": "accuracy"}],
+        columns={"image": "image", "question": "problem", "solution": "solution"},
+    )
     with pytest.raises(DataError, match=rf"domain 'd', row 0, column 'solution': '{value}' is invalid"):
         load_domain(spec)
 
@@ -362,9 +510,10 @@ def test_unknown_local_source_and_unknown_names_are_clear(tmp_path):
 
 
 def test_load_from_disk_and_a_yaml_spec(tmp_path):
-    Dataset.from_dict({"im": [img()], "q": ["Is it red?"], "a": ["yes"]},
-                      features=Features({"im": HFImage(), "q": Value("string"), "a": Value("string")})
-                      ).save_to_disk(str(tmp_path / "saved"))
+    Dataset.from_dict(
+        {"im": [img()], "q": ["Is it red?"], "a": ["yes"]},
+        features=Features({"im": HFImage(), "q": Value("string"), "a": Value("string")}),
+    ).save_to_disk(str(tmp_path / "saved"))
     (tmp_path / "d.yaml").write_text(
         f"name: mine\nsource: {tmp_path / 'saved'}\nanswer_kind: yesno\n"
         "columns: {image: im, question: q, solution: a}\nrewards: [{name: accuracy, weight: 2}, {name: format}]\n"

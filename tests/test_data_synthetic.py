@@ -31,14 +31,24 @@ def test_suite_lists_every_domain_with_skills():
 @pytest.mark.parametrize("domain", S.DOMAINS)
 def test_schema_and_sft_target(domain):
     ds = S.generate(domain, 6, seed=1)
-    assert ds.column_names == ["image", "prompt", "solution", "domain", "image_size", "question", "sft_completion"]
+    assert ds.column_names == [
+        "image",
+        "prompt",
+        "solution",
+        "domain",
+        "image_size",
+        "question",
+        "sft_completion",
+    ]
     for row in ds:
         assert row["image"].size == (112, 112) and row["image"].mode == "RGB"
         assert row["image_size"] == [112, 112] and row["domain"] == domain
         (turn,) = row["prompt"]
         assert turn["content"][0]["type"] == "image"
         assert turn["content"][1]["text"].startswith(row["question"] + "  Output the thinking process")
-        think, answer = re.fullmatch(r"<think>(.+)</think><answer>(.+)</answer>", row["sft_completion"]).groups()
+        think, answer = re.fullmatch(
+            r"<think>(.+)</think><answer>(.+)</answer>", row["sft_completion"]
+        ).groups()
         assert answer == row["solution"] and "<" not in think
 
 
@@ -80,7 +90,13 @@ def test_gold_boxes_are_the_drawn_shapes_at_any_image_size(size):
                 # The shape fills its box: its pixels' bounding box is the gold box (±1 px of
                 # anti-aliasing-free rasterisation), and nothing else is drawn close by.
                 got = coloured_bbox(row["image"], box, margin=2)
-                assert all(abs(g - b) <= 1 for g, b in zip(got, box)), (domain, size, row["question"], box, got)
+                assert all(abs(g - b) <= 1 for g, b in zip(got, box)), (
+                    domain,
+                    size,
+                    row["question"],
+                    box,
+                    got,
+                )
                 if m:  # ground: the pixel at the box centre has the named colour
                     colour = m.group(1)
                     centre = row["image"].getpixel(((x1 + x2) // 2, (y1 + y2) // 2))
@@ -138,8 +154,14 @@ def test_load_domain_through_a_spec():
 
 def wrong_answer(kind, solution, rng):
     if kind == "boxes":  # shift every box by half its width: IoU 1/3, below `match`'s 0.5
-        return "[" + ",".join("[" + ",".join(str(v) for v in (x1 + (x2 - x1) // 2, y1, x2 + (x2 - x1) // 2, y2)) + "]"
-                              for x1, y1, x2, y2 in boxes_of(solution)) + "]"
+        return (
+            "["
+            + ",".join(
+                "[" + ",".join(str(v) for v in (x1 + (x2 - x1) // 2, y1, x2 + (x2 - x1) // 2, y2)) + "]"
+                for x1, y1, x2, y2 in boxes_of(solution)
+            )
+            + "]"
+        )
     if kind == "mcq":
         return rng.choice([c for c in "ABCD" if c != solution])
     if kind == "yesno":
@@ -147,11 +169,17 @@ def wrong_answer(kind, solution, rng):
     if kind in ("numeric", "count"):
         return str(int(solution) + 1)
     if kind == "exact":
-        words = ["left", "right", "above", "below"] if solution in ("left", "right", "above", "below") else list(S.COLOURS)
+        words = (
+            ["left", "right", "above", "below"]
+            if solution in ("left", "right", "above", "below")
+            else list(S.COLOURS)
+        )
         return rng.choice([w for w in words if w != solution])
     if kind == "open":  # other colours and shapes, same sentence frame
-        cyc = {**{c: n for c, n in zip(S.COLOURS, list(S.COLOURS)[1:] + list(S.COLOURS)[:1])},
-               **{s: n for s, n in zip(S.SHAPES, S.SHAPES[1:] + S.SHAPES[:1])}}
+        cyc = {
+            **{c: n for c, n in zip(S.COLOURS, list(S.COLOURS)[1:] + list(S.COLOURS)[:1])},
+            **{s: n for s, n in zip(S.SHAPES, S.SHAPES[1:] + S.SHAPES[:1])},
+        }
         return " ".join(cyc.get(w.strip(","), w) for w in solution.split())
     raise AssertionError(kind)
 

@@ -121,7 +121,9 @@ def test_on_policy_loss_by_hand():
         "grpo": -(advantages * (per_row_tokens > 0)).sum() / 4,
     }
     for loss_type, value in expected.items():
-        out = grpo_loss(logps, rewards, mask, group_size=2, loss_type=loss_type, max_completion_length=10, backend="torch")
+        out = grpo_loss(
+            logps, rewards, mask, group_size=2, loss_type=loss_type, max_completion_length=10, backend="torch"
+        )
         torch.testing.assert_close(out.loss, value, msg=loss_type)
         torch.testing.assert_close(out.advantages, advantages)
         assert out.metrics["clip_ratio/region_mean"] == 0
@@ -146,7 +148,9 @@ def test_clipping_and_its_metrics_by_hand():
     # Clipped tokens get no gradient; unclipped ones d(-r A)/dlogp = -r A / 4.
     torch.testing.assert_close(logps.grad, torch.tensor([[0.0], [0.0], [2.0 * a / 4], [-a / 4]]))
 
-    capped = grpo_loss(logps, rewards, mask, group_size=2, old_logps=old, loss_type="bnpo", delta=1.5, backend="torch")
+    capped = grpo_loss(
+        logps, rewards, mask, group_size=2, old_logps=old, loss_type="bnpo", delta=1.5, backend="torch"
+    )
     torch.testing.assert_close(capped.loss, torch.tensor((-1.2 * a + 0.8 * a + 1.5 * a - a) / 4))
 
 
@@ -287,7 +291,14 @@ def test_loss_is_differentiable_only_through_logps():
     for backend in ("torch", "triton"):
         logps = batch["logps"].clone().requires_grad_()
         out = grpo_loss(
-            logps, rewards, batch["mask"], group_size=2, old_logps=old, ref_logps=ref, beta=0.1, backend=backend
+            logps,
+            rewards,
+            batch["mask"],
+            group_size=2,
+            old_logps=old,
+            ref_logps=ref,
+            beta=0.1,
+            backend=backend,
         )
         assert not out.advantages.requires_grad
         assert not any(v.requires_grad for v in out.metrics.values())
@@ -382,7 +393,9 @@ def test_triton_launches_two_kernels_forward_and_one_backward(monkeypatch):
     for scale in ("group", "batch"):
         launches.clear()
         logps = batch["logps"].clone().requires_grad_()
-        out = grpo_loss(logps, batch["rewards"], batch["mask"], group_size=2, scale_rewards=scale, backend="triton")
+        out = grpo_loss(
+            logps, batch["rewards"], batch["mask"], group_size=2, scale_rewards=scale, backend="triton"
+        )
         assert launches == ["_grpo_loss_fwd_kernel", "_grpo_loss_reduce_kernel"]
         out.loss.backward()
         assert launches[2:] == ["_grpo_loss_bwd_kernel"]

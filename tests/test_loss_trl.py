@@ -112,12 +112,20 @@ def trl_oracle(trainer, per_func, logps, mask, old, ref):
     trainer.current_gradient_accumulation_steps = 1
     loss = trainer.compute_loss(trainer.model, inputs)
     loss.backward()
-    metrics = {name: trainer._metrics["train"][name][-1] for name in METRIC_NAMES if name in trainer._metrics["train"]}
+    metrics = {
+        name: trainer._metrics["train"][name][-1]
+        for name in METRIC_NAMES
+        if name in trainer._metrics["train"]
+    }
     return loss.detach(), leaf.grad, inputs["advantages"], metrics
 
 
 ORACLE_CASES = [
-    *[dict(loss_type=lt, importance_sampling_level=lvl) for lt in ("grpo", "bnpo", "dr_grpo", "dapo") for lvl in ("token", "sequence")],
+    *[
+        dict(loss_type=lt, importance_sampling_level=lvl)
+        for lt in ("grpo", "bnpo", "dr_grpo", "dapo")
+        for lvl in ("token", "sequence")
+    ],
     dict(loss_type="dapo", delta=1.5, epsilon_high=0.28),
     dict(loss_type="grpo", scale_rewards="batch"),
     dict(loss_type="dr_grpo", importance_sampling_level="sequence", scale_rewards="none"),
@@ -205,7 +213,9 @@ def test_fused_trainer_matches_stock_trainer_step_for_step(model_dir, tmp_path, 
     assert calls == [backend] * 4  # one loss per step, through grpo_loss
 
     def logged(trainer, key):
-        return [entry[key] for entry in trainer.state.log_history if key in entry and "train_runtime" not in entry]
+        return [
+            entry[key] for entry in trainer.state.log_history if key in entry and "train_runtime" not in entry
+        ]
 
     stock_loss, fused_loss = logged(stock, "loss"), logged(fused, "loss")
     assert len(stock_loss) == len(fused_loss) == 4
@@ -219,6 +229,10 @@ def test_fused_trainer_matches_stock_trainer_step_for_step(model_dir, tmp_path, 
 
 def test_mixin_rejects_what_it_does_not_support(model_dir, tmp_path):
     with pytest.raises(ValueError, match="loss_type='cispo'"):
-        make_trainer(model_dir, tmp_path, [never_called, never_called], cls=FusedGRPOTrainer, loss_type="cispo")
+        make_trainer(
+            model_dir, tmp_path, [never_called, never_called], cls=FusedGRPOTrainer, loss_type="cispo"
+        )
     with pytest.raises(ValueError, match="steps_per_generation=2"):
-        make_trainer(model_dir, tmp_path, [never_called, never_called], cls=FusedGRPOTrainer, steps_per_generation=2)
+        make_trainer(
+            model_dir, tmp_path, [never_called, never_called], cls=FusedGRPOTrainer, steps_per_generation=2
+        )

@@ -157,7 +157,11 @@ def test_heuristic_sanity(seeds):
     # Reordering the records or the domains changes nothing but the order.
     rev = list(reversed(seeds))
     perm = list(reversed(PAPER_DOMAINS))
-    for f in (lambda r, d: alpha(r, 0.5, domains=d), lambda r, d: coli(r, domains=d), lambda r, d: norm(r, domains=d)):
+    for f in (
+        lambda r, d: alpha(r, 0.5, domains=d),
+        lambda r, d: coli(r, domains=d),
+        lambda r, d: norm(r, domains=d),
+    ):
         assert f(rev, perm) == pytest.approx(f(seeds, None), abs=1e-12)
 
 
@@ -167,7 +171,10 @@ def test_heuristics_bad_input(seeds):
     no_loo = [r for r in seeds if r.name != "without_SAT"]
     with pytest.raises(ValueError, match=r"no leave-one-out run for \['SAT'\]"):
         norm(no_loo)
-    bad = [RunRecord(r.name, r.weights, r.scores, r.in_score, math.nan if r.name == "uniform" else r.out_score) for r in seeds]
+    bad = [
+        RunRecord(r.name, r.weights, r.scores, r.in_score, math.nan if r.name == "uniform" else r.out_score)
+        for r in seeds
+    ]
     with pytest.raises(ValueError, match=r"out_score is NaN or missing for records \['uniform'\]"):
         coli(bad)
     with pytest.raises(ValueError, match="non-empty sequence"):
@@ -192,7 +199,9 @@ def _write(path: Path, rows: list[dict]) -> Path:
 def test_records_round_trip_and_nan_kept(tmp_path):
     recs = [
         RunRecord("a", {"x": 0.5, "y": 0.5}, {"b1": 0.3}, 0.3, 0.4, kind="seed"),
-        RunRecord("b", {"x": 1.0, "y": 0.0}, {"b1": math.nan}, math.nan, math.nan, seed=2, meta={"error": "boom"}),
+        RunRecord(
+            "b", {"x": 1.0, "y": 0.0}, {"b1": math.nan}, math.nan, math.nan, seed=2, meta={"error": "boom"}
+        ),
     ]
     p = tmp_path / "r.jsonl"
     save_records(p, recs[:1])
@@ -210,7 +219,9 @@ def test_weights_off_one_are_normalised_with_a_warning_or_refused(tmp_path):
         (r,) = load_records(p)
     assert r.weights == pytest.approx({"x": 0.6 / 0.99, "y": 0.39 / 0.99})
     p = _write(tmp_path / "r2.jsonl", [{"name": "far", "weights": {"x": 0.3, "y": 0.2}, "out_score": 0.5}])
-    with pytest.raises(ValueError, match=r"r2.jsonl:1 \('far'\): weights sum to 0.5; expected 1 \(within 0.02"):
+    with pytest.raises(
+        ValueError, match=r"r2.jsonl:1 \('far'\): weights sum to 0.5; expected 1 \(within 0.02"
+    ):
         load_records(p)
     p = _write(tmp_path / "r3.jsonl", [{"name": "neg", "weights": {"x": 1.2, "y": -0.2}}])
     with pytest.raises(ValueError, match=r"weight of 'y' is -0.2; expected a finite number >= 0"):
@@ -230,13 +241,17 @@ def test_missing_domain_and_nan_scores_are_named(tmp_path):
     ]
     recs = load_records(_write(tmp_path / "r.jsonl", rows))
     assert len(recs) == 3  # nothing lost on loading
-    with pytest.raises(ValueError, match=r"domain is missing from some records: 'r2' lacks \['z'\].*missing='zero'"):
+    with pytest.raises(
+        ValueError, match=r"domain is missing from some records: 'r2' lacks \['z'\].*missing='zero'"
+    ):
         records_to_arrays(recs)
     with pytest.raises(ValueError, match=r"out_score is NaN or missing for records \['r3'\]"):
         records_to_arrays(recs, missing="zero")
     with pytest.warns(UserWarning, match=r"ignoring records with NaN out_score: \['r3'\]"):
         W, y, doms = records_to_arrays(recs, missing="zero", nan="drop")
-    assert doms == ["x", "y", "z"] and W.tolist() == [[0.5, 0.5, 0], [0.5, 0.5, 0]] and y.tolist() == [0.1, 0.2]
+    assert (
+        doms == ["x", "y", "z"] and W.tolist() == [[0.5, 0.5, 0], [0.5, 0.5, 0]] and y.tolist() == [0.1, 0.2]
+    )
     with pytest.raises(ValueError, match=r"names domains \['z'\] outside the study's domains \['x', 'y'\]"):
         records_to_arrays(recs[:2], domains=["x", "y"], missing="zero")
 

@@ -23,7 +23,7 @@ TABLE = str(Path(__file__).resolve().parents[1] / "examples" / "mixture" / "pape
 # --output-dir DIR`) and writes DIR/summary.json. Its out_score is
 # 0.6 - 0.8·|w - w*|² + noise(seed, weights), w* = (0.5, 0.3, 0.2): the best mixture is
 # known and is not uniform. Standard library only, so each call starts fast.
-FAKE_TRAINER = r'''
+FAKE_TRAINER = r"""
 import argparse, json, os, random, sys
 ap = argparse.ArgumentParser()
 ap.add_argument("--output-dir", required=True)
@@ -52,10 +52,10 @@ if os.environ.get("FAKE_NO_EVAL"):
 else:
     summary["eval"] = ev
 json.dump(summary, open(os.path.join(args.output_dir, "summary.json"), "w"))
-'''
+"""
 
 # The fake evaluator (`--model DIR --output FILE`) publishes what the trainer left.
-FAKE_EVALUATOR = r'''
+FAKE_EVALUATOR = r"""
 import argparse, json, os, shutil
 ap = argparse.ArgumentParser()
 ap.add_argument("--model", required=True)
@@ -63,7 +63,7 @@ ap.add_argument("--output", required=True)
 ap.add_argument("--config")
 a = ap.parse_args()
 shutil.copy(os.path.join(a.model, "pending_eval.json"), a.output)
-'''
+"""
 
 
 @pytest.fixture
@@ -107,8 +107,26 @@ def test_run_loop_end_to_end_then_resume(fake, tmp_path):
     names = [r.name for r in res.records]
     assert len(names) == 16 == n_calls()
     # Records are appended as runs finish (two at a time): the seeds first, in any order.
-    assert set(names[:7]) == {"single_a", "single_b", "single_c", "without_a", "without_b", "without_c", "uniform"}
-    assert {"A_in", "A_out", "A_bal", "Coli", "Norm", "ucb0_0", "ucb0_1", "surrogate_0", "surrogate_1"} <= set(names)
+    assert set(names[:7]) == {
+        "single_a",
+        "single_b",
+        "single_c",
+        "without_a",
+        "without_b",
+        "without_c",
+        "uniform",
+    }
+    assert {
+        "A_in",
+        "A_out",
+        "A_bal",
+        "Coli",
+        "Norm",
+        "ucb0_0",
+        "ucb0_1",
+        "surrogate_0",
+        "surrogate_1",
+    } <= set(names)
     # The trainer got the planned weights as JSON, the extra args, and a seed.
     plan = json.loads((out / "plan.json").read_text())
     seen = [json.loads(line) for line in calls.read_text().splitlines()]
@@ -118,7 +136,9 @@ def test_run_loop_end_to_end_then_resume(fake, tmp_path):
     assert all(s["rest"] == ["--train.max_steps", "3"] and s["seed"] == 0 for s in seen)
     # Scores came from summary.json's eval block.
     rec = {r.name: r for r in res.records}
-    assert rec["uniform"].scores == pytest.approx({"ood_x": rec["uniform"].out_score, "in_y": rec["uniform"].in_score})
+    assert rec["uniform"].scores == pytest.approx(
+        {"ood_x": rec["uniform"].out_score, "in_y": rec["uniform"].in_score}
+    )
     # The surrogate found the known optimum (0.5, 0.3, 0.2) and beat uniform as measured.
     s0 = plan["surrogate_0"]["weights"]
     assert np.linalg.norm(np.array([s0["a"], s0["b"], s0["c"]]) - [0.5, 0.3, 0.2]) < 0.1
@@ -165,7 +185,9 @@ def test_failed_runs_are_kept_and_retried_on_resume(fake, tmp_path, monkeypatch)
     assert (out / "runs" / "single_b" / "s0" / "summary.json").exists()
     # A run trained but never recorded (interrupted) is read back from its summary.json.
     lines = (out / "records.jsonl").read_text().splitlines()
-    (out / "records.jsonl").write_text("\n".join(line for line in lines if '"name": "Norm"' not in line) + "\n")
+    (out / "records.jsonl").write_text(
+        "\n".join(line for line in lines if '"name": "Norm"' not in line) + "\n"
+    )
     MixLoop(cfg, out, log=_quiet).run()
     assert n_calls() == calls + 1
     assert "Norm" in {r.name for r in load_records(out / "records.jsonl")}
@@ -181,7 +203,9 @@ def test_evaluator_runs_when_the_summary_has_no_eval(fake, tmp_path, monkeypatch
     calls = n_calls()
     (tmp_path / "study" / "runs" / "uniform" / "s0" / "eval.json").unlink()
     lines = (tmp_path / "study" / "records.jsonl").read_text().splitlines()
-    (tmp_path / "study" / "records.jsonl").write_text("\n".join(x for x in lines if '"name": "uniform"' not in x) + "\n")
+    (tmp_path / "study" / "records.jsonl").write_text(
+        "\n".join(x for x in lines if '"name": "uniform"' not in x) + "\n"
+    )
     again = MixLoop(config(heuristics=[], final_k=1), tmp_path / "study", log=_quiet).run()
     assert n_calls() == calls
     assert (tmp_path / "study" / "runs" / "uniform" / "s0" / "eval.json").exists()
@@ -190,7 +214,9 @@ def test_evaluator_runs_when_the_summary_has_no_eval(fake, tmp_path, monkeypatch
     with pytest.raises(ValueError, match=r"no run finished with a finite out_score.*single_a \(seed 0\)"):
         MixLoop(config(heuristics=[], final_k=1, evaluator=None), tmp_path / "study2", log=_quiet).run()
     recs = load_records(tmp_path / "study2" / "records.jsonl")
-    assert len(recs) == 7 and all("has no 'eval' block and no eval.json was written" in r.meta["error"] for r in recs)
+    assert len(recs) == 7 and all(
+        "has no 'eval' block and no eval.json was written" in r.meta["error"] for r in recs
+    )
 
 
 def test_a_study_where_nothing_differs_is_reported_as_a_tie(fake, tmp_path, monkeypatch):
@@ -256,7 +282,9 @@ def test_ray_launcher_against_a_local_cluster(fake, tmp_path):
 def test_scores_from_eval_forms_and_errors():
     per, i, o = scores_from_eval({"in_score": 0.2, "out_score": 0.4, "ChartQA": 0.5, "note": "x"}, "s.json")
     assert per == {"ChartQA": 0.5} and (i, o) == (0.2, 0.4)
-    per, _, _ = scores_from_eval({"in_score": 0.2, "out_score": 0.4, "benchmarks": {"A": {"score": 0.1}}}, "s.json")
+    per, _, _ = scores_from_eval(
+        {"in_score": 0.2, "out_score": 0.4, "benchmarks": {"A": {"score": 0.1}}}, "s.json"
+    )
     assert per == {"A": 0.1}
     with pytest.raises(ValueError, match=r"s.json: 'eval' lacks \['out_score'\]"):
         scores_from_eval({"in_score": 0.2}, "s.json")
@@ -271,17 +299,29 @@ def test_cli_plan_fit_propose(tmp_path, capsys):
     plan = tmp_path / "plan.jsonl"
     assert main(["plan", "--domains", "a,b,c", "--dirichlet", "2", "--output", str(plan)]) == 0
     rows = [json.loads(line) for line in plan.read_text().splitlines()]
-    assert [r["name"] for r in rows][:7] == ["single_a", "single_b", "single_c", "without_a", "without_b", "without_c", "uniform"]
+    assert [r["name"] for r in rows][:7] == [
+        "single_a",
+        "single_b",
+        "single_c",
+        "without_a",
+        "without_b",
+        "without_c",
+        "uniform",
+    ]
     assert len(rows) == 9 and rows[-1]["kind"] == "dirichlet"
     capsys.readouterr()
 
-    assert main(["fit", TABLE, "--ridge", "0.01", "--folds", "11", "--plot-dir", str(tmp_path / "plots")]) == 0
+    assert (
+        main(["fit", TABLE, "--ridge", "0.01", "--folds", "11", "--plot-dir", str(tmp_path / "plots")]) == 0
+    )
     text = capsys.readouterr().out
     assert "quadratic surrogate over 5 domains" in text and "LISA*SAT" in text and "as a + bᵀw + wᵀCw" in text
     assert "kfold CV over 11 records, 11 folds: R² = " in text
     for run in ("single_COCO", "without_ScienceQA", "uniform"):
         assert run in text
-    assert (tmp_path / "plots" / "observed_vs_predicted.png").exists() and (tmp_path / "plots" / "pairs.png").exists()
+    assert (tmp_path / "plots" / "observed_vs_predicted.png").exists() and (
+        tmp_path / "plots" / "pairs.png"
+    ).exists()
 
     assert main(["fit", TABLE]) == 2
     err = capsys.readouterr().err

@@ -101,7 +101,9 @@ def test_exact_optimiser_matches_a_dense_grid_on_indefinite_quadratics():
 def test_top_k_are_kept_apart_and_ranked():
     s = QuadraticSurrogate.from_abc(A0, B, C, DOMS)
     for method in ("exact", "gaussian"):
-        picks = optimize(s, k=4, method=method, min_distance=0.15, observed=as_matrix(seed_mixtures(DOMS), DOMS), seed=0)
+        picks = optimize(
+            s, k=4, method=method, min_distance=0.15, observed=as_matrix(seed_mixtures(DOMS), DOMS), seed=0
+        )
         assert len(picks) == 4
         P = np.array([_w(p) for p in picks])
         for i, j in itertools.combinations(range(4), 2):
@@ -109,7 +111,9 @@ def test_top_k_are_kept_apart_and_ranked():
         assert [p.predicted for p in picks] == sorted((p.predicted for p in picks), reverse=True)
         assert np.allclose(P.sum(1), 1) and np.all(P >= 0)
     exact = optimize(s, k=1)[0]
-    gauss = optimize(s, k=1, method="gaussian", observed=as_matrix(seed_mixtures(DOMS), DOMS), n_samples=20000)[0]
+    gauss = optimize(
+        s, k=1, method="gaussian", observed=as_matrix(seed_mixtures(DOMS), DOMS), n_samples=20000
+    )[0]
     assert exact.predicted == pytest.approx(0.6, abs=1e-12)
     assert 0.6 - 5e-3 < gauss.predicted <= 0.6  # sampling gets close, never beyond the optimum
 
@@ -131,7 +135,10 @@ def test_paper_selection_and_cv_variants():
 def test_too_few_records_says_how_many_are_needed():
     W = as_matrix(seed_mixtures(DOMS), DOMS)  # 9 seeds, 10 coefficients
     y = f_true(W)
-    with pytest.raises(ValueError, match=r"9 records are too few for the quadratic surrogate over 4 domains; it needs at least 10.*ridge"):
+    with pytest.raises(
+        ValueError,
+        match=r"9 records are too few for the quadratic surrogate over 4 domains; it needs at least 10.*ridge",
+    ):
         QuadraticSurrogate().fit(W, y, domains=DOMS)
     s = LinearSurrogate().fit(W, y, domains=DOMS)  # 4 coefficients: fine
     # The seeds span only 2m = 8 dimensions of the 10 (uniform is a combination of the
@@ -139,7 +146,9 @@ def test_too_few_records_says_how_many_are_needed():
     assert np.linalg.matrix_rank(scheffe_features(W, 2)) == 8
     W11 = np.vstack([W, np.random.default_rng(0).dirichlet(np.ones(4), 2)])
     s11 = QuadraticSurrogate().fit(W11, f_true(W11), domains=DOMS)  # 11 >= 10: fits
-    with pytest.raises(ValueError, match=r"5-fold CV trains on 8 of 11 records, but: 8 records are too few.*at least 10"):
+    with pytest.raises(
+        ValueError, match=r"5-fold CV trains on 8 of 11 records, but: 8 records are too few.*at least 10"
+    ):
         s11.cross_validate("kfold", k=5)
     assert s.predict(W).shape == (9,)
     # Enough records but all on one line of the simplex: rank-deficient, said so.
@@ -160,7 +169,10 @@ def test_ridge_shrinks_toward_the_mean_not_zero():
 
 def test_bad_inputs_for_predict_and_fit():
     s = QuadraticSurrogate.from_abc(A0, B, C, DOMS)
-    with pytest.raises(ValueError, match=r"row 0 is \[0.5, 0.6, 0.0, 0.0\] \(sum 1.1\); expected non-negative weights summing to 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"row 0 is \[0.5, 0.6, 0.0, 0.0\] \(sum 1.1\); expected non-negative weights summing to 1",
+    ):
         s.predict([[0.5, 0.6, 0.0, 0.0]])
     with pytest.raises(ValueError, match=r"names domains \['e'\]"):
         s.predict({"a": 0.5, "e": 0.5})
@@ -173,10 +185,15 @@ def test_bad_inputs_for_predict_and_fit():
         QuadraticSurrogate(ridge=-1)
     with pytest.raises(ValueError, match=r"y has NaN or infinite values at rows \[1\]"):
         LinearSurrogate().fit(np.eye(4)[[0, 1, 2, 3, 0]], [0.1, np.nan, 0.2, 0.3, 0.1], domains=DOMS)
-    recs = [RunRecord(f"r{i}", dict(zip(DOMS, w)), out_score=v) for i, (w, v) in enumerate(zip(np.eye(4), [0.1, float("nan"), 0.2, 0.3]))]
+    recs = [
+        RunRecord(f"r{i}", dict(zip(DOMS, w)), out_score=v)
+        for i, (w, v) in enumerate(zip(np.eye(4), [0.1, float("nan"), 0.2, 0.3]))
+    ]
     with pytest.raises(ValueError, match=r"out_score is NaN or missing for records \['r1'\]"):
         LinearSurrogate().fit(recs)
-    with pytest.raises(ValueError, match=r"mixing-law surrogate takes log\(score - floor\) with floor=0.0; scores \[-0.5\]"):
+    with pytest.raises(
+        ValueError, match=r"mixing-law surrogate takes log\(score - floor\) with floor=0.0; scores \[-0.5\]"
+    ):
         MixingLawSurrogate(interactions=False).fit(np.eye(4), [0.1, -0.5, 0.2, 0.3], domains=DOMS)
 
 
@@ -224,7 +241,12 @@ def test_propose_beats_random_pilots_on_a_known_function():
             W, y = S0.copy(), noisy(S0)
             for r in range(3):
                 s = QuadraticSurrogate(ridge=1e-3).fit(W, y, domains=DOMS)
-                P = np.array([_w(c) for c in propose(s, 3, kappa=1.0, seed=10 * rep + r, n_boot=100, n_candidates=5000)])
+                P = np.array(
+                    [
+                        _w(c)
+                        for c in propose(s, 3, kappa=1.0, seed=10 * rep + r, n_boot=100, n_candidates=5000)
+                    ]
+                )
                 W, y = np.vstack([W, P]), np.concatenate([y, noisy(P)])
             regret_ucb.append(0.6 - f_true(W).max())
             W2 = np.vstack([S0, rng.dirichlet(np.ones(4), 9)])

@@ -186,8 +186,12 @@ def test_bmas_reward_is_in_unit_interval_for_any_text(completion, solution):
 
 @settings(max_examples=200, deadline=None)
 @given(
-    r=st.lists(st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), min_size=3, max_size=3), max_size=6),
-    g=st.lists(st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), min_size=3, max_size=3), max_size=6),
+    r=st.lists(
+        st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), min_size=3, max_size=3), max_size=6
+    ),
+    g=st.lists(
+        st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), min_size=3, max_size=3), max_size=6
+    ),
 )
 def test_any_floats_stay_in_unit_interval(r, g):
     ra = np.array(r, dtype=np.float32).reshape(-1, 3)

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from modomodo.rewards.geometry import iou_reward, parse_boxes
 
-
 # --- parse_boxes: forms --------------------------------------------------------------------
 
 
@@ -41,7 +40,9 @@ def test_lists_of_dicts_and_mixed_forms_keep_text_order():
         "{'Position': [100.5, 80, 150, 120.25], 'Confidence': 0.5}]</answer>"
     )
     assert parse_boxes(coco) == [(254, 303, 291, 365), (100.5, 80, 150, 120.25)]
-    mixed = '<box>(1,1),(2,2)</box> then [{"bbox": [3,3,4,4]}] then [5,5,6,6] <|box_start|>(7,7),(8,8)<|box_end|>'
+    mixed = (
+        '<box>(1,1),(2,2)</box> then [{"bbox": [3,3,4,4]}] then [5,5,6,6] <|box_start|>(7,7),(8,8)<|box_end|>'
+    )
     assert parse_boxes(mixed) == [(1, 1, 2, 2), (3, 3, 4, 4), (5, 5, 6, 6), (7, 7, 8, 8)]
 
 
@@ -60,7 +61,9 @@ def test_python_literals_are_parsed_never_evaluated(tmp_path):
 
 
 def test_norm1000_and_norm1_scale_by_the_image_size():
-    assert parse_boxes("[100, 200, 500, 1000]", coords="norm1000", image_size=(640, 480)) == [(64, 96, 320, 480)]
+    assert parse_boxes("[100, 200, 500, 1000]", coords="norm1000", image_size=(640, 480)) == [
+        (64, 96, 320, 480)
+    ]
     assert parse_boxes("[0.1, 0.25, 0.5, 1.0]", coords="norm1", image_size=[200, 100]) == [(20, 25, 100, 100)]
     assert parse_boxes("[1, 2, 3, 4]", coords="absolute", image_size=(640, 480)) == [(1, 2, 3, 4)]
 
@@ -82,7 +85,11 @@ def test_a_list_of_texts_with_sizes_per_text_or_for_all():
     texts = ["[0, 0, 500, 500]", "no box", "<box>(0,0),(1000,1000)</box>"]
     got = parse_boxes(texts, coords="norm1000", image_size=[(100, 100), (1, 1), (10, 20)])
     assert got == [[(0, 0, 50, 50)], [], [(0, 0, 10, 20)]]
-    assert parse_boxes(texts, coords="norm1000", image_size=(200, 100)) == [[(0, 0, 100, 50)], [], [(0, 0, 200, 100)]]
+    assert parse_boxes(texts, coords="norm1000", image_size=(200, 100)) == [
+        [(0, 0, 100, 50)],
+        [],
+        [(0, 0, 200, 100)],
+    ]
     assert parse_boxes([]) == []
 
 
@@ -140,7 +147,10 @@ def test_boxes_are_read_from_the_answer_block_when_there_is_one():
 
 def test_norm_coords_apply_to_predictions_only():
     got = iou_reward(
-        ["<answer>[0, 0, 500, 500]</answer>"], ["[0, 0, 320, 240]"], coords="norm1000", image_sizes=[(640, 480)]
+        ["<answer>[0, 0, 500, 500]</answer>"],
+        ["[0, 0, 320, 240]"],
+        coords="norm1000",
+        image_sizes=[(640, 480)],
     )
     assert got == [1.0]
 
@@ -151,7 +161,9 @@ def test_match_mode_one_to_one():
     both = "<answer>[{'Position': [20, 20, 30, 30], 'Confidence': 1}, {'Position': [0, 0, 10, 10], 'Confidence': 1}]</answer>"
     assert iou_reward([both], [gold], **m) == [1.0]
     # Several boxes vs one gold: the extra boxes dilute the reward.
-    assert iou_reward(["[0,0,10,10] [20,20,30,30] [40,40,50,50]"], ["[0,0,10,10]"], **m) == pytest.approx([1 / 3])
+    assert iou_reward(["[0,0,10,10] [20,20,30,30] [40,40,50,50]"], ["[0,0,10,10]"], **m) == pytest.approx(
+        [1 / 3]
+    )
     # The same box twice matches one gold box once.
     assert iou_reward(["[0,0,10,10] [0,0,10,10]"], [gold], **m) == [0.5]
     assert iou_reward(["[5, 0, 15, 10]"], [gold], **m) == [0.0]  # below the threshold
@@ -226,7 +238,12 @@ box_text = st.one_of(
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=box_text, w=st.floats(1, 4000), h=st.floats(1, 4000), coords=st.sampled_from(["absolute", "norm1000", "norm1"]))
+@given(
+    text=box_text,
+    w=st.floats(1, 4000),
+    h=st.floats(1, 4000),
+    coords=st.sampled_from(["absolute", "norm1000", "norm1"]),
+)
 def test_parse_boxes_never_raises_and_boxes_are_well_formed(text, w, h, coords):
     for x1, y1, x2, y2 in parse_boxes(text, coords=coords, image_size=(w, h)):
         assert all(math.isfinite(v) for v in (x1, y1, x2, y2))
@@ -236,5 +253,7 @@ def test_parse_boxes_never_raises_and_boxes_are_well_formed(text, w, h, coords):
 @settings(max_examples=300, deadline=None)
 @given(text=box_text, mode=st.sampled_from(["continuous", "threshold", "match"]), t=st.floats(0, 1))
 def test_iou_reward_is_in_unit_interval_for_any_text(text, mode, t):
-    (v,) = iou_reward([text], ["[10, 10, 50, 50] [0, 0, 5, 5]"], mode=mode, threshold=t, image_sizes=[(100, 100)])
+    (v,) = iou_reward(
+        [text], ["[10, 10, 50, 50] [0, 0, 5, 5]"], mode=mode, threshold=t, image_sizes=[(100, 100)]
+    )
     assert 0.0 <= v <= 1.0

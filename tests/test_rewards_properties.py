@@ -14,11 +14,66 @@ KINDS = ("exact", "mcq", "yesno", "numeric", "count", "math", "auto")
 
 # Pieces the parsers react to: tags, braces, LaTeX, signs, separators, letters, words.
 PIECES = [
-    "<answer>", "</answer>", "<think>", "</think>", "\\boxed{", "{", "}", "\\frac", "\\dfrac",
-    "\\sqrt", "\\pi", "\\text{", "\\left(", "\\right)", "$", "%", "\\%", "1,000", "{,}", "e",
-    "-", "−", "+", "/", "^", "^\\circ", "(", ")", "[", "]", ".", ",", "=", "x", "yes", "no",
-    "A", "(B)", "b)", "Option", "The answer is", "three", " ", "\n", "\\", "×10^", "∞", "nan",
-    "inf", "1e999", "0", "7", "3.25", "π", "√", "**", '"', "é", "\x00", "\ud7ff",
+    "<answer>",
+    "</answer>",
+    "<think>",
+    "</think>",
+    "\\boxed{",
+    "{",
+    "}",
+    "\\frac",
+    "\\dfrac",
+    "\\sqrt",
+    "\\pi",
+    "\\text{",
+    "\\left(",
+    "\\right)",
+    "$",
+    "%",
+    "\\%",
+    "1,000",
+    "{,}",
+    "e",
+    "-",
+    "−",
+    "+",
+    "/",
+    "^",
+    "^\\circ",
+    "(",
+    ")",
+    "[",
+    "]",
+    ".",
+    ",",
+    "=",
+    "x",
+    "yes",
+    "no",
+    "A",
+    "(B)",
+    "b)",
+    "Option",
+    "The answer is",
+    "three",
+    " ",
+    "\n",
+    "\\",
+    "×10^",
+    "∞",
+    "nan",
+    "inf",
+    "1e999",
+    "0",
+    "7",
+    "3.25",
+    "π",
+    "√",
+    "**",
+    '"',
+    "é",
+    "\x00",
+    "\ud7ff",
 ]
 
 soup = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=3)), max_size=40).map("".join)
@@ -26,7 +81,11 @@ texts = st.one_of(st.text(max_size=200), soup)
 pairs = st.lists(st.tuples(texts, texts), min_size=1, max_size=8)
 
 # Unicode White_Space, which the Rust side trims (Python's str.strip also drops \x1c-\x1f).
-WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 def _valid(scores: list[float], n: int) -> bool:
@@ -67,8 +126,25 @@ def test_answer_tags_hold_any_text(inner: str, noise: str) -> None:
 
 
 PATHOLOGICAL = [
-    "<answer>", "</answer>", "{", "}", "\\boxed{", "\\frac{1}{", "(1+", "2^", "-", "1", "1,000",
-    "A ", "(B) ", "yes ", "a", " ", "$", "\\text{", "é",
+    "<answer>",
+    "</answer>",
+    "{",
+    "}",
+    "\\boxed{",
+    "\\frac{1}{",
+    "(1+",
+    "2^",
+    "-",
+    "1",
+    "1,000",
+    "A ",
+    "(B) ",
+    "yes ",
+    "a",
+    " ",
+    "$",
+    "\\text{",
+    "é",
 ]
 
 

@@ -10,8 +10,7 @@ import time
 import pytest
 
 from modomodo import rewards
-from modomodo.rewards import accuracy_reward, chart_reward, extract_answer, format_reward
-from modomodo.rewards import math_fallback
+from modomodo.rewards import accuracy_reward, chart_reward, extract_answer, format_reward, math_fallback
 
 
 def acc(pred: str, gold: str, kind: str = "auto", **kw: object) -> float:
@@ -107,7 +106,8 @@ def test_mcq_wrong_letter(pred: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "pred", ["A, B, C, D", "B or C", "B and C", "(B) (C)", "B/C", "A B C D E F G H", "The answer is B. No wait, C."]
+    "pred",
+    ["A, B, C, D", "B or C", "B and C", "(B) (C)", "B/C", "A B C D E F G H", "The answer is B. No wait, C."],
 )
 def test_mcq_naming_several_letters_scores_zero(pred: str) -> None:
     assert acc(pred, "B", "mcq") == 0.0
@@ -134,7 +134,9 @@ def test_yesno(pred: str, want_yes: float) -> None:
     assert acc(pred, "no", "yesno") == 1.0 - want_yes
 
 
-@pytest.mark.parametrize("pred", ["yes and no", "Yes/No", "No... actually yes", "eyes", "I know", "nope", "yesterday", ""])
+@pytest.mark.parametrize(
+    "pred", ["yes and no", "Yes/No", "No... actually yes", "eyes", "I know", "nope", "yesterday", ""]
+)
 def test_yesno_hacks_and_lookalikes_score_zero(pred: str) -> None:
     assert acc(pred, "yes", "yesno") == 0.0
     assert acc(pred, "no", "yesno") == 0.0
@@ -184,7 +186,9 @@ def test_numeric_unclear_answers_score_zero(pred: str) -> None:
     assert acc(pred, "5", "numeric") == 0.0
 
 
-@pytest.mark.parametrize("value", ["1e999", "-1e400", "1/0", "\\frac{1}{0}", "NaN", "nan", "inf", "-inf", "Infinity", "∞"])
+@pytest.mark.parametrize(
+    "value", ["1e999", "-1e400", "1/0", "\\frac{1}{0}", "NaN", "nan", "inf", "-inf", "Infinity", "∞"]
+)
 def test_non_finite_numbers_never_match(value: str) -> None:
     for kind in ("numeric", "auto"):
         assert acc(value, value, kind) == 0.0
@@ -237,7 +241,9 @@ def test_math_equivalences(pred: str, gold: str) -> None:
     assert acc(f"<answer>{pred}</answer>", gold, "math") == 1.0
 
 
-@pytest.mark.parametrize("pred, gold", [("3", "4"), ("2x", "2"), ("6.28", "2\\pi"), ("\\sqrt{2}", "2"), ("", "1")])
+@pytest.mark.parametrize(
+    "pred, gold", [("3", "4"), ("2x", "2"), ("6.28", "2\\pi"), ("\\sqrt{2}", "2"), ("", "1")]
+)
 def test_math_differences(pred: str, gold: str) -> None:
     assert acc(pred, gold, "math") == 0.0
 
@@ -361,7 +367,9 @@ def test_math_verify_decides_what_rust_cannot(warm_worker: None) -> None:
 def test_math_verify_is_time_bounded_and_recovers(warm_worker: None) -> None:
     # sympy does not return on this gold; the call must, within its bound, scoring 0
     t0 = time.perf_counter()
-    got = accuracy_reward(["5", "x+1"], ["10^{10^{10^{10}}}", "1+x"], kind="math", math_verify=True, math_timeout=2.0)
+    got = accuracy_reward(
+        ["5", "x+1"], ["10^{10^{10^{10}}}", "1+x"], kind="math", math_verify=True, math_timeout=2.0
+    )
     elapsed = time.perf_counter() - t0
     print(f"bounded call took {elapsed:.2f} s")
     assert got == [0.0, 0.0]  # the second pair was not reached before the deadline
@@ -376,7 +384,9 @@ def test_math_verify_works_off_the_main_thread(warm_worker: None) -> None:
 
     def run() -> None:
         try:
-            out.append(accuracy_reward(["y+1", "???", "\\frac{"], ["1+y", "1", "2"], kind="math", math_verify=True))
+            out.append(
+                accuracy_reward(["y+1", "???", "\\frac{"], ["1+y", "1", "2"], kind="math", math_verify=True)
+            )
         except BaseException as e:  # pragma: no cover - the failure being tested for
             out.append(e)
 
@@ -388,7 +398,9 @@ def test_math_verify_works_off_the_main_thread(warm_worker: None) -> None:
 
 def test_worker_that_never_answers_is_cut_off() -> None:
     # a stand-in worker that says ready, then never replies: the deadline still holds
-    silent = math_fallback.Worker(argv=[__import__("sys").executable, "-c", "import time; print('ready', flush=True); time.sleep(600)"])
+    silent = math_fallback.Worker(
+        argv=[__import__("sys").executable, "-c", "import time; print('ready', flush=True); time.sleep(600)"]
+    )
     try:
         t0 = time.perf_counter()
         assert silent.verify([("1", "1"), ("2", "2")], timeout=1.0) == [False, False]
@@ -398,5 +410,14 @@ def test_worker_that_never_answers_is_cut_off() -> None:
 
 
 def test_public_names() -> None:
-    for name in ("extract_answer", "format_reward", "accuracy_reward", "chart_reward", "parse_boxes", "iou_reward", "bmas_reward", "TokenEmbedder"):
+    for name in (
+        "extract_answer",
+        "format_reward",
+        "accuracy_reward",
+        "chart_reward",
+        "parse_boxes",
+        "iou_reward",
+        "bmas_reward",
+        "TokenEmbedder",
+    ):
         assert name in rewards.__all__ and callable(getattr(rewards, name))

@@ -21,7 +21,12 @@ def conv(text):
 def test_completion_text_reads_strings_and_messages():
     assert mtrl.completion_text("abc") == "abc"
     assert mtrl.completion_text(conv("abc")) == "abc"
-    parts = [{"role": "assistant", "content": [{"type": "text", "text": "a"}, {"type": "image"}, {"type": "text", "text": "b"}]}]
+    parts = [
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "a"}, {"type": "image"}, {"type": "text", "text": "b"}],
+        }
+    ]
     assert mtrl.completion_text(parts) == "ab"
     assert mtrl.completion_text(None) == ""
     assert mtrl.completion_text(42) == ""
@@ -33,7 +38,9 @@ def test_plain_functions_score_plain_and_conversational_completions():
         assert mtrl.accuracy(None, completions, solution=["B", "C"]) == [1.0, 0.0]
         assert mtrl.chart(None, completions, solution=["B", "B"]) == [1.0, 1.0]
     boxes = [conv("<answer>[0, 0, 10, 10]</answer>"), conv("<answer>[0, 0, 5, 10]</answer>")]
-    got = mtrl.iou(None, boxes, solution=["[0, 0, 10, 10]", [0, 0, 10, 10]], image_size=[[100, 100], [100, 100]])
+    got = mtrl.iou(
+        None, boxes, solution=["[0, 0, 10, 10]", [0, 0, 10, 10]], image_size=[[100, 100], [100, 100]]
+    )
     assert got == [1.0, 0.5]
 
 
@@ -59,7 +66,9 @@ def test_trl_keyword_arguments_are_ignored():
 
 
 def test_reward_factory_validates_options_now():
-    assert mtrl.reward("accuracy", kind="numeric")(None, ["<answer>1,000</answer>"], solution=["1000"]) == [1.0]
+    assert mtrl.reward("accuracy", kind="numeric")(None, ["<answer>1,000</answer>"], solution=["1000"]) == [
+        1.0
+    ]
     assert mtrl.reward("format", strict=False)(None, ["<answer>B</answer>"]) == [1.0]
     with pytest.raises(ValueError, match="bogus"):
         mtrl.reward("accuracy", kind="bogus")
@@ -162,7 +171,9 @@ def test_routed_passes_its_embedder_to_bmas_entries():
         return np.ones((len(text.split()), 3), dtype=np.float32)
 
     f = mtrl.routed({"open": [{"name": "bmas", "weight": 1.0}]}, embedder=embed)
-    assert f(None, ["<answer>a b</answer>", "<answer></answer>"], domain=["open", "open"], solution=["c", "c"]) == [
+    assert f(
+        None, ["<answer>a b</answer>", "<answer></answer>"], domain=["open", "open"], solution=["c", "c"]
+    ) == [
         pytest.approx(1.0),
         0.0,
     ]
@@ -184,7 +195,10 @@ def test_routed_as_the_reward_of_a_grpo_trainer(tmp_path):
     embedder = TokenEmbedder(tiny_text_model(tok, seed=1), tok)
     spec = {
         "sqa": SPEC["sqa"],
-        "coco": [{"name": "format", "weight": 1.0}, {"name": "iou", "weight": 2.0, "options": {"mode": "match"}}],
+        "coco": [
+            {"name": "format", "weight": 1.0},
+            {"name": "iou", "weight": 2.0, "options": {"mode": "match"}},
+        ],
         "open": [{"name": "bmas", "weight": 1.0}],
     }
     reward = mtrl.routed(spec, embedder=embedder)
@@ -216,7 +230,9 @@ def test_routed_as_the_reward_of_a_grpo_trainer(tmp_path):
         bf16=False,
         seed=0,
     )
-    trainer = GRPOTrainer(model=policy, reward_funcs=[reward], args=args, train_dataset=data, processing_class=tok)
+    trainer = GRPOTrainer(
+        model=policy, reward_funcs=[reward], args=args, train_dataset=data, processing_class=tok
+    )
     trainer.train()
 
     logs = [entry for entry in trainer.state.log_history if "rewards/routed/mean" in entry]
@@ -232,5 +248,7 @@ def test_routed_as_the_reward_of_a_grpo_trainer(tmp_path):
     logged = list(trainer._logs["rewards"]["routed"])
     assert len(completions) == len(logged) == 4
     ds = [p[-1]["content"].split("]")[0][1:] for p in prompts]
-    again = reward(prompts, completions, domain=ds, solution=[rows[d][1] for d in ds], image_size=[[100, 100]] * 4)
+    again = reward(
+        prompts, completions, domain=ds, solution=[rows[d][1] for d in ds], image_size=[[100, 100]] * 4
+    )
     assert again == pytest.approx(logged, abs=1e-6)

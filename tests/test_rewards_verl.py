@@ -58,7 +58,10 @@ def test_scores_follow_weights_and_the_format_gate():
 def test_extra_info_overrides_the_data_source():
     entries = [{"name": "accuracy", "weight": 1.0, "options": {"kind": "exact"}}]
     assert compute_score("coco", "red", "Red.", extra_info={"rewards": entries}) == 1.0
-    assert compute_score("unknown", answer("[0, 0, 10, 10]"), "[0,0,10,10]", extra_info={"domain": "lisa"}) == 3.0
+    assert (
+        compute_score("unknown", answer("[0, 0, 10, 10]"), "[0,0,10,10]", extra_info={"domain": "lisa"})
+        == 3.0
+    )
     # Image size and coords for normalised boxes (Qwen2-VL style).
     got = compute_score(
         "lisa",
@@ -82,7 +85,9 @@ def test_bad_extra_info_rewards_raise_value_error():
     with pytest.raises(ValueError, match="nope"):
         compute_score("x", "a", "a", extra_info={"rewards": [{"name": "nope"}]})
     with pytest.raises(ValueError, match="bogus"):
-        compute_score("x", "a", "a", extra_info={"rewards": [{"name": "accuracy", "options": {"kind": "bogus"}}]})
+        compute_score(
+            "x", "a", "a", extra_info={"rewards": [{"name": "accuracy", "options": {"kind": "bogus"}}]}
+        )
 
 
 def test_every_mapped_source_scores_garbage_as_zero():
@@ -93,7 +98,10 @@ def test_every_mapped_source_scores_garbage_as_zero():
 
 
 @settings(max_examples=150, deadline=None)
-@given(text=st.text(max_size=300), source=st.sampled_from(["lisa", "coco", "chartqa", "scienceqa", "math", "sat"]))
+@given(
+    text=st.text(max_size=300),
+    source=st.sampled_from(["lisa", "coco", "chartqa", "scienceqa", "math", "sat"]),
+)
 def test_any_response_scores_within_bounds(text, source):
     v = compute_score(source, text, "[10, 10, 50, 50]" if source in ("lisa", "coco") else "B")
     assert 0.0 <= v <= 3.0
@@ -114,7 +122,12 @@ def _data_proto(tok, rows):
     P, R = max(map(len, prompts)), max(map(len, responses))
     prompt_ids = torch.tensor([[pad] * (P - len(p)) + p for p in prompts])
     response_ids = torch.tensor([r + [pad] * (R - len(r)) for r in responses])
-    mask = torch.tensor([[0] * (P - len(p)) + [1] * len(p) + [1] * len(r) + [0] * (R - len(r)) for p, r in zip(prompts, responses)])
+    mask = torch.tensor(
+        [
+            [0] * (P - len(p)) + [1] * len(p) + [1] * len(r) + [0] * (R - len(r))
+            for p, r in zip(prompts, responses)
+        ]
+    )
     return DataProto.from_dict(
         tensors={
             "prompts": prompt_ids,
@@ -124,7 +137,9 @@ def _data_proto(tok, rows):
         },
         non_tensors={
             "data_source": np.array([source for *_, source, _ in rows], dtype=object),
-            "reward_model": np.array([{"ground_truth": gt, "style": "rule"} for *_, gt in rows], dtype=object),
+            "reward_model": np.array(
+                [{"ground_truth": gt, "style": "rule"} for *_, gt in rows], dtype=object
+            ),
             "extra_info": np.array([{"index": i} for i in range(len(rows))], dtype=object),
         },
     ), [len(r) for r in responses]
@@ -149,7 +164,12 @@ def test_verl_loads_compute_score_and_its_reward_manager_scores_a_batch(how):
         ("Which option? A. red B. green", answer("B"), "derek-thomas/ScienceQA", "B"),
         ("Which option? A. red B. green", "B", "derek-thomas/ScienceQA", "B"),  # format fails
         ("What value?", answer("40"), "HuggingFaceM4/ChartQA", "41"),
-        ("Find all.", answer("[{'Position': [0, 0, 10, 10], 'Confidence': 1}]"), "coco", "[[0,0,10,10],[20,20,30,30]]"),
+        (
+            "Find all.",
+            answer("[{'Position': [0, 0, 10, 10], 'Confidence': 1}]"),
+            "coco",
+            "[[0,0,10,10],[20,20,30,30]]",
+        ),
     ]
     data, lengths = _data_proto(tok, rows)
     manager = NaiveRewardManager(tokenizer=tok, num_examine=0, compute_score=fn)

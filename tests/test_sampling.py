@@ -59,7 +59,9 @@ def test_realised_shares_match_the_weights(weights, replacement):
 
 def test_shares_hold_with_groups_chunks_and_ranks():
     weights = {"coco": 0.9, "lisa": 0.05, "geo": 0.05}
-    sampler = MixtureSampler(SIZES, weights, seed=5, num_generations=4, batch_size=3, repeat_count=2, rank=1, world_size=3)
+    sampler = MixtureSampler(
+        SIZES, weights, seed=5, num_generations=4, batch_size=3, repeat_count=2, rank=1, world_size=3
+    )
     draws = sampler.draw(4 * 3 * 2 * 20_000)
     # Every 24 items: 3 draws x 4 generations, twice.
     blocks = draws.reshape(-1, 2, 3, 4)
@@ -68,7 +70,13 @@ def test_shares_hold_with_groups_chunks_and_ranks():
     observed = [counts["coco"], counts["lisa"], counts["geo"]]
     result = chisquare(observed, np.array([0.9, 0.05, 0.05]) * sum(observed))
     assert result.pvalue > 0.01
-    assert sampler.domain_counts == {"coco": counts["coco"], "lisa": counts["lisa"], "geo": counts["geo"], "sat": 0, "sqa": 0}
+    assert sampler.domain_counts == {
+        "coco": counts["coco"],
+        "lisa": counts["lisa"],
+        "geo": counts["geo"],
+        "sat": 0,
+        "sqa": 0,
+    }
 
 
 # --- without replacement, stop and drop -------------------------------------------------
@@ -99,7 +107,9 @@ def test_domain_epochs_are_uniform_permutations():
 
 def test_stop_ends_at_the_first_exhausted_domain():
     sizes = {"a": 30, "b": 200, "c": 100}
-    sampler = MixtureSampler(sizes, {"a": 0.3, "b": 0.4, "c": 0.3}, seed=11, num_generations=2, on_exhausted="stop")
+    sampler = MixtureSampler(
+        sizes, {"a": 0.3, "b": 0.4, "c": 0.3}, seed=11, num_generations=2, on_exhausted="stop"
+    )
     n = len(sampler)
     items = list(sampler)
     assert len(items) == n and n % 2 == 0
@@ -146,7 +156,9 @@ def test_drop_renormalises_the_others():
 
 def test_finite_len_is_exact_and_infinite_epochs_are_one_pass():
     for mode in ("stop", "drop"):
-        s = MixtureSampler([40, 7, 90], [0.2, 0.5, 0.3], seed=2, num_generations=3, batch_size=2, on_exhausted=mode)
+        s = MixtureSampler(
+            [40, 7, 90], [0.2, 0.5, 0.3], seed=2, num_generations=3, batch_size=2, on_exhausted=mode
+        )
         assert len(s) == len(list(s))
         assert len(s) % 6 == 0
     s = MixtureSampler([40, 7, 90, 5], [0.2, 0.5, 0.3, 0.0], num_generations=3)
@@ -177,7 +189,9 @@ def test_same_seed_same_stream_different_seed_different_stream():
 @pytest.mark.parametrize("mode", ["reshuffle", "stop", "drop"])
 @pytest.mark.parametrize("replacement", [False, True])
 def test_resume_after_k_draws_equals_the_uninterrupted_stream(mode, replacement):
-    kwargs = dict(seed=21, num_generations=3, batch_size=2, repeat_count=2, on_exhausted=mode, replacement=replacement)
+    kwargs = dict(
+        seed=21, num_generations=3, batch_size=2, repeat_count=2, on_exhausted=mode, replacement=replacement
+    )
     sizes, weights = {"a": 40, "b": 25, "c": 60}, {"a": 0.5, "b": 0.2, "c": 0.3}
     whole = MixtureSampler(sizes, weights, **kwargs).draw(2000).tolist()
     for k in [0, 1, 5, 12, 13, 100, 333, len(whole)]:
@@ -231,7 +245,9 @@ def test_ranks_together_equal_the_single_process_stream(world_size, batch_size):
     per_step = batch_size * g  # items a rank takes per step
     global_items = single.draw(steps * per_step * world_size)
     ranks = [
-        MixtureSampler(SIZES, [0.3, 0.1, 0.2, 0.2, 0.2], batch_size=batch_size, rank=r, world_size=world_size, **kw).draw(steps * per_step)
+        MixtureSampler(
+            SIZES, [0.3, 0.1, 0.2, 0.2, 0.2], batch_size=batch_size, rank=r, world_size=world_size, **kw
+        ).draw(steps * per_step)
         for r in range(world_size)
     ]
     for step in range(steps):
@@ -248,7 +264,9 @@ def test_ranks_together_equal_the_single_process_stream(world_size, batch_size):
 def test_ranks_in_stop_mode_end_together():
     lengths = []
     for r in range(3):
-        s = MixtureSampler([30, 50], [0.5, 0.5], seed=1, num_generations=2, rank=r, world_size=3, on_exhausted="stop")
+        s = MixtureSampler(
+            [30, 50], [0.5, 0.5], seed=1, num_generations=2, rank=r, world_size=3, on_exhausted="stop"
+        )
         lengths.append((len(s), len(list(s))))
     assert len({n for n, _ in lengths}) == 1 and all(n == m for n, m in lengths)
 
@@ -374,7 +392,14 @@ def build(cfg, **extra):
     if not any(weights):
         return None
     return MixtureSampler(
-        sizes, weights, seed=seed, num_generations=g, replacement=replacement, on_exhausted=mode, world_size=world, **extra
+        sizes,
+        weights,
+        seed=seed,
+        num_generations=g,
+        replacement=replacement,
+        on_exhausted=mode,
+        world_size=world,
+        **extra,
     )
 
 
@@ -428,7 +453,9 @@ def test_property_ranks_partition_the_stream(cfg):
         return
     kw = dict(seed=seed, num_generations=g, replacement=replacement, on_exhausted=mode)
     single = MixtureSampler(sizes, weights, **kw).draw(60 * g * world)
-    shares = [MixtureSampler(sizes, weights, rank=r, world_size=world, **kw).draw(60 * g) for r in range(world)]
+    shares = [
+        MixtureSampler(sizes, weights, rank=r, world_size=world, **kw).draw(60 * g) for r in range(world)
+    ]
     steps = min(len(x) for x in shares) // g
     assert all(len(x) == steps * g for x in shares)  # ranks end together
     for step in range(steps):

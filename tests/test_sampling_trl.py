@@ -7,11 +7,11 @@ import pytest
 
 pytest.importorskip("trl")
 
-from datasets import Dataset  # noqa: E402
-from trl import GRPOConfig  # noqa: E402
+from datasets import Dataset
+from trl import GRPOConfig
 
-from modomodo.sampling import MixtureGRPOTrainer, MixtureSampler  # noqa: E402
-from modomodo.tiny import build_tokenizer, tiny_text_model  # noqa: E402
+from modomodo.sampling import MixtureGRPOTrainer, MixtureSampler
+from modomodo.tiny import build_tokenizer, tiny_text_model
 
 DOMAINS = {"sqa": 12, "geo": 10, "coco": 6}
 
@@ -97,7 +97,9 @@ def test_the_trainer_consumes_the_mixture_stream(tmp_path):
 def test_stop_ends_training_when_a_domain_runs_out(tmp_path):
     # coco (6 rows) at weight 0.5 runs out after about 12 draws; the chunks are 4 draws.
     weights = {"sqa": 0.25, "geo": 0.25, "coco": 0.5}
-    planned = MixtureSampler(DOMAINS, weights, seed=3, num_generations=2, batch_size=4, repeat_count=2, on_exhausted="stop")
+    planned = MixtureSampler(
+        DOMAINS, weights, seed=3, num_generations=2, batch_size=4, repeat_count=2, on_exhausted="stop"
+    )
     chunks = len(planned) // 16
     trainer, seen = run(tmp_path, weights, max_steps=50, on_exhausted="stop")
     assert 1 <= chunks < 50 and len(seen) == chunks

@@ -1,12 +1,12 @@
 """modomodo-train's configuration: YAML + TRL-style flags, validated before any model exists."""
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
 
-from modomodo.train import cli, run as run_module
+from modomodo.train import cli
+from modomodo.train import run as run_module
 from modomodo.train.config import ConfigError, load_config, parse_flags
 
 
@@ -24,11 +24,22 @@ def no_model(monkeypatch):
 
 def test_flags_override_yaml_and_are_typed(tmp_path):
     cfg_file = tmp_path / "c.yaml"
-    cfg_file.write_text(yaml.safe_dump({"learning_rate": 0.5, "max_steps": 3, "domains": ["detect", "chart"]}))
+    cfg_file.write_text(
+        yaml.safe_dump({"learning_rate": 0.5, "max_steps": 3, "domains": ["detect", "chart"]})
+    )
     cfg = load_config(
         cfg_file,
-        ["--learning-rate", "1e-4", "--weights", "{detect: 3, chart: 1}", "--output_dir", str(tmp_path / "o"),
-         "--freeze_vision", "false", "--data_engine"],
+        [
+            "--learning-rate",
+            "1e-4",
+            "--weights",
+            "{detect: 3, chart: 1}",
+            "--output_dir",
+            str(tmp_path / "o"),
+            "--freeze_vision",
+            "false",
+            "--data_engine",
+        ],
     )
     assert cfg.grpo["learning_rate"] == 1e-4 and isinstance(cfg.grpo["learning_rate"], float)
     assert cfg.grpo["max_steps"] == 3  # from the YAML, untouched
@@ -42,14 +53,28 @@ def test_flags_override_yaml_and_are_typed(tmp_path):
 def test_embedded_default_resolves_the_synthetic_suite(tmp_path):
     cfg = load_config(None, ["--output-dir", str(tmp_path / "o")])
     assert cfg.run.model == "tiny" and cfg.run.warmstart_steps > 0
-    assert cfg.train_domains == ["detect", "ground", "geometry", "spatial", "attribute", "chart", "yesno", "caption"]
+    assert cfg.train_domains == [
+        "detect",
+        "ground",
+        "geometry",
+        "spatial",
+        "attribute",
+        "chart",
+        "yesno",
+        "caption",
+    ]
     roles = {s.name: s.role for s in cfg.eval_specs}
     assert {r for r in roles.values()} == {"in", "out"} and len(roles) == 7
     assert set(cfg.mixture_weights().values()) == {1.0}  # uniform
 
 
 def test_parse_flags_forms():
-    assert parse_flags(["--a", "1", "--b=2", "--c", "--d-e", "x"]) == {"a": "1", "b": "2", "c": True, "d_e": "x"}
+    assert parse_flags(["--a", "1", "--b=2", "--c", "--d-e", "x"]) == {
+        "a": "1",
+        "b": "2",
+        "c": True,
+        "d_e": "x",
+    }
     with pytest.raises(ConfigError, match="unexpected argument 'stray'"):
         parse_flags(["stray"])
 
@@ -57,12 +82,23 @@ def test_parse_flags_forms():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--learnin_rate", "1e-3"], r"unknown config key 'learnin_rate' in the command line; did you mean 'learning_rate'"),
-        (["--weights", "{detect: 1, nope: 2}"], r"'weights' names domain\(s\) \['nope'\] that the config does not define"),
-        (["--weights", "{detect: -1, chart: 2}"], r"weights\['detect'\]\" = -1 is invalid; expected a finite number >= 0"),
+        (
+            ["--learnin_rate", "1e-3"],
+            r"unknown config key 'learnin_rate' in the command line; did you mean 'learning_rate'",
+        ),
+        (
+            ["--weights", "{detect: 1, nope: 2}"],
+            r"'weights' names domain\(s\) \['nope'\] that the config does not define",
+        ),
+        (
+            ["--weights", "{detect: -1, chart: 2}"],
+            r"weights\['detect'\]\" = -1 is invalid; expected a finite number >= 0",
+        ),
         (["--weights", "{detect: 0, chart: 0}"], r"at least one weight > 0"),
-        (["--domains", "[{name: foo, source: 'synthetic:detect', answer_kind: boxes, rewards: []}]"],
-         r"domain 'foo': rewards = \[\] is invalid; expected a non-empty list"),
+        (
+            ["--domains", "[{name: foo, source: 'synthetic:detect', answer_kind: boxes, rewards: []}]"],
+            r"domain 'foo': rewards = \[\] is invalid; expected a non-empty list",
+        ),
         (["--domains", "[detect, no_such_domain]"], r"unknown built-in domain 'no_such_domain'"),
         (["--loss_backend", "cuda"], r"'loss_backend' = 'cuda' is invalid; expected one of"),
         (["--max_steps", "many"], r"'max_steps' = 'many' is invalid"),
@@ -81,7 +117,9 @@ def test_bad_config_fails_before_any_model(tmp_path, capsys, no_model, argv, mes
 def test_misspelt_key_in_yaml_names_the_file(tmp_path, no_model):
     f = tmp_path / "c.yaml"
     f.write_text("num_generatons: 4\n")
-    with pytest.raises(ConfigError, match=r"unknown config key 'num_generatons' in .*c\.yaml; did you mean 'num_generations'"):
+    with pytest.raises(
+        ConfigError, match=r"unknown config key 'num_generatons' in .*c\.yaml; did you mean 'num_generations'"
+    ):
         load_config(f, ["--output-dir", str(tmp_path / "o")])
 
 
@@ -89,7 +127,9 @@ def test_output_dir_holding_another_run(tmp_path, no_model):
     out = tmp_path / "o"
     out.mkdir()
     (out / "summary.json").write_text("{}")
-    with pytest.raises(ConfigError, match=r"holds another run \(summary\.json\); pass --resume .* or --overwrite"):
+    with pytest.raises(
+        ConfigError, match=r"holds another run \(summary\.json\); pass --resume .* or --overwrite"
+    ):
         load_config(None, ["--output-dir", str(out)])
     # --overwrite accepts it; --resume needs a checkpoint.
     load_config(None, ["--output-dir", str(out), "--overwrite"])
@@ -133,11 +173,22 @@ def test_shipped_recipes_dry_run(tmp_path, capsys, no_model, name):
         assert sorted(report["train_domains"]) == ["coco", "geoqav", "lisa", "sat", "scienceqa"]
         assert set(report["weights"].values()) == {1.0}
         g = report["grpo"]
-        assert (g["beta"], g["num_generations"], g["learning_rate"], g["seed"], g["max_steps"]) == (0.04, 6, 1e-6, 42, 2000)
+        assert (g["beta"], g["num_generations"], g["learning_rate"], g["seed"], g["max_steps"]) == (
+            0.04,
+            6,
+            1e-6,
+            42,
+            2000,
+        )
         assert g["per_device_train_batch_size"] == 12 and g["gradient_accumulation_steps"] == 2
         assert report["eval_domains"] == {
-            "lisa_test": "in", "sat_test": "in", "scienceqa_test": "in",
-            "chartqa": "out", "infovqa": "out", "mathvista": "out", "mmmu": "out",
+            "lisa_test": "in",
+            "sat_test": "in",
+            "scienceqa_test": "in",
+            "chartqa": "out",
+            "infovqa": "out",
+            "mathvista": "out",
+            "mmmu": "out",
         }
         coco = report["train_domains"]["coco"]["rewards"]
         assert {r["name"]: r["weight"] for r in coco} == {"iou": 2.0, "format": 1.0}

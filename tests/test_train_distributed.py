@@ -46,7 +46,13 @@ def _free_port() -> int:
 
 
 def _env():
-    env = dict(os.environ, OMP_NUM_THREADS="1", OMP_WAIT_POLICY="PASSIVE", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        OMP_WAIT_POLICY="PASSIVE",
+        HF_HUB_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
     env.pop("CUDA_VISIBLE_DEVICES", None)
     return env
 
@@ -67,17 +73,45 @@ def test_two_processes_draw_disjoint_shares_of_one_stream(tmp_path):
     # Accelerate 1.15's `--cpu` launcher starts one process unless mpirun is set up; its
     # torch.distributed launcher (`--multi_gpu`) starts two, and `use_cpu` makes them gloo.
     cmd = [
-        _accelerate(), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
-        "-m", "modomodo.train.cli", "--config", str(config), "--output-dir", str(two),
-        "--per_device_train_batch_size", "4",
+        _accelerate(),
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        str(_free_port()),
+        "-m",
+        "modomodo.train.cli",
+        "--config",
+        str(config),
+        "--output-dir",
+        str(two),
+        "--per_device_train_batch_size",
+        "4",
     ]
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "TRL's own loss" in proc.stderr  # grpo_loss's mixin is single-process: auto falls back
     # One process with the same global batch (2 x 4 completions a step).
-    cmd1 = [sys.executable, "-m", "modomodo.train.cli", "--config", str(config), "--output-dir", str(one),
-            "--per_device_train_batch_size", "8", "--eval", "false"]
+    cmd1 = [
+        sys.executable,
+        "-m",
+        "modomodo.train.cli",
+        "--config",
+        str(config),
+        "--output-dir",
+        str(one),
+        "--per_device_train_batch_size",
+        "8",
+        "--eval",
+        "false",
+    ]
     proc1 = subprocess.run(cmd1, env=_env(), capture_output=True, text=True, timeout=900)
     assert proc1.returncode == 0, proc1.stderr[-3000:]
 

@@ -97,7 +97,10 @@ def test_warm_start_is_cached(tiny_config, finished_run):
 
 def test_modomodo_eval_reproduces_the_final_scores(finished_run, tiny_config, tmp_path):
     target = tmp_path / "eval.json"
-    assert cli.eval_main(["--model", str(finished_run), "--config", str(tiny_config), "--output", str(target)]) == 0
+    assert (
+        cli.eval_main(["--model", str(finished_run), "--config", str(tiny_config), "--output", str(target)])
+        == 0
+    )
     result = json.loads(target.read_text())
     after = json.loads((finished_run / "summary.json").read_text())["eval"]
     # Greedy decoding of the saved model gives the scores measured at the end of the run.
@@ -153,7 +156,10 @@ def test_ctrl_c_then_resume_continues_the_same_stream(tiny_config, finished_run)
         assert b["reward"] == pytest.approx(a["reward"], abs=1e-6)
     final = json.loads((out / "summary.json").read_text())
     assert final["steps"] == 3 and final["interrupted"] is False
-    ref_draw_counts = {d: v.get("draws") for d, v in json.loads((finished_run / "summary.json").read_text())["per_domain"].items()}
+    ref_draw_counts = {
+        d: v.get("draws")
+        for d, v in json.loads((finished_run / "summary.json").read_text())["per_domain"].items()
+    }
     assert {d: v.get("draws") for d, v in final["per_domain"].items()} == ref_draw_counts
 
 
@@ -182,8 +188,10 @@ def test_loss_backends_agree(tiny_config, finished_run, backend):
     """grpo_loss through Triton (interpreted on CPU) and TRL's own loss give the losses of the
     default (torch) backend on the same run."""
     out = tiny_config.parent / f"loss_{backend}"
-    cfg = load_config(tiny_config, ["--output-dir", str(out), "--eval", "false", "--max_steps", "2",
-                                    "--loss_backend", backend])
+    cfg = load_config(
+        tiny_config,
+        ["--output-dir", str(out), "--eval", "false", "--max_steps", "2", "--loss_backend", backend],
+    )
     run(cfg)
     ref = [r["loss"] for r in read_jsonl(finished_run / "metrics.jsonl") if "loss" in r and "reward" in r][:2]
     got = [r["loss"] for r in read_jsonl(out / "metrics.jsonl") if "loss" in r and "reward" in r]
@@ -199,7 +207,11 @@ def test_kl_reference_for_a_locally_built_model(tiny_config):
     """With beta > 0, TRL needs a reference model it can load: the tiny model's starting
     weights are saved in DIR/reference_model and the KL is logged."""
     out = tiny_config.parent / "kl"
-    run(load_config(tiny_config, ["--output-dir", str(out), "--eval", "false", "--max_steps", "2", "--beta", "0.04"]))
+    run(
+        load_config(
+            tiny_config, ["--output-dir", str(out), "--eval", "false", "--max_steps", "2", "--beta", "0.04"]
+        )
+    )
     assert (out / "reference_model" / "config.json").exists()
     steps = [r for r in read_jsonl(out / "metrics.jsonl") if "reward" in r]
     assert len(steps) == 2 and all("kl" in r for r in steps)
@@ -208,10 +220,16 @@ def test_kl_reference_for_a_locally_built_model(tiny_config):
 
 def test_data_engine_counts_dropped_groups(tiny_config):
     out = tiny_config.parent / "engine"
-    s = run(load_config(tiny_config, ["--output-dir", str(out), "--eval", "false", "--max_steps", "2",
-                                      "--data_engine", "true"]))
+    s = run(
+        load_config(
+            tiny_config,
+            ["--output-dir", str(out), "--eval", "false", "--max_steps", "2", "--data_engine", "true"],
+        )
+    )
     counts = s["data_engine"]
     # Every group of every step is counted once: kept, or dropped as all correct / all wrong.
     assert counts["kept"] + counts["all_correct"] + counts["all_wrong"] == 2 * 2
     steps = [r for r in read_jsonl(out / "metrics.jsonl") if "reward" in r]
-    assert all({"data_engine/kept", "data_engine/all_wrong", "data_engine/all_correct"} <= set(r) for r in steps)
+    assert all(
+        {"data_engine/kept", "data_engine/all_wrong", "data_engine/all_correct"} <= set(r) for r in steps
+    )

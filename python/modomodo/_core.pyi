@@ -40,7 +40,6 @@ def math_verdicts(
 
 # --- rust/python/src/boxes.rs -----------------------------------------------------------
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -69,12 +68,7 @@ def bmas_batch(
 
 # --- rust/python/src/sampler.rs ---------------------------------------------------------
 
-from collections.abc import Sequence
-
 from typing import final
-
-import numpy as np
-from numpy.typing import NDArray
 
 @final
 class MixtureSamplerCore:

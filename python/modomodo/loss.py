@@ -142,9 +142,7 @@ def grpo_loss(
 # ---------------------------------------------------------------------------------------
 
 
-def grpo_advantages(
-    rewards: torch.Tensor, group_size: int, scale_rewards: str = "group"
-) -> torch.Tensor:
+def grpo_advantages(rewards: torch.Tensor, group_size: int, scale_rewards: str = "group") -> torch.Tensor:
     """Group-relative advantages of TRL's `sum_then_normalize` aggregation, (B,) float32.
 
     NaN rewards (unscorable completions) are left out of the means and standard
@@ -320,14 +318,14 @@ def _check_args(
     if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
         raise ValueError(f"group_size={group_size!r}: expected a positive integer")
     if shape[0] % group_size != 0:
-        raise ValueError(
-            f"group_size={group_size!r}: expected a divisor of the batch size B={shape[0]}"
-        )
+        raise ValueError(f"group_size={group_size!r}: expected a divisor of the batch size B={shape[0]}")
     beta = _check_float("beta", beta)
     if beta != 0.0 and ref_logps is None:
         raise ValueError(f"beta={beta!r} needs ref_logps: expected ref_logps or beta=0.0")
     epsilon_low = _check_float("epsilon_low", epsilon_low, minimum=0.0)
-    epsilon_high = epsilon_low if epsilon_high is None else _check_float("epsilon_high", epsilon_high, minimum=0.0)
+    epsilon_high = (
+        epsilon_low if epsilon_high is None else _check_float("epsilon_high", epsilon_high, minimum=0.0)
+    )
     if delta is not None:
         delta = _check_float("delta", delta, positive=True)
     _check_choice("loss_type", loss_type, LOSS_TYPES)
@@ -340,7 +338,9 @@ def _check_args(
         or not isinstance(max_completion_length, int)
         or max_completion_length < 1
     ):
-        raise ValueError(f"max_completion_length={max_completion_length!r}: expected a positive integer or None")
+        raise ValueError(
+            f"max_completion_length={max_completion_length!r}: expected a positive integer or None"
+        )
     if not isinstance(use_bias_correction_kl, bool):
         raise ValueError(f"use_bias_correction_kl={use_bias_correction_kl!r}: expected True or False")
     _check_choice("backend", backend, BACKENDS)
@@ -433,15 +433,23 @@ class FusedGRPOLossMixin(_TrainerBase):
         unsupported = {
             "off_policy_mask_threshold": (getattr(self, "off_policy_mask_threshold", None), None),
             "top_entropy_quantile": (getattr(self, "top_entropy_quantile", 1.0), 1.0),
-            "entropy bonus (entropy_coef / adaptive entropy)": (getattr(self, "_entropy_bonus_enabled", False), False),
+            "entropy bonus (entropy_coef / adaptive entropy)": (
+                getattr(self, "_entropy_bonus_enabled", False),
+                False,
+            ),
             "vllm_importance_sampling_correction with use_vllm": (
-                bool(getattr(self, "use_vllm", False) and getattr(self, "vllm_importance_sampling_correction", False)),
+                bool(
+                    getattr(self, "use_vllm", False)
+                    and getattr(self, "vllm_importance_sampling_correction", False)
+                ),
                 False,
             ),
         }
         for name, (value, supported) in unsupported.items():
             if value != supported:
-                raise ValueError(f"{name}={value!r}: not supported by the fused GRPO loss (expected {supported!r})")
+                raise ValueError(
+                    f"{name}={value!r}: not supported by the fused GRPO loss (expected {supported!r})"
+                )
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
@@ -503,7 +511,9 @@ class FusedGRPOLossMixin(_TrainerBase):
         loss = result.loss / accumulation
         if self.aux_loss_enabled:
             loss = loss + self.router_aux_loss_coef * aux_loss / accumulation
-            self._metrics[mode]["aux_loss"].append(self.accelerator.gather_for_metrics(aux_loss).mean().item())
+            self._metrics[mode]["aux_loss"].append(
+                self.accelerator.gather_for_metrics(aux_loss).mean().item()
+            )
 
         metrics = self._metrics[mode]
         if self.beta != 0.0:

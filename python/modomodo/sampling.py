@@ -39,7 +39,7 @@ from torch.utils.data import Sampler
 
 from modomodo._core import MixtureSamplerCore
 
-__all__ = ["MixtureSampler", "MixtureSamplerMixin", "MixtureGRPOTrainer", "domain_sizes_of"]
+__all__ = ["MixtureSampler", "MixtureSamplerMixin", "MixtureGRPOTrainer", "domain_sizes_of"]  # noqa: F822 (MixtureGRPOTrainer: module __getattr__)
 
 ON_EXHAUSTED = ("reshuffle", "stop", "drop")
 
@@ -136,7 +136,9 @@ class MixtureSampler(Sampler[int]):
         world_size = _int("world_size", world_size, 1)
         rank = _int("rank", rank, 0)
         if rank >= world_size:
-            raise ValueError(f"invalid rank {rank}: expected an integer in [0, {world_size - 1}] (world_size is {world_size})")
+            raise ValueError(
+                f"invalid rank {rank}: expected an integer in [0, {world_size - 1}] (world_size is {world_size})"
+            )
         self._core = MixtureSamplerCore(
             names,
             sizes,
@@ -345,7 +347,9 @@ class MixtureSamplerMixin:
             sizes = domain_sizes_of(dataset)
         total = sum(sizes.values()) if isinstance(sizes, Mapping) else sum(sizes)
         if total != len(dataset):
-            raise ValueError(f"invalid domain_sizes {sizes!r}: they add up to {total} but the dataset has {len(dataset)} rows")
+            raise ValueError(
+                f"invalid domain_sizes {sizes!r}: they add up to {total} but the dataset has {len(dataset)} rows"
+            )
         args = self.args
         return MixtureSampler(
             sizes,
@@ -359,7 +363,11 @@ class MixtureSamplerMixin:
         )
 
     def _get_train_sampler(self, dataset: Any = None) -> MixtureSampler:
-        if dataset is not None and dataset is not self.train_dataset and len(dataset) != len(self.train_dataset):
+        if (
+            dataset is not None
+            and dataset is not self.train_dataset
+            and len(dataset) != len(self.train_dataset)
+        ):
             return self._build_mixture_sampler(dataset)
         return self.mixture_sampler
 
@@ -380,7 +388,9 @@ def __getattr__(name: str) -> Any:
     # `MixtureGRPOTrainer` imports TRL only when asked for.
     if name == "MixtureGRPOTrainer":
         cls = _grpo_trainer_class()
-        cls.__doc__ = "TRL's `GRPOTrainer` with `MixtureSamplerMixin`: `MixtureGRPOTrainer(..., mixture_weights=...)`."
+        cls.__doc__ = (
+            "TRL's `GRPOTrainer` with `MixtureSamplerMixin`: `MixtureGRPOTrainer(..., mixture_weights=...)`."
+        )
         globals()[name] = cls
         return cls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -49,7 +49,9 @@ _BASE_CORPUS = [
 ]
 
 
-def build_tokenizer(corpus: Iterable[str] | None = None, vocab_size: int = 512, *, phrases: Iterable[str] = ()):
+def build_tokenizer(
+    corpus: Iterable[str] | None = None, vocab_size: int = 512, *, phrases: Iterable[str] = ()
+):
     """A byte-level BPE `PreTrainedTokenizerFast` trained on `corpus` (plus a base corpus).
 
     Deterministic for a given corpus. `vocab_size` counts the 256 byte symbols, the merges

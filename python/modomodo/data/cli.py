@@ -65,13 +65,31 @@ def preview(spec: DomainSpec, n: int, out: Path, cols: int = 4) -> Path:
         ax.imshow(row["image"], interpolation="nearest")
         if spec.answer_kind == "boxes":
             for x1, y1, x2, y2 in _boxes_px(row["solution"], spec.coords, row["image_size"]):
-                ax.add_patch(patches.Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, edgecolor="white",
-                                               linestyle="--", linewidth=1.2))
+                ax.add_patch(
+                    patches.Rectangle(
+                        (x1 - 0.5, y1 - 0.5),
+                        x2 - x1,
+                        y2 - y1,
+                        fill=False,
+                        edgecolor="white",
+                        linestyle="--",
+                        linewidth=1.2,
+                    )
+                )
         question = textwrap.fill(row["question"].replace("\n", " "), 38)
         question = question if len(question) < 240 else question[:237] + "..."
         ax.set_title(question, fontsize=7.5, loc="left")
         answer = textwrap.fill(f"answer: {row['solution']}", 40)
-        ax.text(0, -0.03, answer, transform=ax.transAxes, fontsize=8, va="top", color="darkgreen", family="monospace")
+        ax.text(
+            0,
+            -0.03,
+            answer,
+            transform=ax.transAxes,
+            fontsize=8,
+            va="top",
+            color="darkgreen",
+            family="monospace",
+        )
     fig.suptitle(f"{spec.name} ({spec.role}, {spec.answer_kind}; {spec.source})", fontsize=10)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -84,10 +102,15 @@ def _list() -> None:
     rows = []
     for name in builtin_names():
         s = builtin_spec(name)
-        rewards = " + ".join(f"{r.weight:g}·{r.name}" + (f"({r.options['mode']})" if r.name == "iou" else "")
-                             for r in s.rewards)
+        rewards = " + ".join(
+            f"{r.weight:g}·{r.name}" + (f"({r.options['mode']})" if r.name == "iou" else "")
+            for r in s.rewards
+        )
         rows.append((name, s.role, s.answer_kind, rewards, s.source, ", ".join(s.skills)))
-    widths = [max(len(r[k]) for r in rows + [("name", "role", "answer", "rewards", "source", "skills")]) for k in range(6)]
+    widths = [
+        max(len(r[k]) for r in rows + [("name", "role", "answer", "rewards", "source", "skills")])
+        for k in range(6)
+    ]
     header = ("name", "role", "answer", "rewards", "source", "skills")
     for r in [header, *rows]:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())

@@ -90,7 +90,14 @@ def load_domain(spec: DomainSpec | Mapping[str, Any] | str | Path, **overrides: 
             name=spec.name,
             system=spec.system,
         )
-        log.info("domain %r: %d synthetic rows (%s, split %s, seed %d)", spec.name, len(ds), spec.source, spec.split, spec.seed)
+        log.info(
+            "domain %r: %d synthetic rows (%s, split %s, seed %d)",
+            spec.name,
+            len(ds),
+            spec.source,
+            spec.split,
+            spec.seed,
+        )
         return ds
     return _load_real(spec)
 
@@ -108,8 +115,12 @@ def resolve_spec(spec: DomainSpec | Mapping[str, Any] | str | Path) -> DomainSpe
         p = Path(spec)
         if p.suffix in (".yaml", ".yml") and p.exists():
             return DomainSpec.from_yaml(p)
-        raise SpecError(f"{str(spec)!r} is neither a built-in domain {sorted(builtin_names())} nor a YAML spec file")
-    raise SpecError(f"a domain spec must be a DomainSpec, a mapping, a YAML path or a built-in name, got {spec!r}")
+        raise SpecError(
+            f"{str(spec)!r} is neither a built-in domain {sorted(builtin_names())} nor a YAML spec file"
+        )
+    raise SpecError(
+        f"a domain spec must be a DomainSpec, a mapping, a YAML path or a built-in name, got {spec!r}"
+    )
 
 
 # -- source -------------------------------------------------------------------------------
@@ -125,7 +136,9 @@ def _load_source(spec: DomainSpec):
             loaded = datasets.load_from_disk(str(path))
             if isinstance(loaded, datasets.DatasetDict):
                 if spec.split not in loaded:
-                    raise DataError(f"domain {spec.name!r}: split {spec.split!r} not in {str(path)!r}; it has {list(loaded)}")
+                    raise DataError(
+                        f"domain {spec.name!r}: split {spec.split!r} not in {str(path)!r}; it has {list(loaded)}"
+                    )
                 loaded = loaded[spec.split]
             return loaded
         if path.is_file():
@@ -152,7 +165,8 @@ def _load_source(spec: DomainSpec):
 
 def _is_image_feature(feat: Any) -> bool:
     from datasets import Image as HFImage
-    from datasets import List, Sequence as HFSequence
+    from datasets import List
+    from datasets import Sequence as HFSequence
 
     if isinstance(feat, HFImage):
         return True
@@ -163,7 +177,8 @@ def _is_image_feature(feat: Any) -> bool:
 
 def _undecoded(feat: Any) -> Any:
     from datasets import Image as HFImage
-    from datasets import List, Sequence as HFSequence
+    from datasets import List
+    from datasets import Sequence as HFSequence
 
     if isinstance(feat, HFImage):
         return HFImage(decode=False)
@@ -205,8 +220,16 @@ def _decode(spec: DomainSpec, row: int, col: str, value: Any, root: Path | None)
         img = Image.open(io.BytesIO(data))
         img.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        shown = value.get("path") if isinstance(value, Mapping) and value.get("path") else value if isinstance(value, str) else f"<{len(data)} bytes>"
-        raise _row_error(spec, row, col, shown, f"an image Pillow can decode ({type(exc).__name__}: {exc})") from None
+        shown = (
+            value.get("path")
+            if isinstance(value, Mapping) and value.get("path")
+            else value
+            if isinstance(value, str)
+            else f"<{len(data)} bytes>"
+        )
+        raise _row_error(
+            spec, row, col, shown, f"an image Pillow can decode ({type(exc).__name__}: {exc})"
+        ) from None
     return data, img
 
 
@@ -265,17 +288,31 @@ def _boxes(spec: DomainSpec, row: int, col: str, value: Any) -> list[list[float]
             raise _row_error(spec, row, col, value, "a box list of reasonable length")
         obj = _parse_literal(text)
         if obj is None:
-            pairs = re.findall(r"\(\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\)\s*,\s*\(\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\)", text)
+            pairs = re.findall(
+                r"\(\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\)\s*,\s*\(\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\)", text
+            )
             obj = [[float(v) for v in p] for p in pairs] or None
     out: list[list[float]] = []
     if obj is None or not _collect_boxes(obj, out) or not out:
-        raise _row_error(spec, row, col, value, "boxes: [x1, y1, x2, y2], a list of them, or dicts with a "
-                         f"{'/'.join(_BOX_KEYS)} key")
+        raise _row_error(
+            spec,
+            row,
+            col,
+            value,
+            f"boxes: [x1, y1, x2, y2], a list of them, or dicts with a {'/'.join(_BOX_KEYS)} key",
+        )
     return out
 
 
-def _check_boxes(spec: DomainSpec, row: int, col: str, boxes: list[list[float]], size: tuple[int, int],
-                 scale: float, clipped: Counter) -> list[list[float]]:
+def _check_boxes(
+    spec: DomainSpec,
+    row: int,
+    col: str,
+    boxes: list[list[float]],
+    size: tuple[int, int],
+    scale: float,
+    clipped: Counter,
+) -> list[list[float]]:
     w, h = size
     if spec.coords == "absolute":
         boxes = [[v * scale for v in b] for b in boxes] if scale != 1.0 else boxes
@@ -291,7 +328,10 @@ def _check_boxes(spec: DomainSpec, row: int, col: str, boxes: list[list[float]],
         if not inside:
             if not spec.clip_boxes:
                 raise _row_error(
-                    spec, row, col, b,
+                    spec,
+                    row,
+                    col,
+                    b,
                     f"a box inside the image: 0 <= x <= {limit[0]}, 0 <= y <= {limit[1]} ({spec.coords} coords, "
                     f"image {w}x{h}); set clip_boxes: true to clip",
                 )
@@ -326,7 +366,9 @@ def _choices(spec: DomainSpec, row: int, col: str, value: Any) -> list[str]:
     return [str(v).strip() for v in value]
 
 
-def _solution(spec: DomainSpec, row: int, col: str, value: Any, choices: list[str], stats: Counter) -> tuple[str, bool]:
+def _solution(
+    spec: DomainSpec, row: int, col: str, value: Any, choices: list[str], stats: Counter
+) -> tuple[str, bool]:
     """The gold answer text for a non-box kind, and whether it is an option letter."""
     kind = spec.answer_kind
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
@@ -344,8 +386,14 @@ def _solution(spec: DomainSpec, row: int, col: str, value: Any, choices: list[st
         if letter is not None:
             return letter, True
         if kind == "mcq":
-            raise _row_error(spec, row, col, value, f"an option letter A-{LETTERS[max(len(choices), 1) - 1]}, "
-                             f"an option index, or the text of one of the options {choices}")
+            raise _row_error(
+                spec,
+                row,
+                col,
+                value,
+                f"an option letter A-{LETTERS[max(len(choices), 1) - 1]}, "
+                f"an option index, or the text of one of the options {choices}",
+            )
     if isinstance(value, bool):
         value = "yes" if value else "no"
     text = _strip_answer_tags(str(value)) if isinstance(value, str) else str(value)
@@ -385,16 +433,19 @@ def _letter(value: Any, choices: list[str]) -> str | None:
 
 
 def _load_real(spec: DomainSpec):
-    from datasets import Features, Image as HFImage, List, Value
+    from datasets import Features, List, Value
+    from datasets import Image as HFImage
 
     ds = _load_source(spec)
     available = list(ds.column_names)
     needed = dict(spec.columns)
     if spec.explode:
         needed["explode"] = spec.explode
-    for key, col in list(needed.items()) + [(f"keep_if[{c!r}]", c) for c in spec.keep_if] + [
-        ("keep_columns", c) for c in (spec.keep_columns or ())
-    ]:
+    for key, col in (
+        list(needed.items())
+        + [(f"keep_if[{c!r}]", c) for c in spec.keep_if]
+        + [("keep_columns", c) for c in (spec.keep_columns or ())]
+    ):
         if col not in available:
             raise DataError(
                 f"domain {spec.name!r}: {key} maps to column {col!r}, which the source {spec.source!r} "
@@ -421,13 +472,18 @@ def _load_real(spec: DomainSpec):
         feats = ds.features.copy()
         inner = feats[col]
         feats[col] = getattr(inner, "feature", inner)
-        ds = ds.map(explode, batched=True, features=feats, load_from_cache_file=False, desc=f"{spec.name}: explode")
+        ds = ds.map(
+            explode, batched=True, features=feats, load_from_cache_file=False, desc=f"{spec.name}: explode"
+        )
 
     for col, pattern in spec.keep_if.items():
         rx = re.compile(pattern)
         before = len(ds)
-        ds = ds.filter(lambda v: v is not None and rx.search(str(v)) is not None, input_columns=[col],
-                       load_from_cache_file=False)
+        ds = ds.filter(
+            lambda v, rx=rx: v is not None and rx.search(str(v)) is not None,
+            input_columns=[col],
+            load_from_cache_file=False,
+        )
         if len(ds) < before:
             drops[f"rows whose {col!r} does not match keep_if {pattern!r}"] += before - len(ds)
     if spec.n is not None and len(ds) > spec.n:
@@ -437,17 +493,23 @@ def _load_real(spec: DomainSpec):
     image_cols = [c for c, f in ds.features.items() if _is_image_feature(f)]
     for c in image_cols:
         ds = ds.cast_column(c, _undecoded(ds.features[c]))
-    keep = list(spec.keep_columns) if spec.keep_columns is not None else [
-        c for c in ds.column_names if c not in image_cols and c != image_col and c != "src_row"
-    ]
+    keep = (
+        list(spec.keep_columns)
+        if spec.keep_columns is not None
+        else [c for c in ds.column_names if c not in image_cols and c != image_col and c != "src_row"]
+    )
     dropped_images = [c for c in image_cols if c != image_col]
     if dropped_images:
-        log.info("domain %r: image columns %s are not kept (only %r is used)", spec.name, dropped_images, image_col)
+        log.info(
+            "domain %r: image columns %s are not kept (only %r is used)", spec.name, dropped_images, image_col
+        )
     renamed = {c: (f"src_{c}" if c in UNIFIED else c) for c in keep}
     out_features = Features(
         {
             "image": HFImage(),
-            "prompt": List({"role": Value("string"), "content": List({"type": Value("string"), "text": Value("string")})}),
+            "prompt": List(
+                {"role": Value("string"), "content": List({"type": Value("string"), "text": Value("string")})}
+            ),
             "solution": Value("string"),
             "domain": Value("string"),
             "image_size": List(Value("int32"), length=2),
@@ -469,25 +531,39 @@ def _load_real(spec: DomainSpec):
                     raise _row_error(spec, row, image_col, value, "at least one image")
                 if len(value) > 1:
                     if spec.multi_image == "error":
-                        raise _row_error(spec, row, image_col, f"<{len(value)} images>",
-                                         "one image per row (set multi_image: first or drop)")
+                        raise _row_error(
+                            spec,
+                            row,
+                            image_col,
+                            f"<{len(value)} images>",
+                            "one image per row (set multi_image: first or drop)",
+                        )
                     if spec.multi_image == "drop":
                         drops[f"rows with several images in {image_col!r} (multi_image: drop)"] += 1
                         continue
-                    stats[f"rows with several images, first kept (multi_image: first)"] += 1
+                    stats["rows with several images, first kept (multi_image: first)"] += 1
                 value = value[0]
             data, img = _decode(spec, row, image_col, value, root)
             stored, size, scale = _store_image(data, img, spec.max_side)
             q = batch[spec.columns["question"]][i]
             if not isinstance(q, str) or not q.strip():
                 raise _row_error(spec, row, spec.columns["question"], q, "a non-empty question text")
-            choices = _choices(spec, row, spec.columns["choices"], batch[spec.columns["choices"]][i]) if "choices" in spec.columns else []
+            choices = (
+                _choices(spec, row, spec.columns["choices"], batch[spec.columns["choices"]][i])
+                if "choices" in spec.columns
+                else []
+            )
             if spec.answer_kind == "mcq" and len(choices) > len(LETTERS):
-                raise _row_error(spec, row, spec.columns["choices"], choices, f"at most {len(LETTERS)} options")
+                raise _row_error(
+                    spec, row, spec.columns["choices"], choices, f"at most {len(LETTERS)} options"
+                )
             sol_col = spec.columns["solution"]
             if spec.answer_kind == "boxes":
                 boxes = _boxes(spec, row, sol_col, batch[sol_col][i])
-                solution, lettered = _box_text(_check_boxes(spec, row, sol_col, boxes, size, scale, stats)), False
+                solution, lettered = (
+                    _box_text(_check_boxes(spec, row, sol_col, boxes, size, scale, stats)),
+                    False,
+                )
             else:
                 solution, lettered = _solution(spec, row, sol_col, batch[sol_col][i], choices, stats)
             question = render_choices(q.strip(), choices, lettered or spec.answer_kind == "mcq")
@@ -515,7 +591,14 @@ def _load_real(spec: DomainSpec):
         log.warning("domain %r: dropped %d %s", spec.name, count, what)
     for what, count in sorted(stats.items()):
         log.warning("domain %r: %d %s", spec.name, count, what)
-    log.info("domain %r: %d rows from %d source rows of %s (split %s)", spec.name, len(ds), n_source, spec.source, spec.split)
+    log.info(
+        "domain %r: %d rows from %d source rows of %s (split %s)",
+        spec.name,
+        len(ds),
+        n_source,
+        spec.source,
+        spec.split,
+    )
     if len(ds) == 0:
         raise DataError(f"domain {spec.name!r}: no rows left from source {spec.source!r} ({dict(drops)})")
     return ds
@@ -537,9 +620,11 @@ def unify(datasets_: Sequence[Any]):
 
     if not datasets_:
         raise ValueError("unify() needs at least one dataset")
-    common = [c for c in datasets_[0].column_names if all(
-        c in d.column_names and d.features[c] == datasets_[0].features[c] for d in datasets_[1:]
-    )]
+    common = [
+        c
+        for c in datasets_[0].column_names
+        if all(c in d.column_names and d.features[c] == datasets_[0].features[c] for d in datasets_[1:])
+    ]
     missing = [c for c in ("image", "prompt", "solution", "domain", "image_size") if c not in common]
     if missing:
         raise ValueError(f"datasets do not all have the unified columns {missing} with one type")

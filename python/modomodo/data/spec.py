@@ -121,9 +121,7 @@ class DomainSpec:
     def __post_init__(self) -> None:
         name = self.name
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
-            raise SpecError(
-                f"domain name {name!r} is invalid; expected letters, digits, '_', '.', '-'"
-            )
+            raise SpecError(f"domain name {name!r} is invalid; expected letters, digits, '_', '.', '-'")
         if not isinstance(self.source, str) or not self.source.strip():
             raise _err(name, "source", self.source, "a hub id, a local path or 'synthetic:<name>'")
         if self.answer_kind not in ANSWER_KINDS:
@@ -160,7 +158,9 @@ class DomainSpec:
             try:
                 re.compile(pattern)
             except (re.error, TypeError) as exc:
-                raise _err(name, f"keep_if[{col!r}]", pattern, f"a valid regular expression ({exc})")
+                raise _err(
+                    name, f"keep_if[{col!r}]", pattern, f"a valid regular expression ({exc})"
+                ) from None
         object.__setattr__(self, "keep_if", dict(self.keep_if))
         object.__setattr__(self, "columns", dict(self.columns))
 
@@ -172,12 +172,14 @@ class DomainSpec:
 
     @property
     def synthetic_name(self) -> str:
-        return self.source[len(SYNTHETIC_PREFIX):]
+        return self.source[len(SYNTHETIC_PREFIX) :]
 
     def _check_template(self) -> None:
         t = self.template
         if not isinstance(t, str) or not t:
-            raise _err(self.name, "template", t, f"a template name {sorted(TEMPLATES)} or text with {{question}}")
+            raise _err(
+                self.name, "template", t, f"a template name {sorted(TEMPLATES)} or text with {{question}}"
+            )
         if t in TEMPLATES:
             return
         try:
@@ -206,11 +208,20 @@ class DomainSpec:
 
             task = TASKS.get(self.synthetic_name)
             if task is None:
-                raise _err(self.name, "source", self.source, f"'synthetic:<domain>' with a domain in {list(TASKS)}")
+                raise _err(
+                    self.name, "source", self.source, f"'synthetic:<domain>' with a domain in {list(TASKS)}"
+                )
             if self.answer_kind != task.answer_kind:
-                raise _err(self.name, "answer_kind", self.answer_kind, f"{task.answer_kind!r}, the kind of {self.source}")
+                raise _err(
+                    self.name,
+                    "answer_kind",
+                    self.answer_kind,
+                    f"{task.answer_kind!r}, the kind of {self.source}",
+                )
             if self.coords != "absolute":
-                raise _err(self.name, "coords", self.coords, "'absolute' (synthetic boxes are pixel coordinates)")
+                raise _err(
+                    self.name, "coords", self.coords, "'absolute' (synthetic boxes are pixel coordinates)"
+                )
             if cols:
                 raise _err(self.name, "columns", dict(cols), "no mapping for a synthetic source")
         else:
@@ -222,7 +233,11 @@ class DomainSpec:
 
     def _check_rewards(self) -> list[RewardSpec]:
         name = self.name
-        if isinstance(self.rewards, (str, bytes)) or not isinstance(self.rewards, Sequence) or not self.rewards:
+        if (
+            isinstance(self.rewards, (str, bytes))
+            or not isinstance(self.rewards, Sequence)
+            or not self.rewards
+        ):
             raise _err(name, "rewards", self.rewards, "a non-empty list of {name, weight, options}")
         out: list[RewardSpec] = []
         for i, r in enumerate(self.rewards):
@@ -237,16 +252,29 @@ class DomainSpec:
             if rname not in REWARD_OPTIONS:
                 raise _err(name, f"rewards[{i}].name", rname, f"one of {list(REWARD_NAMES)}")
             weight = r.get("weight", 1.0)
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight <= 0:
+            if (
+                isinstance(weight, bool)
+                or not isinstance(weight, (int, float))
+                or not math.isfinite(weight)
+                or weight <= 0
+            ):
                 raise _err(name, f"rewards[{i}] ({rname}).weight", weight, "a finite number > 0")
             opts = dict(r.get("options") or {})
             allowed = REWARD_OPTIONS[rname]
             for k, v in opts.items():
                 if k not in allowed:
-                    raise _err(name, f"rewards[{i}] ({rname}) option {k!r}", v, f"options among {sorted(allowed)}")
+                    raise _err(
+                        name, f"rewards[{i}] ({rname}) option {k!r}", v, f"options among {sorted(allowed)}"
+                    )
                 typ = allowed[k]
-                ok = isinstance(v, bool) if typ is bool else (
-                    isinstance(v, (int, float)) and not isinstance(v, bool) if typ is float else isinstance(v, typ)
+                ok = (
+                    isinstance(v, bool)
+                    if typ is bool
+                    else (
+                        isinstance(v, (int, float)) and not isinstance(v, bool)
+                        if typ is float
+                        else isinstance(v, typ)
+                    )
                 )
                 if not ok:
                     raise _err(name, f"rewards[{i}] ({rname}) option {k!r}", v, f"a {typ.__name__}")
@@ -272,7 +300,9 @@ class DomainSpec:
             if "kind" not in opts:
                 opts["kind"] = self.answer_kind if self.answer_kind in ACCURACY_KINDS else "auto"
             if opts["kind"] not in ACCURACY_KINDS:
-                raise _err(self.name, f"{where} option 'kind'", opts["kind"], f"one of {list(ACCURACY_KINDS)}")
+                raise _err(
+                    self.name, f"{where} option 'kind'", opts["kind"], f"one of {list(ACCURACY_KINDS)}"
+                )
         if rname in ("accuracy", "chart") and "rel_tol" in opts and not opts["rel_tol"] >= 0:
             raise _err(self.name, f"{where} option 'rel_tol'", opts["rel_tol"], "a number >= 0")
         if rname == "iou":
@@ -283,7 +313,12 @@ class DomainSpec:
             if opts["coords"] not in COORDS:
                 raise _err(self.name, f"{where} option 'coords'", opts["coords"], f"one of {list(COORDS)}")
             if opts["coords"] != self.coords:
-                raise _err(self.name, f"{where} option 'coords'", opts["coords"], f"the spec's coords {self.coords!r}")
+                raise _err(
+                    self.name,
+                    f"{where} option 'coords'",
+                    opts["coords"],
+                    f"the spec's coords {self.coords!r}",
+                )
             if "threshold" in opts and not 0 <= opts["threshold"] <= 1:
                 raise _err(self.name, f"{where} option 'threshold'", opts["threshold"], "a number in [0, 1]")
 
@@ -300,7 +335,9 @@ class DomainSpec:
         label = data.get("name", "<unnamed>")
         unknown = sorted(set(data) - known)
         if unknown:
-            raise SpecError(f"domain {label!r}: unknown spec key(s) {unknown}; expected keys among {sorted(known)}")
+            raise SpecError(
+                f"domain {label!r}: unknown spec key(s) {unknown}; expected keys among {sorted(known)}"
+            )
         missing = [k for k in ("name", "source", "answer_kind", "rewards") if k not in data]
         if missing:
             raise SpecError(f"domain {label!r}: missing required key(s) {missing}")
@@ -326,7 +363,9 @@ class DomainSpec:
         known = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(changes) - known)
         if unknown:
-            raise SpecError(f"domain {self.name!r}: unknown spec key(s) {unknown}; expected keys among {sorted(known)}")
+            raise SpecError(
+                f"domain {self.name!r}: unknown spec key(s) {unknown}; expected keys among {sorted(known)}"
+            )
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:

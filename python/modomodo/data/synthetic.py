@@ -246,7 +246,10 @@ def _geometry(rng: random.Random, size: int) -> Sample:
     radius = rng.uniform(0.28, 0.36) * size
     rot = rng.uniform(0, 2 * math.pi)
     colour = COLOURS[rng.choice(tuple(COLOURS))]
-    pts = [(cx + radius * math.cos(rot + 2 * math.pi * i / k), cy + radius * math.sin(rot + 2 * math.pi * i / k)) for i in range(k)]
+    pts = [
+        (cx + radius * math.cos(rot + 2 * math.pi * i / k), cy + radius * math.sin(rot + 2 * math.pi * i / k))
+        for i in range(k)
+    ]
     labels = [(cx + 1.22 * (x - cx), cy + 1.22 * (y - cy)) for x, y in pts]
     if rng.random() < 0.5:
         opts, letter = _mcq(rng, str(k), [str(v) for v in _POLYGONS])
@@ -271,7 +274,9 @@ def _line_pair(rng: random.Random) -> tuple[list[tuple[int, int]], bool]:
     return cells, horizontal
 
 
-def _off_line(rng: random.Random, cells: Sequence[tuple[int, int]], horizontal: bool) -> list[tuple[int, int]]:
+def _off_line(
+    rng: random.Random, cells: Sequence[tuple[int, int]], horizontal: bool
+) -> list[tuple[int, int]]:
     """Up to one extra cell off the pair's row/column, so no relation is ambiguous."""
     if rng.random() < 0.5:
         return []
@@ -352,7 +357,9 @@ def _draw_chart(bars: Sequence[tuple[str, int]]) -> Draw:
         width = slot * 0.6
         for i, (colour, value) in enumerate(bars):
             x0 = left + slot * i + (slot - width) / 2
-            d.rectangle((round(x0), round(bottom - value * unit), round(x0 + width), bottom - 1), fill=COLOURS[colour])
+            d.rectangle(
+                (round(x0), round(bottom - value * unit), round(x0 + width), bottom - 1), fill=COLOURS[colour]
+            )
 
     return draw
 
@@ -361,7 +368,10 @@ def _chart(rng: random.Random, size: int) -> Sample:
     bars = _bars(rng, distinct_max=False)
     colour, value = rng.choice(bars)
     return Sample(
-        f"What is the value of the {colour} bar?", str(value), f"The {colour} bar reaches {value}.", _draw_chart(bars)
+        f"What is the value of the {colour} bar?",
+        str(value),
+        f"The {colour} bar reaches {value}.",
+        _draw_chart(bars),
     )
 
 
@@ -380,7 +390,9 @@ def _yesno(rng: random.Random, size: int) -> Sample:
 def _caption(rng: random.Random, size: int) -> Sample:
     objs = _scene(rng, size, rng.randint(1, 3))
     n = len(objs)
-    return Sample("Describe the image.", _listing(objs), f"I see {n} shape{'s' if n > 1 else ''}.", _draw_all(objs))
+    return Sample(
+        "Describe the image.", _listing(objs), f"I see {n} shape{'s' if n > 1 else ''}.", _draw_all(objs)
+    )
 
 
 # -- out-of-distribution domains ---------------------------------------------------------
@@ -402,7 +414,14 @@ def _read_number(rng: random.Random, size: int) -> Sample:
     boxes = []
     for r, c in cells:
         m = [rng.randint(3, max(3, size // 14)) for _ in range(4)]
-        boxes.append((round(c * half) + m[0], round(r * half) + m[1], round((c + 1) * half) - m[2], round((r + 1) * half) - m[3]))
+        boxes.append(
+            (
+                round(c * half) + m[0],
+                round(r * half) + m[1],
+                round((c + 1) * half) - m[2],
+                round((r + 1) * half) - m[3],
+            )
+        )
     i = rng.randrange(k)
 
     def draw(img: Image.Image, size: int) -> None:
@@ -413,7 +432,10 @@ def _read_number(rng: random.Random, size: int) -> Sample:
             _text(img, ((x1 + x2) / 2, (y1 + y2) / 2), str(digit), round(size * 0.26), ink)
 
     return Sample(
-        f"What number is in the {colours[i]} box?", str(digits[i]), f"The {colours[i]} box shows {digits[i]}.", draw
+        f"What number is in the {colours[i]} box?",
+        str(digits[i]),
+        f"The {colours[i]} box shows {digits[i]}.",
+        draw,
     )
 
 
@@ -452,44 +474,128 @@ _FMT: tuple[str, float, dict] = ("format", 1.0, {})
 TASKS: dict[str, Task] = {
     t.name: t
     for t in [
-        Task("detect", _detect, "boxes", "modomodo_boxes", "COCO (Visual-RFT)", ("detection", "counting"),
-             "Boxes of every shape of a class or colour among 2-4 shapes (the reasoning states the count).",
-             _rw(("iou", 2.0, {"mode": "match", "threshold": 0.5}), _FMT)),
-        Task("ground", _ground, "boxes", "modomodo_box", "LISA", ("grounding",),
-             "The box of the shape described by colour and shape.",
-             _rw(("iou", 2.0, {"mode": "continuous"}), _FMT)),
-        Task("geometry", _geometry, "mcq", "modomodo_option", "GeoQAV", ("geometry", "mcq"),
-             "Sides or name of a drawn regular polygon with labelled vertices, as an option letter.",
-             _rw(("accuracy", 2.0, {"kind": "mcq"}), _FMT)),
-        Task("spatial", _spatial, "exact", "modomodo_option", "SAT", ("spatial",),
-             "Whether one shape is left/right of (or above/below) another.",
-             _rw(("accuracy", 2.0, {"kind": "exact"}), _FMT)),
-        Task("attribute", _attribute, "mcq", "modomodo_option", "ScienceQA", ("attribute", "mcq"),
-             "The colour of a shape or the shape of a colour, as an option letter.",
-             _rw(("accuracy", 2.0, {"kind": "mcq"}), _FMT)),
-        Task("chart", _chart, "numeric", "modomodo", "Mixed-R1 chart", ("chart",),
-             "The value of a coloured bar in a bar chart with labelled axis.",
-             _rw(("chart", 2.0, {}), _FMT)),
-        Task("yesno", _yesno, "yesno", "modomodo", "Mixed-R1 yes/no matching", ("attribute", "existence"),
-             "Whether a shape of a given colour is present.",
-             _rw(("accuracy", 2.0, {"kind": "yesno"}), _FMT)),
-        Task("caption", _caption, "open", "modomodo", "Mixed-R1 open-ended", ("attribute", "description"),
-             "A description listing the shapes in reading order.",
-             _rw(("bmas", 2.0, {}), _FMT)),
-        Task("chart_compare", _chart_compare, "exact", "modomodo", "ChartQA", ("chart", "attribute"),
-             "The colour of the tallest bar: read every bar (chart) and name it (attribute).",
-             _rw(("accuracy", 1.0, {"kind": "exact"}))),
-        Task("read_number", _read_number, "numeric", "modomodo", "InfoVQA", ("grounding", "attribute", "reading"),
-             "The digit in the box of a given colour: find it by colour (ground/attribute) and read "
-             "a digit (seen only on chart axes in training).",
-             _rw(("accuracy", 1.0, {"kind": "numeric"}))),
-        Task("count_math", _count_math, "count", "modomodo", "MathVista", ("detection", "counting", "arithmetic"),
-             "The total count of two shape classes: find every shape of a class (detect) then add.",
-             _rw(("accuracy", 1.0, {"kind": "count"}))),
-        Task("multi_mc", _multi_mc, "mcq", "modomodo_option", "MMMU", ("spatial", "attribute", "mcq"),
-             "The colour of the shape left of/above a named shape, as an option letter: a spatial "
-             "relation (spatial) then a colour (attribute) then an option (mcq).",
-             _rw(("accuracy", 1.0, {"kind": "mcq"}))),
+        Task(
+            "detect",
+            _detect,
+            "boxes",
+            "modomodo_boxes",
+            "COCO (Visual-RFT)",
+            ("detection", "counting"),
+            "Boxes of every shape of a class or colour among 2-4 shapes (the reasoning states the count).",
+            _rw(("iou", 2.0, {"mode": "match", "threshold": 0.5}), _FMT),
+        ),
+        Task(
+            "ground",
+            _ground,
+            "boxes",
+            "modomodo_box",
+            "LISA",
+            ("grounding",),
+            "The box of the shape described by colour and shape.",
+            _rw(("iou", 2.0, {"mode": "continuous"}), _FMT),
+        ),
+        Task(
+            "geometry",
+            _geometry,
+            "mcq",
+            "modomodo_option",
+            "GeoQAV",
+            ("geometry", "mcq"),
+            "Sides or name of a drawn regular polygon with labelled vertices, as an option letter.",
+            _rw(("accuracy", 2.0, {"kind": "mcq"}), _FMT),
+        ),
+        Task(
+            "spatial",
+            _spatial,
+            "exact",
+            "modomodo_option",
+            "SAT",
+            ("spatial",),
+            "Whether one shape is left/right of (or above/below) another.",
+            _rw(("accuracy", 2.0, {"kind": "exact"}), _FMT),
+        ),
+        Task(
+            "attribute",
+            _attribute,
+            "mcq",
+            "modomodo_option",
+            "ScienceQA",
+            ("attribute", "mcq"),
+            "The colour of a shape or the shape of a colour, as an option letter.",
+            _rw(("accuracy", 2.0, {"kind": "mcq"}), _FMT),
+        ),
+        Task(
+            "chart",
+            _chart,
+            "numeric",
+            "modomodo",
+            "Mixed-R1 chart",
+            ("chart",),
+            "The value of a coloured bar in a bar chart with labelled axis.",
+            _rw(("chart", 2.0, {}), _FMT),
+        ),
+        Task(
+            "yesno",
+            _yesno,
+            "yesno",
+            "modomodo",
+            "Mixed-R1 yes/no matching",
+            ("attribute", "existence"),
+            "Whether a shape of a given colour is present.",
+            _rw(("accuracy", 2.0, {"kind": "yesno"}), _FMT),
+        ),
+        Task(
+            "caption",
+            _caption,
+            "open",
+            "modomodo",
+            "Mixed-R1 open-ended",
+            ("attribute", "description"),
+            "A description listing the shapes in reading order.",
+            _rw(("bmas", 2.0, {}), _FMT),
+        ),
+        Task(
+            "chart_compare",
+            _chart_compare,
+            "exact",
+            "modomodo",
+            "ChartQA",
+            ("chart", "attribute"),
+            "The colour of the tallest bar: read every bar (chart) and name it (attribute).",
+            _rw(("accuracy", 1.0, {"kind": "exact"})),
+        ),
+        Task(
+            "read_number",
+            _read_number,
+            "numeric",
+            "modomodo",
+            "InfoVQA",
+            ("grounding", "attribute", "reading"),
+            "The digit in the box of a given colour: find it by colour (ground/attribute) and read "
+            "a digit (seen only on chart axes in training).",
+            _rw(("accuracy", 1.0, {"kind": "numeric"})),
+        ),
+        Task(
+            "count_math",
+            _count_math,
+            "count",
+            "modomodo",
+            "MathVista",
+            ("detection", "counting", "arithmetic"),
+            "The total count of two shape classes: find every shape of a class (detect) then add.",
+            _rw(("accuracy", 1.0, {"kind": "count"})),
+        ),
+        Task(
+            "multi_mc",
+            _multi_mc,
+            "mcq",
+            "modomodo_option",
+            "MMMU",
+            ("spatial", "attribute", "mcq"),
+            "The colour of the shape left of/above a named shape, as an option letter: a spatial "
+            "relation (spatial) then a colour (attribute) then an option (mcq).",
+            _rw(("accuracy", 1.0, {"kind": "mcq"})),
+        ),
     ]
 }
 DOMAINS: tuple[str, ...] = tuple(TASKS)
@@ -542,7 +648,8 @@ def _png(img: Image.Image) -> bytes:
 
 def features():
     """The Arrow features of the unified schema as the synthetic suite writes it."""
-    from datasets import Features, Image as HFImage, List, Value
+    from datasets import Features, List, Value
+    from datasets import Image as HFImage
 
     return Features(
         {

@@ -40,7 +40,10 @@ def _load(path: str, domains: list[str] | None) -> list[RunRecord]:
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    line = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
@@ -58,14 +61,21 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise ValueError("plan: give --domains a,b,c or --config FILE.yaml")
     plan = {name: ("seed", w) for name, w in seed_mixtures(doms).items()}
     if args.dirichlet:
-        plan.update({n: ("dirichlet", w) for n, w in dirichlet_mixtures(doms, args.dirichlet, alpha=args.alpha, seed=args.seed).items()})
+        plan.update(
+            {
+                n: ("dirichlet", w)
+                for n, w in dirichlet_mixtures(doms, args.dirichlet, alpha=args.alpha, seed=args.seed).items()
+            }
+        )
     if args.lattice:
         plan.update({n: ("lattice", w) for n, w in simplex_lattice(doms, args.lattice).items()})
     lines = [json.dumps({"name": n, "kind": k, "weights": w}) for n, (k, w) in plan.items()]
     if args.output:
         Path(args.output).write_text("\n".join(lines) + "\n")
         print(f"wrote {len(lines)} mixtures to {args.output}")
-    print(_table(["run", "kind", *doms], [[n, k, *(f"{w[d]:.3f}" for d in doms)] for n, (k, w) in plan.items()]))
+    print(
+        _table(["run", "kind", *doms], [[n, k, *(f"{w[d]:.3f}" for d in doms)] for n, (k, w) in plan.items()])
+    )
     return 0
 
 
@@ -92,9 +102,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     records, s = _fit(args)
     doms = s.domains_
     assert doms is not None
-    print(f"{s.name} surrogate over {len(doms)} domains {doms}, ridge {s.ridge:g}, {len(records)} records, target {args.target}")
+    print(
+        f"{s.name} surrogate over {len(doms)} domains {doms}, ridge {s.ridge:g}, {len(records)} records, target {args.target}"
+    )
     if s.selection_.get("method") == "paper":
-        print(f"paper selection: kept the split with held-out R² {s.selection_['held_out_r2']:.4f} (test rows {s.selection_['test']})")
+        print(
+            f"paper selection: kept the split with held-out R² {s.selection_['held_out_r2']:.4f} (test rows {s.selection_['test']})"
+        )
     print("\nScheffé coefficients (a domain: its predicted score alone; A*B: their interaction):")
     for k, v in s.coefficients().items():
         print(f"  {k:>30}  {v:+.5f}")
@@ -112,7 +126,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     W, y = s._training()
     fitted = s.predict(W)
     used = [r for r in records if math.isfinite(r.score(args.target))]
-    header = ["run", *doms, "observed", "fitted"] + (["out-of-fold"] if cv is not None and cv.predictions is not None else [])
+    header = ["run", *doms, "observed", "fitted"] + (
+        ["out-of-fold"] if cv is not None and cv.predictions is not None else []
+    )
     rows = []
     for i, r in enumerate(used):
         row = [r.name, *(f"{w:.3f}" for w in W[i]), f"{y[i]:.4f}", f"{fitted[i]:.4f}"]
@@ -126,7 +142,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
         out = Path(args.plot_dir)
         out.mkdir(parents=True, exist_ok=True)
-        p1 = plot_observed_vs_predicted(s, out / "observed_vs_predicted.png", cv=cv, labels=[r.name for r in used], target=args.target)
+        p1 = plot_observed_vs_predicted(
+            s, out / "observed_vs_predicted.png", cv=cv, labels=[r.name for r in used], target=args.target
+        )
         p2 = plot_pair_surfaces(s, out / "pairs.png", target=args.target)
         print(f"\nwrote {p1} and {p2}")
     return 0
@@ -140,15 +158,45 @@ def cmd_propose(args: argparse.Namespace) -> int:
     doms = s.domains_
     assert doms is not None
     if args.kappa > 0:
-        picks = propose(s, args.k, kappa=args.kappa, min_distance=args.min_distance, n_boot=args.n_boot, seed=args.seed)
-        print(f"next {len(picks)} pilots by UCB (prediction + {args.kappa:g}·spread), ≥ {args.min_distance} from the observed mixtures:")
+        picks = propose(
+            s, args.k, kappa=args.kappa, min_distance=args.min_distance, n_boot=args.n_boot, seed=args.seed
+        )
+        print(
+            f"next {len(picks)} pilots by UCB (prediction + {args.kappa:g}·spread), ≥ {args.min_distance} from the observed mixtures:"
+        )
     else:
-        picks = optimize(s, k=args.k, method=args.method, min_distance=args.min_distance, spread=True, n_boot=args.n_boot, seed=args.seed)
-        print(f"best {len(picks)} mixtures of the {s.name} surrogate ({args.method} search), ≥ {args.min_distance} apart:")
-    rows = [[str(i), *(f"{p.weights[d]:.3f}" for d in doms), f"{p.predicted:.4f} ± {p.spread:.4f}"] for i, p in enumerate(picks)]
+        picks = optimize(
+            s,
+            k=args.k,
+            method=args.method,
+            min_distance=args.min_distance,
+            spread=True,
+            n_boot=args.n_boot,
+            seed=args.seed,
+        )
+        print(
+            f"best {len(picks)} mixtures of the {s.name} surrogate ({args.method} search), ≥ {args.min_distance} apart:"
+        )
+    rows = [
+        [str(i), *(f"{p.weights[d]:.3f}" for d in doms), f"{p.predicted:.4f} ± {p.spread:.4f}"]
+        for i, p in enumerate(picks)
+    ]
     print(_table(["#", *doms, f"predicted {args.target} ± spread"], rows))
     if args.json:
-        Path(args.json).write_text("\n".join(json.dumps({"name": f"proposal_{i}", "weights": p.weights, "predicted": p.predicted, "spread": p.spread}) for i, p in enumerate(picks)) + "\n")
+        Path(args.json).write_text(
+            "\n".join(
+                json.dumps(
+                    {
+                        "name": f"proposal_{i}",
+                        "weights": p.weights,
+                        "predicted": p.predicted,
+                        "spread": p.spread,
+                    }
+                )
+                for i, p in enumerate(picks)
+            )
+            + "\n"
+        )
     return 0
 
 
@@ -216,7 +264,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         cfg = MixConfig.from_mapping(data, where="config with overrides")
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps({f: getattr(cfg, f) for f in cfg.__dataclass_fields__}, indent=1))
+    (out / "config.json").write_text(
+        json.dumps({f: getattr(cfg, f) for f in cfg.__dataclass_fields__}, indent=1)
+    )
     result = run_loop(cfg, out)
     print(f"\nreport: {result.report_md} and {result.report_json}")
     return 0
@@ -228,17 +278,33 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _fit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("records", help="run records (JSON lines) or a paper-style .tsv table")
     p.add_argument("--model", choices=sorted(SURROGATES), default="quadratic")
-    p.add_argument("--ridge", type=float, default=0.0, help="ridge strength (needed when records < coefficients)")
+    p.add_argument(
+        "--ridge", type=float, default=0.0, help="ridge strength (needed when records < coefficients)"
+    )
     p.add_argument("--target", default="out_score", help="out_score, in_score or a benchmark name")
     p.add_argument("--domains", help="comma-separated domain order (default: as the records name them)")
-    p.add_argument("--selection", choices=["all", "paper"], default="all", help="fit all records, or the paper's best of five 80/20 splits")
-    p.add_argument("--missing", choices=["error", "zero"], default="error", help="a domain absent from a record: error, or weight 0")
-    p.add_argument("--drop-nan", action="store_true", help="ignore records whose target is NaN (with a warning)")
+    p.add_argument(
+        "--selection",
+        choices=["all", "paper"],
+        default="all",
+        help="fit all records, or the paper's best of five 80/20 splits",
+    )
+    p.add_argument(
+        "--missing",
+        choices=["error", "zero"],
+        default="error",
+        help="a domain absent from a record: error, or weight 0",
+    )
+    p.add_argument(
+        "--drop-nan", action="store_true", help="ignore records whose target is NaN (with a warning)"
+    )
     p.add_argument("--seed", type=int, default=0)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="modomodo-mix", description="Choose the domain mixture from pilot runs (MoDoMoDo).")
+    ap = argparse.ArgumentParser(
+        prog="modomodo-mix", description="Choose the domain mixture from pilot runs (MoDoMoDo)."
+    )
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("plan", help="write the seed mixtures (and optional space-filling extras)")
@@ -275,7 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--launcher", choices=["local", "ray"])
     p.add_argument("--trainer", help="trainer command line (default: modomodo-train)")
     p.add_argument("--seeds", help="comma-separated training seeds")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config setting (YAML value)")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a config setting (YAML value)"
+    )
     p.set_defaults(func=cmd_run)
     return ap
 

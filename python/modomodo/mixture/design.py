@@ -63,15 +63,10 @@ def simplex_lattice(domains: Sequence[str], degree: int, *, prefix: str = "latti
     doms = _check_domains(domains)
     if not isinstance(degree, int) or degree < 1:
         raise ValueError(f"degree={degree!r}: expected an integer >= 1")
-    points = [
-        c for c in itertools.product(range(degree + 1), repeat=len(doms)) if sum(c) == degree
-    ]
+    points = [c for c in itertools.product(range(degree + 1), repeat=len(doms)) if sum(c) == degree]
     points.sort(reverse=True)
     width = max(3, len(str(len(points) - 1)))
-    return {
-        f"{prefix}_{i:0{width}d}": {d: k / degree for d, k in zip(doms, c)}
-        for i, c in enumerate(points)
-    }
+    return {f"{prefix}_{i:0{width}d}": {d: k / degree for d, k in zip(doms, c)} for i, c in enumerate(points)}
 
 
 def as_matrix(mixtures: dict[str, Mixture], domains: Sequence[str]) -> np.ndarray:

@@ -24,7 +24,10 @@ _TOL = 1e-6
 def _records(results: Sequence[RunRecord | Mapping[str, Any]]) -> list[RunRecord]:
     if isinstance(results, (str, bytes)) or not isinstance(results, Sequence) or not results:
         raise ValueError(f"results {results!r}: expected a non-empty sequence of run records")
-    return [r if isinstance(r, RunRecord) else record_from_dict(r, where=f"results[{i}]") for i, r in enumerate(results)]
+    return [
+        r if isinstance(r, RunRecord) else record_from_dict(r, where=f"results[{i}]")
+        for i, r in enumerate(results)
+    ]
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -38,7 +41,9 @@ def _minmax(x: np.ndarray) -> np.ndarray:
 def _normalise(c: np.ndarray, domains: list[str], what: str) -> dict[str, float]:
     total = float(c.sum())
     if not total > 0:
-        raise ValueError(f"{what}: every domain's score is {c.tolist()}; expected at least one positive score to weight by")
+        raise ValueError(
+            f"{what}: every domain's score is {c.tolist()}; expected at least one positive score to weight by"
+        )
     return {d: float(v / total) for d, v in zip(domains, c)}
 
 

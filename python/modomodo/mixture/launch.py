@@ -50,14 +50,18 @@ class Launcher(Protocol):
     def run(self, jobs: Sequence[Job]) -> Iterator[JobResult]: ...
 
 
-def run_job(argv: Sequence[str], output_dir: str, log: str, env: Mapping[str, str], timeout: float | None) -> tuple[int, float, str]:
+def run_job(
+    argv: Sequence[str], output_dir: str, log: str, env: Mapping[str, str], timeout: float | None
+) -> tuple[int, float, str]:
     """Run one command, its output to `log`. Returns (returncode, seconds, error)."""
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     full_env = {**os.environ, **env}
     try:
         with open(log, "w", encoding="utf-8") as fh:
-            proc = subprocess.run(list(argv), stdout=fh, stderr=subprocess.STDOUT, env=full_env, timeout=timeout, check=False)
+            proc = subprocess.run(
+                list(argv), stdout=fh, stderr=subprocess.STDOUT, env=full_env, timeout=timeout, check=False
+            )
         return proc.returncode, time.monotonic() - start, ""
     except FileNotFoundError as exc:
         return 127, time.monotonic() - start, f"command not found: {exc.filename!r} (argv {list(argv)})"
@@ -80,7 +84,8 @@ class LocalLauncher:
             return
         with ThreadPoolExecutor(max_workers=self.parallel) as pool:
             pending: dict[Future[tuple[int, float, str]], Job] = {
-                pool.submit(run_job, j.argv, str(j.output_dir), str(j.log), j.env, self.timeout): j for j in jobs
+                pool.submit(run_job, j.argv, str(j.output_dir), str(j.log), j.env, self.timeout): j
+                for j in jobs
             }
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -120,9 +125,7 @@ class RayLauncher:
         if not ray.is_initialized():
             ray.init(address=self.address, **self.init_kwargs)
         task = ray.remote(num_cpus=self.num_cpus_per_job)(run_job)
-        refs = {
-            task.remote(j.argv, str(j.output_dir), str(j.log), j.env, self.timeout): j for j in jobs
-        }
+        refs = {task.remote(j.argv, str(j.output_dir), str(j.log), j.env, self.timeout): j for j in jobs}
         while refs:
             done, _ = ray.wait(list(refs), num_returns=1)
             for ref in done:
@@ -131,7 +134,9 @@ class RayLauncher:
                 yield JobResult(job, rc, secs, err)
 
 
-def make_launcher(kind: str, *, parallel: int = 1, timeout: float | None = None, address: str | None = None) -> Launcher:
+def make_launcher(
+    kind: str, *, parallel: int = 1, timeout: float | None = None, address: str | None = None
+) -> Launcher:
     if kind == "local":
         return LocalLauncher(parallel, timeout=timeout)
     if kind == "ray":

@@ -51,7 +51,11 @@ def _console(name: str, module_call: str) -> list[str]:
     found = shutil.which(name)
     if found:
         return [found]
-    return [sys.executable, "-c", f"import sys; from modomodo.train.cli import {module_call}; sys.exit({module_call}())"]
+    return [
+        sys.executable,
+        "-c",
+        f"import sys; from modomodo.train.cli import {module_call}; sys.exit({module_call}())",
+    ]
 
 
 def _resolve(argv: list[str]) -> list[str]:
@@ -118,7 +122,11 @@ class MixConfig:
         return cfg
 
     def validate(self, where: str = "config") -> None:
-        if isinstance(self.domains, str) or len(self.domains) < 2 or len(set(self.domains)) != len(self.domains):
+        if (
+            isinstance(self.domains, str)
+            or len(self.domains) < 2
+            or len(set(self.domains)) != len(self.domains)
+        ):
             raise ValueError(f"{where}: domains {self.domains!r}; expected at least two distinct names")
         if not self.trainer:
             raise ValueError(f"{where}: trainer {self.trainer!r}; expected a command line")
@@ -166,8 +174,15 @@ def scores_from_eval(block: Any, where: str) -> tuple[dict[str, float], float, f
     if missing:
         raise ValueError(f"{where}: 'eval' lacks {missing}; has {sorted(block)}")
     per: dict[str, float] = {}
-    nested = next((block[k] for k in ("per_benchmark", "benchmarks", "scores") if isinstance(block.get(k), Mapping)), None)
-    items = nested.items() if nested is not None else ((k, v) for k, v in block.items() if k not in ("in_score", "out_score"))
+    nested = next(
+        (block[k] for k in ("per_benchmark", "benchmarks", "scores") if isinstance(block.get(k), Mapping)),
+        None,
+    )
+    items = (
+        nested.items()
+        if nested is not None
+        else ((k, v) for k, v in block.items() if k not in ("in_score", "out_score"))
+    )
     for k, v in items:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             per[str(k)] = float(v)
@@ -253,7 +268,11 @@ class MixLoop:
     def _add(self, mixtures: Mapping[str, Mapping[str, float]], kind: str, **extra: Any) -> None:
         for name, w in mixtures.items():
             if name not in self.plan:
-                self.plan[name] = {"kind": kind, "weights": {d: float(w.get(d, 0.0)) for d in self.cfg.domains}, **extra.get(name, {})}
+                self.plan[name] = {
+                    "kind": kind,
+                    "weights": {d: float(w.get(d, 0.0)) for d in self.cfg.domains},
+                    **extra.get(name, {}),
+                }
         self.plan_path.write_text(json.dumps(self.plan, indent=1))
 
     def _stage(self, kind: str) -> dict[str, dict[str, Any]]:
@@ -300,10 +319,14 @@ class MixLoop:
 
     def _record(self, name: str, seed: int, out: Path, result: JobResult | None) -> RunRecord:
         entry = self.plan[name]
-        rec = RunRecord(name=name, weights=dict(entry["weights"]), kind=entry["kind"], seed=seed, meta={"dir": str(out)})
+        rec = RunRecord(
+            name=name, weights=dict(entry["weights"]), kind=entry["kind"], seed=seed, meta={"dir": str(out)}
+        )
         try:
             if result is not None and not result.ok:
-                raise ValueError(f"exit code {result.returncode}{': ' + result.error if result.error else ''}; see {result.job.log}")
+                raise ValueError(
+                    f"exit code {result.returncode}{': ' + result.error if result.error else ''}; see {result.job.log}"
+                )
             got = self._scores(out)
             if got is None:
                 raise ValueError(f"{out / 'summary.json'} has no 'eval' block and no eval.json was written")
@@ -339,8 +362,10 @@ class MixLoop:
                     k += 1
                 out.rename(out.with_name(f"{out.name}.failed{k}"))
             jobs.append(Job(f"{n}/s{s}", self._train_argv(self.plan[n]["weights"], s, out), out))
-        self.log(f"training {len(jobs)} runs ({len(todo) - len(jobs) - len(needs_eval)} recovered from disk, "
-                 f"{len(needs_eval)} to evaluate)")
+        self.log(
+            f"training {len(jobs)} runs ({len(todo) - len(jobs) - len(needs_eval)} recovered from disk, "
+            f"{len(needs_eval)} to evaluate)"
+        )
         for res in self.launcher.run(jobs):
             name, seed = res.job.name.rsplit("/s", 1)
             out = res.job.output_dir
@@ -350,7 +375,9 @@ class MixLoop:
                 continue
             rec = self._record(name, int(seed), out, res)
             append_record(self.records_path, rec)
-            self.log(f"  {name} s{seed}: {self.cfg.target} = {rec.score(self.cfg.target):.4f} ({res.seconds:.1f} s)")
+            self.log(
+                f"  {name} s{seed}: {self.cfg.target} = {rec.score(self.cfg.target):.4f} ({res.seconds:.1f} s)"
+            )
         for res in self.launcher.run(needs_eval):
             name, seed = res.job.name.rsplit("/s", 1)
             rec = self._record(name, int(seed), res.job.output_dir, res)
@@ -358,7 +385,7 @@ class MixLoop:
             self.log(f"  {name} s{seed} (evaluated): {self.cfg.target} = {rec.score(self.cfg.target):.4f}")
 
     def _state(self, out: Path) -> str:
-        """"scored" (summary or eval.json has scores), "needs_eval" (a finished, unevaluated
+        """ "scored" (summary or eval.json has scores), "needs_eval" (a finished, unevaluated
         training and an evaluator to run), or "failed" (anything else: retrain)."""
         try:
             summary = _read_json(out / "summary.json")
@@ -386,12 +413,18 @@ class MixLoop:
                     name=name,
                     weights=rs[0].weights,
                     scores={b: float(np.nanmean([r.scores.get(b, math.nan) for r in rs])) for b in benches},
-                    in_score=float(np.nanmean([r.in_score for r in rs])) if any(math.isfinite(r.in_score) for r in rs) else math.nan,
-                    out_score=float(np.nanmean([r.out_score for r in rs])) if any(math.isfinite(r.out_score) for r in rs) else math.nan,
+                    in_score=float(np.nanmean([r.in_score for r in rs]))
+                    if any(math.isfinite(r.in_score) for r in rs)
+                    else math.nan,
+                    out_score=float(np.nanmean([r.out_score for r in rs]))
+                    if any(math.isfinite(r.out_score) for r in rs)
+                    else math.nan,
                     kind=rs[0].kind,
                     meta={
                         "n_seeds": len(rs),
-                        "sd": float(np.std([r.score(self.cfg.target) for r in rs], ddof=1)) if len(rs) > 1 else None,
+                        "sd": float(np.std([r.score(self.cfg.target) for r in rs], ddof=1))
+                        if len(rs) > 1
+                        else None,
                     },
                 )
             )
@@ -416,7 +449,9 @@ class MixLoop:
 
     def run(self) -> LoopResult:
         c = self.cfg
-        self.log(f"modomodo-mix run: {len(c.domains)} domains {c.domains}, seeds {c.seeds}, output {self.dir}")
+        self.log(
+            f"modomodo-mix run: {len(c.domains)} domains {c.domains}, seeds {c.seeds}, output {self.dir}"
+        )
         self._add(seed_mixtures(c.domains), "seed")
         self.train(list(self._stage("seed")))
 
@@ -436,21 +471,31 @@ class MixLoop:
             prefix = f"ucb{r}_"
             if not any(n.startswith(prefix) for n in self.plan):
                 s, _ = self.fit()
-                picks = propose(s, c.round_size, kappa=c.kappa, min_distance=c.min_distance, n_boot=c.n_boot, seed=r)
+                picks = propose(
+                    s, c.round_size, kappa=c.kappa, min_distance=c.min_distance, n_boot=c.n_boot, seed=r
+                )
                 self._add(
                     {f"{prefix}{i}": p.weights for i, p in enumerate(picks)},
                     "pilot",
-                    **{f"{prefix}{i}": {"predicted": p.predicted, "spread": p.spread} for i, p in enumerate(picks)},
+                    **{
+                        f"{prefix}{i}": {"predicted": p.predicted, "spread": p.spread}
+                        for i, p in enumerate(picks)
+                    },
                 )
             self.train([n for n in self.plan if n.startswith(prefix)])
 
         s, cv = self.fit()
         if not self._stage("surrogate"):
-            picks = optimize(s, k=c.final_k, method=c.search, min_distance=c.min_distance, spread=True, n_boot=c.n_boot)
+            picks = optimize(
+                s, k=c.final_k, method=c.search, min_distance=c.min_distance, spread=True, n_boot=c.n_boot
+            )
             self._add(
                 {f"surrogate_{i}": p.weights for i, p in enumerate(picks)},
                 "surrogate",
-                **{f"surrogate_{i}": {"predicted": p.predicted, "spread": p.spread} for i, p in enumerate(picks)},
+                **{
+                    f"surrogate_{i}": {"predicted": p.predicted, "spread": p.spread}
+                    for i, p in enumerate(picks)
+                },
             )
         self.train(list(self._stage("surrogate")))
         return self.report(s, cv)
@@ -476,16 +521,31 @@ class MixLoop:
         runs = self.mean_records()
         by_name = {r.name: r for r in runs}
         order = [n for n in self.plan if n in by_name]
-        pred, spread = s.predict_spread([self.plan[n]["weights"] for n in order]) if order else (np.zeros(0), np.zeros(0))
+        pred, spread = (
+            s.predict_spread([self.plan[n]["weights"] for n in order])
+            if order
+            else (np.zeros(0), np.zeros(0))
+        )
         rows = []
         for n, p, sd in zip(order, pred, spread):
             r = by_name[n]
-            rows.append({
-                "name": n, "kind": r.kind, "weights": r.weights, "seeds": r.meta["n_seeds"], "in_score": r.in_score,
-                "out_score": r.out_score, "sd": r.meta.get("sd"), "predicted": float(p), "spread": float(sd),
-                "predicted_when_picked": self.plan[n].get("predicted"),
-            })
-        failed = sorted({f"{r.name} (seed {r.seed})" for r in self.records() if not math.isfinite(r.score(t))})
+            rows.append(
+                {
+                    "name": n,
+                    "kind": r.kind,
+                    "weights": r.weights,
+                    "seeds": r.meta["n_seeds"],
+                    "in_score": r.in_score,
+                    "out_score": r.out_score,
+                    "sd": r.meta.get("sd"),
+                    "predicted": float(p),
+                    "spread": float(sd),
+                    "predicted_when_picked": self.plan[n].get("predicted"),
+                }
+            )
+        failed = sorted(
+            {f"{r.name} (seed {r.seed})" for r in self.records() if not math.isfinite(r.score(t))}
+        )
 
         uniform = by_name.get("uniform")
         heur = [by_name[n] for n in self._stage("heuristic") if n in by_name]
@@ -497,17 +557,37 @@ class MixLoop:
             beat = top.score(t) > uniform.score(t)
         best_run = max(runs, key=lambda r: r.score(t)) if runs else None
         summary = {
-            "domains": c.domains, "target": t, "seeds": c.seeds, "surrogate": c.surrogate, "ridge": c.ridge,
-            "cv": {"method": cv.method, "r2": cv.r2, "rmse": cv.rmse, "folds": cv.folds, "n_records": cv.n_records},
+            "domains": c.domains,
+            "target": t,
+            "seeds": c.seeds,
+            "surrogate": c.surrogate,
+            "ridge": c.ridge,
+            "cv": {
+                "method": cv.method,
+                "r2": cv.r2,
+                "rmse": cv.rmse,
+                "folds": cv.folds,
+                "n_records": cv.n_records,
+            },
             "coefficients": s.coefficients(),
-            "runs": rows, "failed": failed,
+            "runs": rows,
+            "failed": failed,
             "uniform": None if uniform is None else uniform.score(t),
             "best_heuristic": None if best_h is None else {"name": best_h.name, t: best_h.score(t)},
-            "picks": [{"name": r.name, "weights": r.weights, t: r.score(t), **{k: self.plan[r.name].get(k) for k in ("predicted", "spread")}} for r in picks],
+            "picks": [
+                {
+                    "name": r.name,
+                    "weights": r.weights,
+                    t: r.score(t),
+                    **{k: self.plan[r.name].get(k) for k in ("predicted", "spread")},
+                }
+                for r in picks
+            ],
             "best_predicted_beat_uniform": beat,
             "delta_vs_uniform": None if beat is None else top.score(t) - uniform.score(t),  # type: ignore[union-attr]
             "best_run": None if best_run is None else {"name": best_run.name, t: best_run.score(t)},
-            "trained_now": self.trained, "skipped": self.skipped,
+            "trained_now": self.trained,
+            "skipped": self.skipped,
             "target_spread": float(np.ptp([r.score(t) for r in runs])) if runs else None,
         }
         md = self._markdown(summary, rows)
@@ -532,13 +612,16 @@ class MixLoop:
             "",
             f"Trainer: `{' '.join(c.trainer)}`; seeds {c.seeds}; {len(rows)} mixtures.",
             "",
-            "| run | kind | " + " | ".join(c.domains) + " | seeds | in_score | out_score | predicted ± spread |",
+            "| run | kind | "
+            + " | ".join(c.domains)
+            + " | seeds | in_score | out_score | predicted ± spread |",
             "|---|---|" + "---:|" * len(c.domains) + "---:|---:|---:|---:|",
         ]
         for r in rows:
             out = f(r["out_score"]) + ("" if r["sd"] is None else f" ± {r['sd']:.4f}")
             lines.append(
-                f"| {r['name']} | {r['kind']} | " + " | ".join(f"{r['weights'][d]:.3f}" for d in c.domains)
+                f"| {r['name']} | {r['kind']} | "
+                + " | ".join(f"{r['weights'][d]:.3f}" for d in c.domains)
                 + f" | {r['seeds']} | {f(r['in_score'])} | {out} | {f(r['predicted'])} ± {f(r['spread'])} |"
             )
         cv = summary["cv"]
@@ -553,7 +636,9 @@ class MixLoop:
         ]
         bh = summary["best_heuristic"]
         if bh:
-            lines.append(f"- Best heuristic: {bh['name']}, {t} {f(bh[t])} ({_delta(bh[t], summary['uniform'])} vs uniform)")
+            lines.append(
+                f"- Best heuristic: {bh['name']}, {t} {f(bh[t])} ({_delta(bh[t], summary['uniform'])} vs uniform)"
+            )
         for p in summary["picks"]:
             lines.append(
                 f"- Surrogate pick {p['name']}: predicted {f(p['predicted'])} ± {f(p['spread'])}, measured {f(p[t])} "
@@ -570,7 +655,9 @@ class MixLoop:
         if summary["best_run"]:
             lines.append(f"- Best run overall: {summary['best_run']['name']} ({f(summary['best_run'][t])})")
         if len(rows) > 1 and summary["target_spread"] == 0:
-            lines.append(f"- Every run scored the same {t}: at this scale the mixture made no measurable difference")
+            lines.append(
+                f"- Every run scored the same {t}: at this scale the mixture made no measurable difference"
+            )
         if summary["failed"]:
             lines.append(f"- Failed runs (NaN scores, retried on resume): {', '.join(summary['failed'])}")
         return "\n".join(lines) + "\n"
@@ -599,5 +686,11 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def run_loop(config: MixConfig, output_dir: str | Path, *, launcher: Launcher | None = None, log: Callable[[str], None] = print) -> LoopResult:
+def run_loop(
+    config: MixConfig,
+    output_dir: str | Path,
+    *,
+    launcher: Launcher | None = None,
+    log: Callable[[str], None] = print,
+) -> LoopResult:
     return MixLoop(config, output_dir, launcher=launcher, log=log).run()

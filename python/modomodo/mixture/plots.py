@@ -37,7 +37,14 @@ def plot_observed_vs_predicted(
     ax.scatter(y, fitted, label="fitted", color="tab:blue", zorder=3)
     pts = [y, fitted]
     if cv is not None and cv.predictions is not None:
-        ax.scatter(y, cv.predictions, label=f"out-of-fold ({cv.method}, R²={cv.r2:.3f})", marker="x", color="tab:red", zorder=3)
+        ax.scatter(
+            y,
+            cv.predictions,
+            label=f"out-of-fold ({cv.method}, R²={cv.r2:.3f})",
+            marker="x",
+            color="tab:red",
+            zorder=3,
+        )
         pts.append(cv.predictions)
     if labels is not None:
         for xi, yi, name in zip(y, fitted, labels):
@@ -102,7 +109,7 @@ def plot_pair_surfaces(
         ax.scatter(W[:, i], W[:, j], s=10, c="white", edgecolors="black", linewidths=0.5)
         ax.set_xlabel(doms[i])
         ax.set_ylabel(doms[j])
-    for ax in list(axes.flat)[len(pairs):]:
+    for ax in list(axes.flat)[len(pairs) :]:
         ax.axis("off")
     fig.suptitle(f"predicted {target} along pairs of domains ({surrogate.name})")
     fig.tight_layout()

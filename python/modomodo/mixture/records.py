@@ -122,14 +122,14 @@ def normalise_weights(
             f"renormalise the mixture yourself if {dict(out)} is what you meant)"
         )
     if abs(total - 1.0) > _EXACT:
-        warnings.warn(
-            f"{name}: weights sum to {total:.6g}, not 1; renormalised", UserWarning, stacklevel=3
-        )
+        warnings.warn(f"{name}: weights sum to {total:.6g}, not 1; renormalised", UserWarning, stacklevel=3)
         out = {k: v / total for k, v in out.items()}
     return out
 
 
-def record_from_dict(data: Mapping[str, Any], *, where: str = "record", tol: float = WEIGHT_TOLERANCE) -> RunRecord:
+def record_from_dict(
+    data: Mapping[str, Any], *, where: str = "record", tol: float = WEIGHT_TOLERANCE
+) -> RunRecord:
     """Validate one JSON object into a `RunRecord`."""
     if not isinstance(data, Mapping):
         raise ValueError(f"{where}: expected a JSON object, got {type(data).__name__}")
@@ -176,7 +176,9 @@ def load_records(path: str | Path, *, tol: float = WEIGHT_TOLERANCE) -> list[Run
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{where}: not valid JSON ({exc.msg}); expected one record object per line") from None
+                raise ValueError(
+                    f"{where}: not valid JSON ({exc.msg}); expected one record object per line"
+                ) from None
             records.append(record_from_dict(data, where=where, tol=tol))
     return records
 
@@ -275,7 +277,8 @@ def weight_matrix(
             W[i, j] = r.weights.get(d, 0.0)
     if gaps and missing == "error":
         raise ValueError(
-            "a domain is missing from some records: " + "; ".join(gaps)
+            "a domain is missing from some records: "
+            + "; ".join(gaps)
             + f". Expected every record to give a weight for each of {doms} "
             "(pass missing='zero' / --missing zero to read an absent domain as weight 0)"
         )

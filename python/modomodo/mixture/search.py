@@ -107,7 +107,9 @@ def _check(s: MixtureSurrogate) -> list[str]:
     return list(s.domains_)
 
 
-def _slsqp(f, start: np.ndarray, avoid: Sequence[np.ndarray] = (), min_distance: float = 0.0) -> np.ndarray | None:
+def _slsqp(
+    f, start: np.ndarray, avoid: Sequence[np.ndarray] = (), min_distance: float = 0.0
+) -> np.ndarray | None:
     """Maximise f from `start` on the simplex, at least `min_distance` from `avoid`."""
     m = len(start)
     cons: list[dict[str, Any]] = [{"type": "eq", "fun": lambda w: np.sum(w) - 1.0}]
@@ -209,7 +211,9 @@ def optimize(
     else:
         raise ValueError(f"method={method!r}; expected 'exact', 'slsqp' or 'gaussian'")
     if len(picks) < k:
-        warnings.warn(f"only {len(picks)} mixtures are {min_distance} apart; asked for {k}", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"only {len(picks)} mixtures are {min_distance} apart; asked for {k}", UserWarning, stacklevel=2
+        )
     W = np.array(picks)
     pred = f(W)
     sd = surrogate.predict_spread(W, n_boot=n_boot, seed=seed)[1] if spread else [None] * len(W)
@@ -219,7 +223,9 @@ def optimize(
     ]
 
 
-def gaussian_candidates(W_obs: np.ndarray, n: int, *, negatives: str = "clip", rng: np.random.Generator | None = None) -> np.ndarray:
+def gaussian_candidates(
+    W_obs: np.ndarray, n: int, *, negatives: str = "clip", rng: np.random.Generator | None = None
+) -> np.ndarray:
     """Draws from one Gaussian fitted to the observed mixtures, brought onto the simplex."""
     if negatives not in ("clip", "discard"):
         raise ValueError(f"negatives={negatives!r}; expected 'clip' or 'discard'")
@@ -259,7 +265,13 @@ def propose(
         raise ValueError(f"kappa={kappa!r}: expected a finite number >= 0")
     rng = np.random.default_rng(seed)
     W_obs = surrogate.W_ if observed is None else surrogate.as_matrix(observed)
-    pool = np.vstack([np.eye(m), rng.dirichlet(np.ones(m), n_candidates), rng.dirichlet(np.full(m, 0.3), n_candidates // 4)])
+    pool = np.vstack(
+        [
+            np.eye(m),
+            rng.dirichlet(np.ones(m), n_candidates),
+            rng.dirichlet(np.full(m, 0.3), n_candidates // 4),
+        ]
+    )
     mean, sd = surrogate.predict_spread(pool, n_boot=n_boot, seed=seed)
     acq = mean + kappa * sd
     chosen: list[Candidate] = []
@@ -270,7 +282,13 @@ def propose(
         if any(np.linalg.norm(pool[i] - p) < min_distance for p in blocked):
             continue
         blocked.append(pool[i])
-        chosen.append(Candidate(dict(zip(doms, map(float, pool[i]))), float(mean[i]), float(sd[i]), float(acq[i])))
+        chosen.append(
+            Candidate(dict(zip(doms, map(float, pool[i]))), float(mean[i]), float(sd[i]), float(acq[i]))
+        )
     if len(chosen) < k:
-        warnings.warn(f"only {len(chosen)} candidates are {min_distance} from the observed mixtures; asked for {k}", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"only {len(chosen)} candidates are {min_distance} from the observed mixtures; asked for {k}",
+            UserWarning,
+            stacklevel=2,
+        )
     return chosen

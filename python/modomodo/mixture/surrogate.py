@@ -159,7 +159,9 @@ class MixtureSurrogate:
         W = np.atleast_2d(np.asarray(data, float))
         y = np.asarray(y, float).ravel()
         if W.shape[0] != y.shape[0]:
-            raise ValueError(f"W has {W.shape[0]} rows but y has {y.shape[0]} values; expected one target per mixture")
+            raise ValueError(
+                f"W has {W.shape[0]} rows but y has {y.shape[0]} values; expected one target per mixture"
+            )
         doms = list(domains) if domains is not None else [f"w{i}" for i in range(W.shape[1])]
         if len(doms) != W.shape[1]:
             raise ValueError(f"domains {doms} do not match the {W.shape[1]} columns of W")
@@ -252,7 +254,12 @@ class MixtureSurrogate:
                     best = (r2, coef, train, test)
             assert best is not None
             self.coef_ = best[1]
-            self.selection_ = {"method": "paper", "held_out_r2": best[0], "train": best[2].tolist(), "test": best[3].tolist()}
+            self.selection_ = {
+                "method": "paper",
+                "held_out_r2": best[0],
+                "train": best[2].tolist(),
+                "test": best[3].tolist(),
+            }
         else:
             raise ValueError(f"selection={selection!r}; expected 'all' or 'paper'")
         self.names_ = _coef_names(self.domains_, self.degree)
@@ -347,7 +354,11 @@ class MixtureSurrogate:
         if not isinstance(n_splits, int) or n_splits < 1:
             raise ValueError(f"n_splits={n_splits!r}: expected an integer >= 1")
         n_test = max(1, int(round(test_fraction * n)))
-        self._need(n - n_test, m, f"a {1 - test_fraction:.0%}/{test_fraction:.0%} split trains on {n - n_test} of {n} records, but")
+        self._need(
+            n - n_test,
+            m,
+            f"a {1 - test_fraction:.0%}/{test_fraction:.0%} split trains on {n - n_test} of {n} records, but",
+        )
         rng = np.random.default_rng(seed)
         out = []
         for _ in range(n_splits):
@@ -380,7 +391,9 @@ class MixtureSurrogate:
         self.boot_coefs_ = np.array(coefs)
         return self
 
-    def predict_spread(self, mixtures: Any, *, n_boot: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def predict_spread(
+        self, mixtures: Any, *, n_boot: int = 200, seed: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(prediction, bootstrap standard deviation) for each mixture; runs
         `bootstrap(n_boot, seed=seed)` first if it has not been run."""
         W = self.as_matrix(mixtures)

@@ -44,6 +44,7 @@ __all__ = [
     "TokenEmbedder",
 ]
 
+
 def _texts(value: str | Iterable[str]) -> Sequence[str]:
     """One string -> a list of one; lists and tuples pass as they are (Rust reads any
     sequence of str and raises TypeError naming a non-str item)."""

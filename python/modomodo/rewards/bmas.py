@@ -59,9 +59,7 @@ def _answer(text: str) -> str:
 def _embed(embedder: Embedder, text: str, name: str) -> np.ndarray:
     array = np.ascontiguousarray(np.asarray(embedder(text), dtype=np.float32))
     if array.ndim != 2:
-        raise ValueError(
-            f"invalid {name} embedding of shape {array.shape}: expected float32 [n_tokens, dim]"
-        )
+        raise ValueError(f"invalid {name} embedding of shape {array.shape}: expected float32 [n_tokens, dim]")
     return array
 
 
@@ -82,8 +80,7 @@ def bmas_reward(
     completions, solutions = list(completions), list(solutions)
     if len(completions) != len(solutions):
         raise ValueError(
-            f"length mismatch: completions has {len(completions)} items "
-            f"but solutions has {len(solutions)}"
+            f"length mismatch: completions has {len(completions)} items but solutions has {len(solutions)}"
         )
     responses = [_embed(embedder, _answer(c), f"completions[{i}]") for i, c in enumerate(completions)]
     golds = [_embed(embedder, _answer(str(s)), f"solutions[{i}]") for i, s in enumerate(solutions)]

@@ -93,8 +93,7 @@ def iou_reward(
             )
     if len(solutions) != len(completions):
         raise ValueError(
-            f"length mismatch: completions has {len(completions)} items "
-            f"but solutions has {len(solutions)}"
+            f"length mismatch: completions has {len(completions)} items but solutions has {len(solutions)}"
         )
     return _core.iou_reward(
         completions, solutions, mode, float(threshold), coords, _sizes(image_sizes, len(completions))

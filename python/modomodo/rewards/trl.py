@@ -167,7 +167,9 @@ def bmas(prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> l
 Entry = tuple[str, float, dict[str, Any]]
 
 
-def gated_sum(entries: Sequence[Entry], scores: Sequence[Sequence[float | None]], gate: bool = True) -> list[float | None]:
+def gated_sum(
+    entries: Sequence[Entry], scores: Sequence[Sequence[float | None]], gate: bool = True
+) -> list[float | None]:
     """Weighted sum per row of `scores[k][row]` (one list per entry); `None` where no entry
     applies. With `gate`, a row whose `format` score is 0 scores 0."""
     n = len(scores[0]) if scores else 0
@@ -219,7 +221,11 @@ def routed(
             if extra:
                 raise ValueError(f"invalid keys {sorted(extra)} in {where}: expected name, weight, options")
             options = entry.get("options")
-            if entry.get("name") == "bmas" and embedder is not None and isinstance(options, (Mapping, type(None))):
+            if (
+                entry.get("name") == "bmas"
+                and embedder is not None
+                and isinstance(options, (Mapping, type(None)))
+            ):
                 options = {"embedder": embedder, **(options or {})}
             table[domain].append(validate(entry.get("name"), entry.get("weight", 1.0), options, where))
 
@@ -233,7 +239,9 @@ def routed(
             )
         missing = sorted({str(d) for d in domains if d not in table})
         if missing:
-            raise ValueError(f"invalid domain {missing[0]!r}: not in the reward spec (known: {sorted(table)})")
+            raise ValueError(
+                f"invalid domain {missing[0]!r}: not in the reward spec (known: {sorted(table)})"
+            )
         texts = [completion_text(c) for c in completions]
         solutions = kwargs.get("solution")
         sizes = kwargs.get("image_size")
@@ -243,7 +251,7 @@ def routed(
             rows = [i for i, d in enumerate(domains) if d == domain]
             if not rows or not entries:
                 continue
-            pick = lambda column: None if column is None else [column[i] for i in rows]  # noqa: E731
+            pick = lambda column, rows=rows: None if column is None else [column[i] for i in rows]  # noqa: E731
             sub = [texts[i] for i in rows]
             scores = [score(n, o, sub, pick(solutions), pick(sizes)) for n, _, o in entries]
             for i, v in zip(rows, gated_sum(entries, scores, gate)):

@@ -33,7 +33,7 @@ embedder through verl's `custom_reward_function.reward_kwargs` (`embedder=...`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from modomodo.rewards.trl import Entry, gated_sum, score, validate
@@ -113,13 +113,17 @@ def _entries(data_source: str, extra: Mapping[str, Any], embedder: Any) -> list[
     entries: list[Entry] = []
     for k, raw in enumerate(rewards):
         if not isinstance(raw, Mapping):
-            raise ValueError(f"invalid reward entry {raw!r} for data source {data_source!r}: expected a mapping")
+            raise ValueError(
+                f"invalid reward entry {raw!r} for data source {data_source!r}: expected a mapping"
+            )
         options = dict(raw.get("options") or {})
         if raw.get("name") == "iou" and "coords" in extra:
             options.setdefault("coords", extra["coords"])
         if raw.get("name") == "bmas" and embedder is not None:
             options.setdefault("embedder", embedder)
-        entries.append(validate(raw.get("name"), raw.get("weight", 1.0), options, f"{data_source!r} rewards[{k}]"))
+        entries.append(
+            validate(raw.get("name"), raw.get("weight", 1.0), options, f"{data_source!r} rewards[{k}]")
+        )
     if builtin:
         _CACHE[key] = entries
     return entries

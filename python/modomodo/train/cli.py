@@ -42,8 +42,9 @@ def _pop(argv: list[str], flag: str) -> str | None:
 
 
 def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
     for noisy in ("httpx", "urllib3", "datasets", "modomodo.data"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -66,8 +67,11 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             return 0
         summary = run(cfg)
     except KeyboardInterrupt:
-        print("modomodo-train: interrupted (a checkpoint and the metrics are saved once a step has "
-              "finished; continue with --resume)", file=sys.stderr)
+        print(
+            "modomodo-train: interrupted (a checkpoint and the metrics are saved once a step has "
+            "finished; continue with --resume)",
+            file=sys.stderr,
+        )
         return 130
     except ConfigError as exc:
         print(f"modomodo-train: error: {exc}", file=sys.stderr)

@@ -337,8 +337,13 @@ def merge(base: Mapping[str, Any], flags: Mapping[str, Any], *, where: str) -> d
     return out
 
 
-def load_config(path: str | os.PathLike | None = None, argv: Sequence[str] = (), *,
-                overrides: Mapping[str, Any] | None = None, eval_only: bool = False) -> TrainConfig:
+def load_config(
+    path: str | os.PathLike | None = None,
+    argv: Sequence[str] = (),
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    eval_only: bool = False,
+) -> TrainConfig:
     """Read a config (the embedded default when `path` is None), apply `argv` flags and
     `overrides`, validate everything, resolve the domain specs. No model is built.
     `eval_only` (modomodo-eval): no output directory is needed or checked."""
@@ -413,14 +418,20 @@ def resolve_domains(value: Any, *, key: str, roles: Sequence[str], run: RunArgs,
 
 def validate(cfg: TrainConfig, *, check_dir: bool = True) -> None:
     run = cfg.run
-    cfg.train_specs = resolve_domains(run.domains, key="domains", roles=("train",), run=run, size=run.train_size)
+    cfg.train_specs = resolve_domains(
+        run.domains, key="domains", roles=("train",), run=run, size=run.train_size
+    )
     if not cfg.train_specs:
         raise _bad("domains", run.domains, "at least one training domain")
     for s in cfg.train_specs:
         if not s.rewards:
-            raise ConfigError(f"config key 'domains': domain {s.name!r} has no rewards; expected at least one")
+            raise ConfigError(
+                f"config key 'domains': domain {s.name!r} has no rewards; expected at least one"
+            )
     cfg.eval_specs = (
-        resolve_domains(run.eval_domains, key="eval_domains", roles=("in", "out"), run=run, size=run.eval_size)
+        resolve_domains(
+            run.eval_domains, key="eval_domains", roles=("in", "out"), run=run, size=run.eval_size
+        )
         if run.eval
         else []
     )
@@ -468,7 +479,9 @@ def check_output_dir(path: Path, *, resume: bool, overwrite: bool) -> None:
     held = sorted(p.name for p in path.iterdir() if p.name in RUN_MARKERS or p.name.startswith("checkpoint-"))
     if resume:
         if not any(n.startswith("checkpoint-") for n in held):
-            raise ConfigError(f"--resume: output directory {str(path)!r} holds no checkpoint-* to resume from")
+            raise ConfigError(
+                f"--resume: output directory {str(path)!r} holds no checkpoint-* to resume from"
+            )
         return
     if held and not overwrite:
         raise ConfigError(

@@ -18,8 +18,9 @@ def _prompt_texts(processor, prompts) -> list[str]:
     return [processor.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
 
 
-def generate_greedy(model, processor, rows: Sequence[Mapping[str, Any]], *, batch_size: int,
-                    max_new_tokens: int, bar=None) -> list[str]:
+def generate_greedy(
+    model, processor, rows: Sequence[Mapping[str, Any]], *, batch_size: int, max_new_tokens: int, bar=None
+) -> list[str]:
     """Greedy completions of `rows` (dicts with `prompt` and `image`), in order."""
     import torch
 
@@ -55,7 +56,9 @@ def generate_greedy(model, processor, rows: Sequence[Mapping[str, Any]], *, batc
     return out
 
 
-def score_rows(spec, rows: Sequence[Mapping[str, Any]], completions: Sequence[str], *, embedder=None) -> list[float]:
+def score_rows(
+    spec, rows: Sequence[Mapping[str, Any]], completions: Sequence[str], *, embedder=None
+) -> list[float]:
     """Each completion's reward under its domain's rewards, normalised to [0, 1]."""
     from modomodo.data import reward_spec
     from modomodo.rewards.trl import routed
@@ -82,9 +85,18 @@ def weighted_scores(benchmarks: Mapping[str, Mapping[str, Any]]) -> dict[str, fl
     return out
 
 
-def evaluate(model, processor, domains: Sequence[tuple[Any, Any]], *, batch_size: int = 64,
-             max_new_tokens: int = 64, embedder=None, progress: bool = True, desc: str = "eval",
-             keep_completions: int = 0) -> dict[str, Any]:
+def evaluate(
+    model,
+    processor,
+    domains: Sequence[tuple[Any, Any]],
+    *,
+    batch_size: int = 64,
+    max_new_tokens: int = 64,
+    embedder=None,
+    progress: bool = True,
+    desc: str = "eval",
+    keep_completions: int = 0,
+) -> dict[str, Any]:
     """Evaluate on `domains`, a list of `(DomainSpec, datasets.Dataset)`.
 
     Returns `{"benchmarks": {name: {score, n, role}}, "in_score", "out_score", "seconds"}`;

@@ -1,14 +1,14 @@
 """One training run, start to finish: data, model, warm start, evaluation, GRPO, summary.
 
-    DIR/run_config.yaml     the resolved config
-    DIR/metrics.jsonl       every trainer log (per-domain metrics included)
-    DIR/draws.jsonl         per generation batch: the domain of each group, rows per rank
-    DIR/eval_before.json    evaluation of the warm-started (or base) model
-    DIR/checkpoint-*/       TRL checkpoints (+ modomodo_state.json)
-    DIR/reference_model/    the starting weights, the KL reference when beta > 0 (tiny or warm-started)
-    DIR/summary.json        steps, reward {start, end, ...}, per_domain, eval {...}
-    DIR/reward_curves.png   per-domain training reward curves
-    DIR/                    the final model and processor (modomodo-eval --model DIR)
+DIR/run_config.yaml     the resolved config
+DIR/metrics.jsonl       every trainer log (per-domain metrics included)
+DIR/draws.jsonl         per generation batch: the domain of each group, rows per rank
+DIR/eval_before.json    evaluation of the warm-started (or base) model
+DIR/checkpoint-*/       TRL checkpoints (+ modomodo_state.json)
+DIR/reference_model/    the starting weights, the KL reference when beta > 0 (tiny or warm-started)
+DIR/summary.json        steps, reward {start, end, ...}, per_domain, eval {...}
+DIR/reward_curves.png   per-domain training reward curves
+DIR/                    the final model and processor (modomodo-eval --model DIR)
 """
 
 from __future__ import annotations
@@ -68,13 +68,18 @@ def build_model(cfg: TrainConfig, datasets: Sequence[Any]):
     return load_pretrained(run.model, **kwargs)
 
 
-def warm_start(cfg: TrainConfig, model, processor, train: Sequence[tuple[Any, Any]], *, progress: bool = True):
+def warm_start(
+    cfg: TrainConfig, model, processor, train: Sequence[tuple[Any, Any]], *, progress: bool = True
+):
     """Supervised warm start on the gold completions, through the on-disk cache. Returns
     (model, info) where info says whether the cache was hit and what training did."""
     from accelerate import PartialState
 
     from modomodo.train.warmstart import (
-        WarmStartSettings, cache_key, default_cache_dir, train_supervised,
+        WarmStartSettings,
+        cache_key,
+        default_cache_dir,
+        train_supervised,
     )
 
     run = cfg.run
@@ -105,7 +110,9 @@ def warm_start(cfg: TrainConfig, model, processor, train: Sequence[tuple[Any, An
                 sub = ds.select_columns(["image", "prompt", "sft_completion"])
                 rows += [sub[i] for i in range(len(sub))]
             start = time.perf_counter()
-            stats = train_supervised(model, processor, rows, settings, progress=progress and state.is_main_process)
+            stats = train_supervised(
+                model, processor, rows, settings, progress=progress and state.is_main_process
+            )
             stats["seconds"] = time.perf_counter() - start
             if state.is_main_process:
                 from safetensors.torch import save_file
@@ -208,7 +215,11 @@ def summarize(records: list[dict[str, Any]], domains: Sequence[str]) -> dict[str
             last = [r for r in steps if r.get(f"domain/{d}/draws") is not None]
             if last:
                 per[d]["draws"] = int(last[-1][f"domain/{d}/draws"])
-            fmt = [float(r[f"domain/{d}/format_pass"]) for r in steps if r.get(f"domain/{d}/format_pass") is not None]
+            fmt = [
+                float(r[f"domain/{d}/format_pass"])
+                for r in steps
+                if r.get(f"domain/{d}/format_pass") is not None
+            ]
             if fmt:
                 per[d]["format_pass_end"] = sum(fmt[-kd:]) / len(fmt[-kd:])
     out["per_domain"] = per
@@ -235,7 +246,9 @@ def plot_curves(records: list[dict[str, Any]], domains: Sequence[str], path: Pat
         x = np.array([r["step"] for r in steps], dtype=float)
         y = np.array([r["reward"] for r in steps], dtype=float)
         axes[0].plot(x, y, color="0.75", lw=0.8, label="per step")
-        axes[0].plot(x[w - 1 :] if len(y) >= w else x, smooth(y, w), color="C0", lw=2, label=f"moving mean ({w})")
+        axes[0].plot(
+            x[w - 1 :] if len(y) >= w else x, smooth(y, w), color="C0", lw=2, label=f"moving mean ({w})"
+        )
     axes[0].set(title="mean training reward", xlabel="step", ylabel="reward")
     axes[0].legend()
     for i, d in enumerate(domains):
@@ -259,9 +272,18 @@ def prepare_output_dir(cfg: TrainConfig) -> Path:
     out = cfg.output_dir
     if cfg.run.overwrite and out.exists():
         for p in out.iterdir():
-            if p.name in RUN_MARKERS or p.name.startswith("checkpoint-") or p.name in (
-                "draws.jsonl", "eval_before.json", "reward_curves.png", "completions", "model.safetensors",
-                "reference_model",
+            if (
+                p.name in RUN_MARKERS
+                or p.name.startswith("checkpoint-")
+                or p.name
+                in (
+                    "draws.jsonl",
+                    "eval_before.json",
+                    "reward_curves.png",
+                    "completions",
+                    "model.safetensors",
+                    "reference_model",
+                )
             ):
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
     out.mkdir(parents=True, exist_ok=True)
@@ -270,11 +292,11 @@ def prepare_output_dir(cfg: TrainConfig) -> Path:
 
 def dry_run(cfg: TrainConfig) -> dict[str, Any]:
     """Everything up to fetching the model: config, GRPO settings, specs, rewards, trainer class."""
+    import torch
+
     from modomodo.data import reward_spec
     from modomodo.rewards.trl import routed
     from modomodo.train.trainer import make_trainer_class
-
-    import torch
 
     notes = []
     if not torch.cuda.is_available() and (cfg.grpo.get("bf16") or cfg.grpo.get("fp16")):
@@ -292,14 +314,28 @@ def dry_run(cfg: TrainConfig) -> dict[str, Any]:
         "model": cfg.run.model,
         "trainer": [c.__name__ for c in cls.__mro__[:5]],
         "loss_backend": _loss_backend(cfg, grpo),
-        "train_domains": {s.name: {"source": s.source, "rewards": s.reward_config()} for s in cfg.train_specs},
+        "train_domains": {
+            s.name: {"source": s.source, "rewards": s.reward_config()} for s in cfg.train_specs
+        },
         "weights": cfg.mixture_weights(),
         "eval_domains": {s.name: s.role for s in cfg.eval_specs},
-        "grpo": {k: getattr(grpo, k) for k in (
-            "learning_rate", "beta", "num_generations", "per_device_train_batch_size", "gradient_accumulation_steps",
-            "generation_batch_size", "steps_per_generation", "max_steps", "max_completion_length", "use_vllm",
-            "seed", "output_dir",
-        )},
+        "grpo": {
+            k: getattr(grpo, k)
+            for k in (
+                "learning_rate",
+                "beta",
+                "num_generations",
+                "per_device_train_batch_size",
+                "gradient_accumulation_steps",
+                "generation_batch_size",
+                "steps_per_generation",
+                "max_steps",
+                "max_completion_length",
+                "use_vllm",
+                "seed",
+                "output_dir",
+            )
+        },
         "bf16": bool(cfg.grpo.get("bf16", False)),
         "notes": notes,
         "status": "ok: validated; the model is not fetched in a dry run",
@@ -441,7 +477,9 @@ def _scores(block: dict[str, Any] | None) -> dict[str, Any] | None:
     if block is None:
         return None
     return {
-        "benchmarks": {k: {"score": v["score"], "n": v["n"], "role": v["role"]} for k, v in block["benchmarks"].items()},
+        "benchmarks": {
+            k: {"score": v["score"], "n": v["n"], "role": v["role"]} for k, v in block["benchmarks"].items()
+        },
         "in_score": block["in_score"],
         "out_score": block["out_score"],
     }

@@ -118,8 +118,14 @@ class MultiDomainMixin(_TrainerBase):
     sum of its reward weights: "all correct" for the data engine), `data_engine` (bool).
     """
 
-    def __init__(self, *args: Any, domain_max_reward: Mapping[str, float], data_engine: bool = False,
-                 draws_path: str | os.PathLike | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        domain_max_reward: Mapping[str, float],
+        data_engine: bool = False,
+        draws_path: str | os.PathLike | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.domain_max_reward = dict(domain_max_reward)
         self.draws_path = Path(draws_path) if draws_path is not None else None
         self.data_engine = bool(data_engine)
@@ -140,7 +146,9 @@ class MultiDomainMixin(_TrainerBase):
         device = rewards_per_func.device
         domains = gather_object([str(x["domain"]) for x in inputs])
         fmt_local = torch.tensor(
-            format_reward([completion_text(c) for c in completions], strict=True), dtype=torch.float32, device=device
+            format_reward([completion_text(c) for c in completions], strict=True),
+            dtype=torch.float32,
+            device=device,
         )
         fmt = self.accelerator.gather(fmt_local)
         weights = self.reward_weights.to(device)
@@ -169,8 +177,9 @@ class MultiDomainMixin(_TrainerBase):
             with self.draws_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record) + "\n")
 
-    def _log_domain_stats(self, mode: str, domains: list[str], total: torch.Tensor, fmt: torch.Tensor,
-                          group: int) -> None:
+    def _log_domain_stats(
+        self, mode: str, domains: list[str], total: torch.Tensor, fmt: torch.Tensor, group: int
+    ) -> None:
         metrics = self._metrics[mode]
         n_groups = len(domains) // group
         grouped = total.view(n_groups, group)
@@ -207,13 +216,18 @@ class MultiDomainMixin(_TrainerBase):
         domains, total, group = info["domains"], info["total"], info["group"]
         n_groups = len(domains) // group
         grouped = torch.nan_to_num(total.view(n_groups, group), nan=0.0)
-        best = torch.tensor([self.domain_max_reward.get(domains[g * group], math.inf) for g in range(n_groups)],
-                            device=grouped.device)
+        best = torch.tensor(
+            [self.domain_max_reward.get(domains[g * group], math.inf) for g in range(n_groups)],
+            device=grouped.device,
+        )
         all_correct = (grouped >= best.unsqueeze(1) - EPS).all(dim=1)
         all_wrong = (grouped <= EPS).all(dim=1)
         drop = all_correct | all_wrong
-        counts = {"all_correct": int(all_correct.sum()), "all_wrong": int(all_wrong.sum()),
-                  "kept": int((~drop).sum())}
+        counts = {
+            "all_correct": int(all_correct.sum()),
+            "all_wrong": int(all_wrong.sum()),
+            "kept": int((~drop).sum()),
+        }
         for k, v in counts.items():
             self.data_engine_counts[k] += v
             self._metrics["train"][f"data_engine/{k}"].append(float(v))
@@ -222,7 +236,9 @@ class MultiDomainMixin(_TrainerBase):
         # Rows of this process: TRL slices the gathered batch by process index.
         n_local = output["completion_mask"].size(0)
         start = self.accelerator.process_index * n_local
-        drop_rows = drop.repeat_interleave(group)[start : start + n_local].to(output["completion_mask"].device)
+        drop_rows = drop.repeat_interleave(group)[start : start + n_local].to(
+            output["completion_mask"].device
+        )
         output["completion_mask"] = output["completion_mask"] * (~drop_rows).unsqueeze(1).to(
             output["completion_mask"].dtype
         )
@@ -293,11 +309,24 @@ def make_trainer_class(loss_backend: str) -> type:
     return type("ModomodoGRPOTrainer", bases, {"__module__": __name__, **attrs})
 
 
-def make_trainer(*, model, processor, train_dataset, reward_spec: Mapping[str, Sequence[Mapping[str, Any]]],
-                 args, weights: Mapping[str, float], domain_sizes: Mapping[str, int],
-                 on_exhausted: str = "reshuffle", replacement: bool = False, loss_backend: str = "auto",
-                 data_engine: bool = False, metrics_path: str | os.PathLike | None = None,
-                 draws_path: str | os.PathLike | None = None, embedder=None, callbacks: Sequence[Any] = ()):
+def make_trainer(
+    *,
+    model,
+    processor,
+    train_dataset,
+    reward_spec: Mapping[str, Sequence[Mapping[str, Any]]],
+    args,
+    weights: Mapping[str, float],
+    domain_sizes: Mapping[str, int],
+    on_exhausted: str = "reshuffle",
+    replacement: bool = False,
+    loss_backend: str = "auto",
+    data_engine: bool = False,
+    metrics_path: str | os.PathLike | None = None,
+    draws_path: str | os.PathLike | None = None,
+    embedder=None,
+    callbacks: Sequence[Any] = (),
+):
     """A ready `GRPOTrainer` for a multi-domain run (see the module docstring). Its
     `interrupt` attribute is the Ctrl-C callback (`interrupt.interrupted` after train())."""
     from modomodo.rewards.trl import routed

@@ -79,7 +79,11 @@ def collate(processor, rows: Sequence[dict[str, Any]]):
     tok = processor.tokenizer
     prompts = [_prompt_text(processor, r["prompt"]) for r in rows]
     enc = processor(
-        text=prompts, images=[r["image"] for r in rows], padding=True, padding_side="left", return_tensors="pt"
+        text=prompts,
+        images=[r["image"] for r in rows],
+        padding=True,
+        padding_side="left",
+        return_tensors="pt",
     )
     ids, labels = [], []
     for i, r in enumerate(rows):
@@ -107,12 +111,14 @@ def collate(processor, rows: Sequence[dict[str, Any]]):
     return batch
 
 
-def train_supervised(model, processor, rows: Sequence[dict[str, Any]], settings: WarmStartSettings,
-                     *, progress: bool = True) -> dict[str, Any]:
+def train_supervised(
+    model, processor, rows: Sequence[dict[str, Any]], settings: WarmStartSettings, *, progress: bool = True
+) -> dict[str, Any]:
     """Train `model` in place on `rows` (dicts with `image`, `prompt`, `sft_completion`)
     with AdamW: linear warm-up over the first 5 % of the steps, then cosine decay to a
     tenth of the learning rate. Returns {steps, seconds, loss_start, loss_end}."""
     import math
+
     import torch
     from tqdm.auto import tqdm
 
