@@ -166,6 +166,94 @@ def test_routed_validates_the_spec_when_called(spec, match):
         mtrl.routed(spec)
 
 
+def test_routed_with_columns_of_another_length_names_the_lengths():
+    f = mtrl.routed(SPEC)
+    with pytest.raises(ValueError, match=r"completions has 2 items but solution has 1"):
+        f(None, [GOOD, GOOD], domain=["sqa", "sqa"], solution=["B"])
+    with pytest.raises(ValueError, match=r"completions has 1 items but image_size has 2"):
+        f(None, [GOOD], domain=["coco"], solution=["[0, 0, 5, 5]"], image_size=[[9, 9], [9, 9]])
+    with pytest.raises(ValueError, match=r"completions has 2 items but domain has 3"):
+        f(None, [GOOD, GOOD], domain=["sqa"] * 3, solution=["B", "B"])
+    # The single rewards check their columns too (a short column left rows unscored).
+    with pytest.raises(ValueError, match=r"completions has 2 items but solution has 1"):
+        mtrl.accuracy(None, [GOOD, GOOD], solution=["B"])
+
+
+# --- the registry: one table for DomainSpec, routed and verl ----------------------------------
+
+
+def test_registry_values_are_the_ones_the_rust_core_accepts():
+    from modomodo.rewards import accuracy_reward, iou_reward
+    from modomodo.rewards.registry import ACCURACY_KINDS, COORDS, IOU_MODES
+
+    for kind in ACCURACY_KINDS:
+        assert accuracy_reward(["<answer>1</answer>"], ["1"], kind=kind) == [1.0]
+    for mode in IOU_MODES:
+        for coords in COORDS:
+            iou_reward(["[0, 0, 1, 1]"], ["[0, 0, 1, 1]"], mode=mode, coords=coords, image_sizes=(10, 10))
+    with pytest.raises(ValueError):
+        accuracy_reward(["1"], ["1"], kind="letters")
+    with pytest.raises(ValueError):
+        iou_reward(["[0, 0, 1, 1]"], ["[0, 0, 1, 1]"], mode="best")
+    with pytest.raises(ValueError):
+        iou_reward(["[0, 0, 1, 1]"], ["[0, 0, 1, 1]"], coords="pixels")
+
+
+def test_registry_options_are_the_keyword_options_of_each_function():
+    import inspect
+
+    from modomodo.rewards.registry import REWARDS
+
+    for name, r in REWARDS.items():
+        params = inspect.signature(r.func).parameters
+        assert getattr(mtrl, name).__name__ == name
+        for option in r.options:
+            assert params[option].kind is inspect.Parameter.KEYWORD_ONLY, (name, option)
+        assert ("embedder" in params) == r.needs_embedder
+        assert ("solutions" in params) == r.needs_solution
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"name": "accuracy", "options": {"kind": "mcq"}},
+        {"name": "accuracy", "options": {"kind": "bogus"}},
+        {"name": "accuracy", "options": {"kind": 3}},
+        {"name": "accuracy", "options": {"rel_tol": 0}},
+        {"name": "accuracy", "options": {"rel_tol": -0.5}},
+        {"name": "accuracy", "options": {"rel_tol": float("nan")}},
+        {"name": "accuracy", "options": {"rel_tol": True}},
+        {"name": "accuracy", "options": {"mode": "match"}},
+        {"name": "chart", "options": {"rel_tol": 0.1}},
+        {"name": "chart", "options": {"rel_tol": "5%"}},
+        {"name": "format", "options": {"strict": False}},
+        {"name": "format", "options": {"strict": 1}},
+        {"name": "iou", "options": {"mode": "threshold", "threshold": 0.75}},
+        {"name": "iou", "options": {"threshold": 1.5}},
+        {"name": "iou", "options": {"mode": "best"}},
+        {"name": "acuracy"},
+    ],
+)
+def test_domain_spec_and_routed_accept_and_refuse_the_same_entries(entry):
+    from modomodo.data import DomainSpec, SpecError
+
+    kind = "boxes" if entry["name"] == "iou" else "exact"
+    columns = {"image": "i", "question": "q", "solution": "s"}
+    # A spec needs a reward besides format; the same list goes to both.
+    rewards = [entry, {"name": "accuracy"}] if entry["name"] == "format" else [entry]
+    try:
+        DomainSpec(name="d", source="x/y", answer_kind=kind, columns=columns, rewards=rewards)
+        spec_ok = True
+    except SpecError:
+        spec_ok = False
+    try:
+        mtrl.routed({"d": rewards})
+        routed_ok = True
+    except ValueError:
+        routed_ok = False
+    assert spec_ok == routed_ok
+
+
 def test_routed_passes_its_embedder_to_bmas_entries():
     def embed(text):
         return np.ones((len(text.split()), 3), dtype=np.float32)

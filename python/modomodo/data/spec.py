@@ -22,22 +22,23 @@ from pathlib import Path
 from typing import Any
 
 from modomodo.data.prompts import TEMPLATES
+from modomodo.rewards.registry import ACCURACY_KINDS, COORDS, IOU_MODES, REWARD_NAMES, REWARDS
 
-# The reward functions of `modomodo.rewards.trl` that `routed(spec)` can apply, with the
-# options each one accepts. Keep in step with modomodo.rewards.trl (DESIGN.md, "Public
-# Python API"); tests/test_data_spec.py checks the names against that module.
-REWARD_OPTIONS: dict[str, dict[str, Any]] = {
-    "format": {"strict": bool},
-    "accuracy": {"kind": str, "rel_tol": float},
-    "iou": {"mode": str, "threshold": float, "coords": str},
-    "chart": {"rel_tol": float},
-    "bmas": {},
-}
-REWARD_NAMES = tuple(REWARD_OPTIONS)
-# Kinds of `accuracy_reward` (DESIGN.md).
-ACCURACY_KINDS = ("exact", "mcq", "yesno", "numeric", "count", "math", "auto")
-IOU_MODES = ("continuous", "threshold", "match")
-COORDS = ("absolute", "norm1000", "norm1")
+__all__ = [
+    "ACCURACY_KINDS",
+    "ANSWER_KINDS",
+    "COORDS",
+    "IOU_MODES",
+    "REWARD_NAMES",
+    "DomainSpec",
+    "RewardSpec",
+    "SpecError",
+    "load_specs",
+    "reward_spec",
+]
+
+# Reward names, their options and the accuracy kinds, iou modes and coordinates are the
+# reward registry's (modomodo.rewards.registry); they are re-exported here.
 # What a gold answer is. The accuracy kinds, plus `boxes` (scored by `iou`) and `open`
 # (free text scored by `bmas`).
 ANSWER_KINDS = (*ACCURACY_KINDS, "boxes", "open")
@@ -249,7 +250,7 @@ class DomainSpec:
             if extra:
                 raise _err(name, f"rewards[{i}] keys", sorted(extra), "only name, weight, options")
             rname = r.get("name")
-            if rname not in REWARD_OPTIONS:
+            if rname not in REWARDS:
                 raise _err(name, f"rewards[{i}].name", rname, f"one of {list(REWARD_NAMES)}")
             weight = r.get("weight", 1.0)
             if (
@@ -260,24 +261,13 @@ class DomainSpec:
             ):
                 raise _err(name, f"rewards[{i}] ({rname}).weight", weight, "a finite number > 0")
             opts = dict(r.get("options") or {})
-            allowed = REWARD_OPTIONS[rname]
+            allowed = REWARDS[rname].options
             for k, v in opts.items():
+                where = f"rewards[{i}] ({rname}) option {k!r}"
                 if k not in allowed:
-                    raise _err(
-                        name, f"rewards[{i}] ({rname}) option {k!r}", v, f"options among {sorted(allowed)}"
-                    )
-                typ = allowed[k]
-                ok = (
-                    isinstance(v, bool)
-                    if typ is bool
-                    else (
-                        isinstance(v, (int, float)) and not isinstance(v, bool)
-                        if typ is float
-                        else isinstance(v, typ)
-                    )
-                )
-                if not ok:
-                    raise _err(name, f"rewards[{i}] ({rname}) option {k!r}", v, f"a {typ.__name__}")
+                    raise _err(name, where, v, f"options among {sorted(allowed)}")
+                if not allowed[k].accepts(v):
+                    raise _err(name, where, v, allowed[k].expected())
             self._fill_and_check_options(i, rname, opts)
             out.append(RewardSpec(rname, float(weight), opts))
         names = [r.name for r in out]
@@ -295,32 +285,16 @@ class DomainSpec:
         return out
 
     def _fill_and_check_options(self, i: int, rname: str, opts: dict[str, Any]) -> None:
-        where = f"rewards[{i}] ({rname})"
-        if rname == "accuracy":
-            if "kind" not in opts:
-                opts["kind"] = self.answer_kind if self.answer_kind in ACCURACY_KINDS else "auto"
-            if opts["kind"] not in ACCURACY_KINDS:
-                raise _err(
-                    self.name, f"{where} option 'kind'", opts["kind"], f"one of {list(ACCURACY_KINDS)}"
-                )
-        if rname in ("accuracy", "chart") and "rel_tol" in opts and not opts["rel_tol"] >= 0:
-            raise _err(self.name, f"{where} option 'rel_tol'", opts["rel_tol"], "a number >= 0")
+        """The spec's defaults for a reward's options (accuracy kind, iou coords), and the
+        rules that tie options to the spec; the registry has checked each value already."""
+        if rname == "accuracy" and "kind" not in opts:
+            opts["kind"] = self.answer_kind if self.answer_kind in ACCURACY_KINDS else "auto"
         if rname == "iou":
             opts.setdefault("mode", "continuous")
             opts.setdefault("coords", self.coords)
-            if opts["mode"] not in IOU_MODES:
-                raise _err(self.name, f"{where} option 'mode'", opts["mode"], f"one of {list(IOU_MODES)}")
-            if opts["coords"] not in COORDS:
-                raise _err(self.name, f"{where} option 'coords'", opts["coords"], f"one of {list(COORDS)}")
             if opts["coords"] != self.coords:
-                raise _err(
-                    self.name,
-                    f"{where} option 'coords'",
-                    opts["coords"],
-                    f"the spec's coords {self.coords!r}",
-                )
-            if "threshold" in opts and not 0 <= opts["threshold"] <= 1:
-                raise _err(self.name, f"{where} option 'threshold'", opts["threshold"], "a number in [0, 1]")
+                where = f"rewards[{i}] ({rname}) option 'coords'"
+                raise _err(self.name, where, opts["coords"], f"the spec's coords {self.coords!r}")
 
     # -- construction -----------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from modomodo.rewards.trl import Entry, gated_sum, score, validate
+from modomodo.rewards.registry import Entry, check_entry, gated_sum, score
 
 FORMAT = {"name": "format", "weight": 1.0}
 
@@ -95,35 +95,23 @@ def compute_score(
     text = solution_str if isinstance(solution_str, str) else str(solution_str)
     size = extra.get("image_size")
     entries = _entries(data_source, extra, reward_kwargs.get("embedder"))
-    scores = [score(name, options, [text], [ground_truth], [size]) for name, _, options in entries]
+    scores = [score(e.name, e.options, [text], [ground_truth], [size]) for e in entries]
     total = gated_sum(entries, scores)[0]
     return 0.0 if total is None else float(total)
 
 
-# Validated built-in entries, so that a row costs no validation dry run.
-_CACHE: dict[tuple[int, Any, int], list[Entry]] = {}
-
-
 def _entries(data_source: str, extra: Mapping[str, Any], embedder: Any) -> list[Entry]:
-    rewards = rewards_for(data_source, extra)
-    builtin = extra.get("rewards") is None
-    key = (id(rewards), extra.get("coords"), id(embedder))
-    if builtin and key in _CACHE:
-        return _CACHE[key]
     entries: list[Entry] = []
-    for k, raw in enumerate(rewards):
+    for k, raw in enumerate(rewards_for(data_source, extra)):
         if not isinstance(raw, Mapping):
             raise ValueError(
                 f"invalid reward entry {raw!r} for data source {data_source!r}: expected a mapping"
             )
-        options = dict(raw.get("options") or {})
-        if raw.get("name") == "iou" and "coords" in extra:
-            options.setdefault("coords", extra["coords"])
-        if raw.get("name") == "bmas" and embedder is not None:
-            options.setdefault("embedder", embedder)
+        options = raw.get("options")
+        if raw.get("name") == "iou" and "coords" in extra and isinstance(options, (Mapping, type(None))):
+            options = {"coords": extra["coords"], **(options or {})}
+        where = f"{data_source!r} rewards[{k}]"
         entries.append(
-            validate(raw.get("name"), raw.get("weight", 1.0), options, f"{data_source!r} rewards[{k}]")
+            check_entry(raw.get("name"), raw.get("weight", 1.0), options, where, embedder=embedder)
         )
-    if builtin:
-        _CACHE[key] = entries
     return entries
