@@ -521,3 +521,66 @@ def test_load_from_disk_and_a_yaml_spec(tmp_path):
     ds = load_domain(str(tmp_path / "d.yaml"))
     row = check_unified(ds, "mine", 1)
     assert row["solution"] == "yes" and row["question"] == "Is it red?"
+
+
+def test_malformed_jsonl_row_names_the_file_and_line(tmp_path):
+    (tmp_path / "im.png").write_bytes(png())
+    path = tmp_path / "d.jsonl"
+    good = json.dumps({"image": "im.png", "problem": "q", "solution": "yes"})
+    path.write_text(f"{good}\n\n{good}\n" + '{"image": "im.png", "problem": q, "solution": "no"}\n' + good)
+    with pytest.raises(
+        DataError,
+        match=r"domain 'mixed_r1_yesno': '.*d.jsonl' line 4, column 32: not valid JSON \(Expecting value\)",
+    ):
+        load_domain(builtin_spec("mixed_r1_yesno", source=str(path)))
+
+
+def test_malformed_json_document_names_the_line(tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text(
+        '[\n  {"image": "im.png", "problem": "q", "solution": "yes"},\n  {"image": "im.png",,}\n]\n'
+    )
+    with pytest.raises(DataError, match=r"'.*d.json' line 3, column 22: not valid JSON"):
+        load_domain(builtin_spec("mixed_r1_yesno", source=str(path)))
+
+
+@pytest.mark.parametrize(
+    "text, message", [("", "is empty; expected rows"), ("\n  \n", "holds only white space")]
+)
+def test_empty_jsonl_file_is_a_clear_error(tmp_path, text, message):
+    path = tmp_path / "d.jsonl"
+    path.write_text(text)
+    with pytest.raises(DataError, match=rf"domain 'mixed_r1_yesno': source file '.*d.jsonl' {message}"):
+        load_domain(builtin_spec("mixed_r1_yesno", source=str(path)))
+
+
+@pytest.mark.parametrize(
+    "gold",
+    [
+        "[30, 40, 1, 2]",  # corners swapped: read as the reward reads them
+        "<box>(1,2),(30,40)</box>",
+        "<answer>The box is [1, 2, 30, 40].</answer>",
+        '[{"bbox_2d": [1, 2, 30, 40]}, {"bbox_2d": [5, 5, 5, 9]}]',  # the zero-area box is not a box
+        [[1, 2, 30, 40], [2, 3, 4, 5]],
+        {"box": [1.5, 2.25, 30, 40]},
+    ],
+)
+def test_gold_boxes_are_what_parse_boxes_reads(tmp_path, gold):
+    from modomodo.rewards import parse_boxes
+
+    (tmp_path / "im.png").write_bytes(png(64, 48))
+    path = tmp_path / "g.jsonl"
+    path.write_text(json.dumps({"image": "im.png", "problem": "q", "solution": gold}) + "\n")
+    (row,) = load_domain(builtin_spec("mixed_r1_grounding", source=str(path)))
+    expected = parse_boxes(gold if isinstance(gold, str) else json.dumps(gold))
+    assert parse_boxes(row["solution"]) == expected
+
+
+def test_a_gold_without_a_box_is_a_row_error(tmp_path):
+    (tmp_path / "im.png").write_bytes(png(64, 48))
+    path = tmp_path / "g.jsonl"
+    path.write_text(json.dumps({"image": "im.png", "problem": "q", "solution": "[0, 0, 0, 5]"}) + "\n")
+    with pytest.raises(
+        DataError, match=r"row 0, column 'solution': '\[0, 0, 0, 5\]' is invalid; expected boxes"
+    ):
+        load_domain(builtin_spec("mixed_r1_grounding", source=str(path)))

@@ -12,15 +12,16 @@ a real-dataset spec at a local copy.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from modomodo.data.builtin import builtin_names, builtin_spec
 from modomodo.data.loading import DataError, load_domain, resolve_spec
 from modomodo.data.spec import DomainSpec, SpecError
+from modomodo.rewards import parse_boxes
 
 
 def _spec(args: argparse.Namespace) -> DomainSpec:
@@ -35,14 +36,12 @@ def _spec(args: argparse.Namespace) -> DomainSpec:
     return spec.replace(**changes) if changes else spec
 
 
-def _boxes_px(solution: str, coords: str, size: Sequence[int]) -> list[list[float]]:
-    try:
-        v = json.loads(solution)
-    except ValueError:
-        return []
-    boxes = [v] if v and not isinstance(v[0], list) else v
-    sx, sy = {"absolute": (1, 1), "norm1000": (size[0] / 1000, size[1] / 1000), "norm1": tuple(size)}[coords]
-    return [[b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy] for b in boxes if len(b) == 4]
+def _boxes_px(solution: str, coords: str, size: Sequence[int]) -> list[tuple[float, float, float, float]]:
+    """The gold boxes in pixels of the image, read as the `iou` reward reads them."""
+    # One text in, one list of boxes out.
+    return cast(
+        list[tuple[float, float, float, float]], parse_boxes(solution, coords=coords, image_size=tuple(size))
+    )
 
 
 def preview(spec: DomainSpec, n: int, out: Path, cols: int = 4) -> Path:

@@ -1,21 +1,15 @@
 """`load_domain(spec)`: any source, one schema.
 
 The source is read with `datasets` (a hub id, a local file or folder, or `synthetic:<name>`);
-images are decoded with Pillow; the spec's columns are mapped onto the unified schema:
-
-- `image`: the image (`datasets.Image()`, read back as a PIL image),
-- `prompt`: a TRL conversational prompt (one user turn: an image block, then the text),
-- `solution`: the gold answer in the form the domain's rewards read (an option letter,
-  `yes`/`no`, a number, text, or a JSON list of boxes),
-- `domain`: the spec's name (what `routed(spec)` dispatches on),
-- `image_size`: `[width, height]` of the stored image,
-
-plus `question` (the question text before the template), `src_row` (the row of the source)
+images are decoded with Pillow; the spec's columns are mapped onto the unified schema
+(`modomodo.data.schema`: `image`, `prompt`, `solution`, `domain`, `image_size`), plus
+`question` (the question text before the template), `src_row` (the row of the source)
 and the source's other non-image columns (renamed `src_<name>` where a name collides).
+Gold boxes are read by `modomodo.rewards.parse_boxes`, as the `iou` reward reads them.
 
 Everything is checked here: a missing column, an image that does not decode, a box outside
 its image, an answer that is not of the spec's kind each raise `DataError` naming the
-domain, the row and the value. Rows are only dropped where the spec asks for it
+domain, the row and the value; a malformed JSON-lines file names its file and line. Rows are only dropped where the spec asks for it
 (`keep_if`, `multi_image: drop`), and every drop is counted in the log.
 """
 
@@ -30,24 +24,24 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image, UnidentifiedImageError
 
+from modomodo.data import schema
 from modomodo.data.prompts import LETTERS, conversation, render_choices, render_template
 from modomodo.data.spec import DomainSpec, SpecError
+from modomodo.rewards import parse_boxes
 
 log = logging.getLogger("modomodo.data")
 
-UNIFIED = ("image", "prompt", "solution", "domain", "image_size", "question", "src_row")
 DEFAULT_SYNTHETIC_N = 1000
+Box = tuple[float, float, float, float]
 _FILE_BUILDERS = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv", ".arrow": "arrow"}
 _LETTER = re.compile(r"^\(?\s*([A-Ha-h])\s*\)?[.):]?$")
 _NUMBER = re.compile(
     r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+-]?\d+)?\s*%?$|^[+-]?\d+\s*/\s*\d+$"
 )
-_BOX_KEYS = ("Position", "bbox_2d", "bbox", "box", "boxes")
-_MAX_TEXT = 1_000_000  # a gold answer longer than this is not a box list worth parsing
 
 
 class DataError(ValueError):
@@ -147,7 +141,7 @@ def _load_source(spec: DomainSpec):
                 raise DataError(
                     f"domain {spec.name!r}: source file {str(path)!r} has an unknown type; expected one of {sorted(_FILE_BUILDERS)}"
                 )
-            return datasets.load_dataset(builder, data_files={spec.split: str(path)}, split=spec.split)
+            return _load_file(spec, path, builder)
         if path.is_dir():
             return datasets.load_dataset(str(path), split=spec.split)
         if spec.source.startswith((".", "/", "~")) or Path(spec.source).suffix.lower() in _FILE_BUILDERS:
@@ -161,6 +155,49 @@ def _load_source(spec: DomainSpec):
             f"domain {spec.name!r}: cannot load source {spec.source!r} (config {spec.config!r}, split {spec.split!r}): "
             f"{type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _load_file(spec: DomainSpec, path: Path, builder: str):
+    import datasets
+
+    if path.stat().st_size == 0:
+        raise DataError(f"domain {spec.name!r}: source file {str(path)!r} is empty; expected rows")
+    try:
+        return datasets.load_dataset(builder, data_files={spec.split: str(path)}, split=spec.split)
+    except Exception as exc:
+        problem = _json_problem(path) if builder == "json" else None
+        if problem is None:
+            raise
+        raise DataError(f"domain {spec.name!r}: {problem}") from exc
+
+
+def _json_problem(path: Path) -> str | None:
+    """Where a JSON or JSON-lines file that `datasets` could not read is malformed (file,
+    line and column), or that it holds no rows; None when it parses."""
+    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+        lines = ((n, line) for n, line in enumerate(fh, 1) if line.strip())
+        first = next(lines, None)
+        if first is None:
+            return f"source file {str(path)!r} holds only white space; expected rows"
+        try:
+            json.loads(first[1])
+        except json.JSONDecodeError:
+            first = None  # not JSON lines: one JSON document, read whole below
+        if first is not None:
+            for lineno, line in lines:
+                try:
+                    json.loads(line)
+                except json.JSONDecodeError as exc:
+                    return (
+                        f"{str(path)!r} line {lineno}, column {exc.colno}: not valid JSON ({exc.msg}); "
+                        "expected one JSON object per line"
+                    )
+            return None
+    try:
+        json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except json.JSONDecodeError as exc:
+        return f"{str(path)!r} line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})"
+    return None
 
 
 def _is_image_feature(feat: Any) -> bool:
@@ -264,91 +301,79 @@ def _strip_answer_tags(text: str) -> str:
     return (m.group(1) if m else text).strip()
 
 
-def _collect_boxes(obj: Any, out: list[list[float]]) -> bool:
-    if isinstance(obj, Mapping):
-        for key in _BOX_KEYS:
-            if key in obj:
-                return _collect_boxes(obj[key], out)
-        return False
-    if isinstance(obj, (list, tuple)):
-        if len(obj) == 4 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in obj):
-            out.append([v for v in obj])
-            return True
-        return all(_collect_boxes(o, out) for o in obj) and len(obj) > 0
-    if hasattr(obj, "tolist"):  # numpy arrays from Arrow
-        return _collect_boxes(obj.tolist(), out)
-    return False
-
-
-def _boxes(spec: DomainSpec, row: int, col: str, value: Any) -> list[list[float]]:
-    obj = value
-    if isinstance(value, str):
-        text = _strip_answer_tags(value)
-        if len(text) > _MAX_TEXT:
-            raise _row_error(spec, row, col, value, "a box list of reasonable length")
-        obj = _parse_literal(text)
-        if obj is None:
-            pairs = re.findall(
-                r"\(\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\)\s*,\s*\(\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\)", text
-            )
-            obj = [[float(v) for v in p] for p in pairs] or None
-    out: list[list[float]] = []
-    if obj is None or not _collect_boxes(obj, out) or not out:
+def _boxes(spec: DomainSpec, row: int, col: str, value: Any) -> list[Box]:
+    """The gold boxes of a row as `parse_boxes` reads them (in the spec's own coordinates)."""
+    text = value if isinstance(value, str) else _box_json(value)
+    # One text in, one list of boxes out.
+    boxes = cast(list[Box], parse_boxes(text)) if text is not None else []
+    if not boxes:
         raise _row_error(
             spec,
             row,
             col,
             value,
-            f"boxes: [x1, y1, x2, y2], a list of them, or dicts with a {'/'.join(_BOX_KEYS)} key",
+            "boxes of positive area: [x1, y1, x2, y2], a list of them, dicts with a "
+            "bbox / bbox_2d / Position / box key, or <box>(x1,y1),(x2,y2)</box>",
         )
-    return out
+    return boxes
+
+
+def _box_json(value: Any) -> str | None:
+    # Arrow gives lists, dicts and numpy arrays; parse_boxes reads their JSON text.
+    try:
+        return json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v))
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def _check_boxes(
     spec: DomainSpec,
     row: int,
     col: str,
-    boxes: list[list[float]],
+    boxes: list[Box],
     size: tuple[int, int],
     scale: float,
     clipped: Counter,
 ) -> list[list[float]]:
+    """Boxes inside the image (clipped to it when the spec says so), scaled with a shrunk
+    image, as plain numbers: integers where they are whole, else two decimals."""
     w, h = size
     if spec.coords == "absolute":
-        boxes = [[v * scale for v in b] for b in boxes] if scale != 1.0 else boxes
+        boxes = [(x1 * scale, y1 * scale, x2 * scale, y2 * scale) for x1, y1, x2, y2 in boxes]
         limit = (w, h)
     else:
         limit = (1000, 1000) if spec.coords == "norm1000" else (1, 1)
     out = []
-    for b in boxes:
-        x1, y1, x2, y2 = (float(v) for v in b)
-        if not all(math.isfinite(v) for v in (x1, y1, x2, y2)) or x2 <= x1 or y2 <= y1:
-            raise _row_error(spec, row, col, b, "a box [x1, y1, x2, y2] with x1 < x2, y1 < y2, finite")
-        inside = 0 <= x1 and 0 <= y1 and x2 <= limit[0] and y2 <= limit[1]
-        if not inside:
+    for box in boxes:
+        x1, y1, x2, y2 = box
+        shown = _plain(box)
+        if not (0 <= x1 and 0 <= y1 and x2 <= limit[0] and y2 <= limit[1]):
             if not spec.clip_boxes:
                 raise _row_error(
                     spec,
                     row,
                     col,
-                    b,
+                    shown,
                     f"a box inside the image: 0 <= x <= {limit[0]}, 0 <= y <= {limit[1]} ({spec.coords} coords, "
                     f"image {w}x{h}); set clip_boxes: true to clip",
                 )
             x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(limit[0]), x2), min(float(limit[1]), y2)
             if x2 <= x1 or y2 <= y1:
-                raise _row_error(spec, row, col, b, f"a box that overlaps the image ({w}x{h})")
+                raise _row_error(spec, row, col, shown, f"a box that overlaps the image ({w}x{h})")
             clipped["boxes clipped to the image"] += 1
-        vals = [x1, y1, x2, y2]
+        values = [x1, y1, x2, y2]
         if scale != 1.0 and spec.coords == "absolute":
-            vals = [round(v) for v in vals]
-        out.append([int(v) if float(v).is_integer() else round(v, 2) for v in vals])
+            values = [float(round(v)) for v in values]
+        out.append(_plain(values))
     return out
 
 
+def _plain(box: Sequence[float]) -> list[float]:
+    return [int(v) if float(v).is_integer() else round(v, 2) for v in box]
+
+
 def _box_text(boxes: list[list[float]]) -> str:
-    one = lambda b: "[" + ",".join(str(v) for v in b) + "]"  # noqa: E731
-    return one(boxes[0]) if len(boxes) == 1 else "[" + ",".join(one(b) for b in boxes) + "]"
+    return json.dumps(boxes[0] if len(boxes) == 1 else boxes, separators=(",", ":"))
 
 
 def _choices(spec: DomainSpec, row: int, col: str, value: Any) -> list[str]:
@@ -433,147 +458,33 @@ def _letter(value: Any, choices: list[str]) -> str | None:
 
 
 def _load_real(spec: DomainSpec):
-    from datasets import Features, List, Value
-    from datasets import Image as HFImage
+    from datasets import Value
 
     ds = _load_source(spec)
-    available = list(ds.column_names)
-    needed = dict(spec.columns)
-    if spec.explode:
-        needed["explode"] = spec.explode
-    for key, col in (
-        list(needed.items())
-        + [(f"keep_if[{c!r}]", c) for c in spec.keep_if]
-        + [("keep_columns", c) for c in (spec.keep_columns or ())]
-    ):
-        if col not in available:
-            raise DataError(
-                f"domain {spec.name!r}: {key} maps to column {col!r}, which the source {spec.source!r} "
-                f"(split {spec.split!r}) does not have; its columns are {available}"
-            )
+    _check_columns(spec, ds.column_names)
     n_source = len(ds)
-    drops: Counter = Counter()
-    ds = ds.add_column("src_row", list(range(n_source))) if "src_row" not in available else ds
-
+    drops: Counter = Counter()  # rows dropped, by reason
+    stats: Counter = Counter()  # rows changed or noted, by what
+    if "src_row" not in ds.column_names:
+        ds = ds.add_column("src_row", list(range(n_source)))
     if spec.explode:
-        col = spec.explode
-
-        def explode(batch: dict) -> dict:
-            out: dict[str, list] = {k: [] for k in batch}
-            for i, value in enumerate(batch[col]):
-                items = value if isinstance(value, (list, tuple)) else [value]
-                if not items:
-                    drops[f"rows with an empty {col!r} list"] += 1
-                for item in items:
-                    for k in batch:
-                        out[k].append(item if k == col else batch[k][i])
-            return out
-
-        feats = ds.features.copy()
-        inner = feats[col]
-        feats[col] = getattr(inner, "feature", inner)
-        ds = ds.map(
-            explode, batched=True, features=feats, load_from_cache_file=False, desc=f"{spec.name}: explode"
-        )
-
-    for col, pattern in spec.keep_if.items():
-        rx = re.compile(pattern)
-        before = len(ds)
-        ds = ds.filter(
-            lambda v, rx=rx: v is not None and rx.search(str(v)) is not None,
-            input_columns=[col],
-            load_from_cache_file=False,
-        )
-        if len(ds) < before:
-            drops[f"rows whose {col!r} does not match keep_if {pattern!r}"] += before - len(ds)
-    if spec.n is not None and len(ds) > spec.n:
-        ds = ds.select(range(spec.n))
-
-    image_col = spec.columns["image"]
-    image_cols = [c for c, f in ds.features.items() if _is_image_feature(f)]
-    for c in image_cols:
-        ds = ds.cast_column(c, _undecoded(ds.features[c]))
-    keep = (
-        list(spec.keep_columns)
-        if spec.keep_columns is not None
-        else [c for c in ds.column_names if c not in image_cols and c != image_col and c != "src_row"]
-    )
-    dropped_images = [c for c in image_cols if c != image_col]
-    if dropped_images:
-        log.info(
-            "domain %r: image columns %s are not kept (only %r is used)", spec.name, dropped_images, image_col
-        )
-    renamed = {c: (f"src_{c}" if c in UNIFIED else c) for c in keep}
-    out_features = Features(
-        {
-            "image": HFImage(),
-            "prompt": List(
-                {"role": Value("string"), "content": List({"type": Value("string"), "text": Value("string")})}
-            ),
-            "solution": Value("string"),
-            "domain": Value("string"),
-            "image_size": List(Value("int32"), length=2),
-            "question": Value("string"),
-            "src_row": Value("int64"),
-            **{renamed[c]: ds.features[c] for c in keep},
-        }
-    )
+        ds = _explode(spec, ds, drops)
+    ds = _keep_rows(spec, ds, drops)
+    ds, keep = _undecoded_images(spec, ds)
+    added = {"question": Value("string"), "src_row": Value("int64")}
+    taken = {*schema.COLUMNS, *added}
+    renamed = {c: (f"src_{c}" if c in taken else c) for c in keep}
+    features = schema.features(**added, **{renamed[c]: ds.features[c] for c in keep})
     root = Path(spec.image_root).expanduser() if spec.image_root else _default_root(spec)
-    stats: Counter = Counter()
 
     def convert(batch: dict) -> dict:
-        out: dict[str, list] = {k: [] for k in out_features}
+        out: dict[str, list] = {k: [] for k in features}
         for i in range(len(batch["src_row"])):
-            row = batch["src_row"][i]
-            value = batch[image_col][i]
-            if isinstance(value, (list, tuple)):
-                if not value:
-                    raise _row_error(spec, row, image_col, value, "at least one image")
-                if len(value) > 1:
-                    if spec.multi_image == "error":
-                        raise _row_error(
-                            spec,
-                            row,
-                            image_col,
-                            f"<{len(value)} images>",
-                            "one image per row (set multi_image: first or drop)",
-                        )
-                    if spec.multi_image == "drop":
-                        drops[f"rows with several images in {image_col!r} (multi_image: drop)"] += 1
-                        continue
-                    stats["rows with several images, first kept (multi_image: first)"] += 1
-                value = value[0]
-            data, img = _decode(spec, row, image_col, value, root)
-            stored, size, scale = _store_image(data, img, spec.max_side)
-            q = batch[spec.columns["question"]][i]
-            if not isinstance(q, str) or not q.strip():
-                raise _row_error(spec, row, spec.columns["question"], q, "a non-empty question text")
-            choices = (
-                _choices(spec, row, spec.columns["choices"], batch[spec.columns["choices"]][i])
-                if "choices" in spec.columns
-                else []
-            )
-            if spec.answer_kind == "mcq" and len(choices) > len(LETTERS):
-                raise _row_error(
-                    spec, row, spec.columns["choices"], choices, f"at most {len(LETTERS)} options"
-                )
-            sol_col = spec.columns["solution"]
-            if spec.answer_kind == "boxes":
-                boxes = _boxes(spec, row, sol_col, batch[sol_col][i])
-                solution, lettered = (
-                    _box_text(_check_boxes(spec, row, sol_col, boxes, size, scale, stats)),
-                    False,
-                )
-            else:
-                solution, lettered = _solution(spec, row, sol_col, batch[sol_col][i], choices, stats)
-            question = render_choices(q.strip(), choices, lettered or spec.answer_kind == "mcq")
-            out["image"].append(stored)
-            out["prompt"].append(conversation(render_template(spec.template, question), spec.system))
-            out["solution"].append(solution)
-            out["domain"].append(spec.name)
-            out["image_size"].append(list(size))
-            out["question"].append(question)
-            out["src_row"].append(row)
+            unified = _unified_row(spec, batch, i, root, drops, stats)
+            if unified is None:
+                continue
+            for k, v in unified.items():
+                out[k].append(v)
             for c in keep:
                 out[renamed[c]].append(batch[c][i])
         return out
@@ -583,7 +494,7 @@ def _load_real(spec: DomainSpec):
         batched=True,
         batch_size=64,
         remove_columns=ds.column_names,
-        features=out_features,
+        features=features,
         load_from_cache_file=False,
         desc=f"{spec.name}: decode and map",
     )
@@ -602,6 +513,133 @@ def _load_real(spec: DomainSpec):
     if len(ds) == 0:
         raise DataError(f"domain {spec.name!r}: no rows left from source {spec.source!r} ({dict(drops)})")
     return ds
+
+
+def _check_columns(spec: DomainSpec, available: Sequence[str]) -> None:
+    """Every column the spec names exists in the source."""
+    named = list(spec.columns.items())
+    named += [("explode", spec.explode)] if spec.explode else []
+    named += [(f"keep_if[{c!r}]", c) for c in spec.keep_if]
+    named += [("keep_columns", c) for c in (spec.keep_columns or ())]
+    for key, col in named:
+        if col not in available:
+            raise DataError(
+                f"domain {spec.name!r}: {key} maps to column {col!r}, which the source {spec.source!r} "
+                f"(split {spec.split!r}) does not have; its columns are {list(available)}"
+            )
+
+
+def _explode(spec: DomainSpec, ds, drops: Counter):
+    """One row per element of the list column `spec.explode`."""
+    col = spec.explode
+
+    def explode(batch: dict) -> dict:
+        out: dict[str, list] = {k: [] for k in batch}
+        for i, value in enumerate(batch[col]):
+            items = value if isinstance(value, (list, tuple)) else [value]
+            if not items:
+                drops[f"rows with an empty {col!r} list"] += 1
+            for item in items:
+                for k in batch:
+                    out[k].append(item if k == col else batch[k][i])
+        return out
+
+    feats = ds.features.copy()
+    feats[col] = getattr(feats[col], "feature", feats[col])
+    return ds.map(
+        explode, batched=True, features=feats, load_from_cache_file=False, desc=f"{spec.name}: explode"
+    )
+
+
+def _keep_rows(spec: DomainSpec, ds, drops: Counter):
+    """The rows `keep_if` keeps, then the first `n`."""
+    for col, pattern in spec.keep_if.items():
+        rx = re.compile(pattern)
+        before = len(ds)
+        ds = ds.filter(
+            lambda v, rx=rx: v is not None and rx.search(str(v)) is not None,
+            input_columns=[col],
+            load_from_cache_file=False,
+        )
+        if len(ds) < before:
+            drops[f"rows whose {col!r} does not match keep_if {pattern!r}"] += before - len(ds)
+    if spec.n is not None and len(ds) > spec.n:
+        ds = ds.select(range(spec.n))
+    return ds
+
+
+def _undecoded_images(spec: DomainSpec, ds) -> tuple[Any, list[str]]:
+    """The dataset with its image columns left undecoded (decoded row by row here), and
+    the source columns to keep beside the unified ones."""
+    image_col = spec.columns["image"]
+    image_cols = [c for c, f in ds.features.items() if _is_image_feature(f)]
+    for c in image_cols:
+        ds = ds.cast_column(c, _undecoded(ds.features[c]))
+    dropped = [c for c in image_cols if c != image_col]
+    if dropped:
+        log.info("domain %r: image columns %s are not kept (only %r is used)", spec.name, dropped, image_col)
+    if spec.keep_columns is not None:
+        return ds, list(spec.keep_columns)
+    skip = {*image_cols, image_col, "src_row"}
+    return ds, [c for c in ds.column_names if c not in skip]
+
+
+def _unified_row(
+    spec: DomainSpec, batch: dict, i: int, root: Path | None, drops: Counter, stats: Counter
+) -> dict[str, Any] | None:
+    """Row `i` of `batch` in the unified schema (plus `question`, `src_row`); None when
+    the spec drops it."""
+    row = batch["src_row"][i]
+    image_col, sol_col = spec.columns["image"], spec.columns["solution"]
+    value = _one_image(spec, row, batch[image_col][i], drops, stats)
+    if value is None:
+        return None
+    data, img = _decode(spec, row, image_col, value, root)
+    stored, size, scale = _store_image(data, img, spec.max_side)
+    q = batch[spec.columns["question"]][i]
+    if not isinstance(q, str) or not q.strip():
+        raise _row_error(spec, row, spec.columns["question"], q, "a non-empty question text")
+    choices = []
+    if "choices" in spec.columns:
+        choices = _choices(spec, row, spec.columns["choices"], batch[spec.columns["choices"]][i])
+        if spec.answer_kind == "mcq" and len(choices) > len(LETTERS):
+            raise _row_error(spec, row, spec.columns["choices"], choices, f"at most {len(LETTERS)} options")
+    if spec.answer_kind == "boxes":
+        boxes = _check_boxes(
+            spec, row, sol_col, _boxes(spec, row, sol_col, batch[sol_col][i]), size, scale, stats
+        )
+        solution, lettered = _box_text(boxes), False
+    else:
+        solution, lettered = _solution(spec, row, sol_col, batch[sol_col][i], choices, stats)
+    question = render_choices(q.strip(), choices, lettered or spec.answer_kind == "mcq")
+    return {
+        "image": stored,
+        "prompt": conversation(render_template(spec.template, question), spec.system),
+        "solution": solution,
+        "domain": spec.name,
+        "image_size": list(size),
+        "question": question,
+        "src_row": row,
+    }
+
+
+def _one_image(spec: DomainSpec, row: int, value: Any, drops: Counter, stats: Counter) -> Any:
+    """The row's image value; a list of images per `multi_image` (None: drop the row)."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    col = spec.columns["image"]
+    if not value:
+        raise _row_error(spec, row, col, value, "at least one image")
+    if len(value) > 1:
+        if spec.multi_image == "error":
+            raise _row_error(
+                spec, row, col, f"<{len(value)} images>", "one image per row (set multi_image: first or drop)"
+            )
+        if spec.multi_image == "drop":
+            drops[f"rows with several images in {col!r} (multi_image: drop)"] += 1
+            return None
+        stats["rows with several images, first kept (multi_image: first)"] += 1
+    return value[0]
 
 
 def _default_root(spec: DomainSpec) -> Path | None:
@@ -625,7 +663,7 @@ def unify(datasets_: Sequence[Any]):
         for c in datasets_[0].column_names
         if all(c in d.column_names and d.features[c] == datasets_[0].features[c] for d in datasets_[1:])
     ]
-    missing = [c for c in ("image", "prompt", "solution", "domain", "image_size") if c not in common]
+    missing = [c for c in schema.COLUMNS if c not in common]
     if missing:
         raise ValueError(f"datasets do not all have the unified columns {missing} with one type")
     return concatenate_datasets([d.select_columns(common) for d in datasets_])

@@ -43,6 +43,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
+from modomodo.data import schema
 from modomodo.data.prompts import LETTERS, completion, conversation, render_template
 
 COLOURS: dict[str, tuple[int, int, int]] = {
@@ -648,22 +649,9 @@ def _png(img: Image.Image) -> bytes:
 
 def features():
     """The Arrow features of the unified schema as the synthetic suite writes it."""
-    from datasets import Features, List, Value
-    from datasets import Image as HFImage
+    from datasets import Value
 
-    return Features(
-        {
-            "image": HFImage(),
-            "prompt": List(
-                {"role": Value("string"), "content": List({"type": Value("string"), "text": Value("string")})}
-            ),
-            "solution": Value("string"),
-            "domain": Value("string"),
-            "image_size": List(Value("int32"), length=2),
-            "question": Value("string"),
-            "sft_completion": Value("string"),
-        }
-    )
+    return schema.features(question=Value("string"), sft_completion=Value("string"))
 
 
 def generate(
