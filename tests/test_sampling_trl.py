@@ -84,8 +84,10 @@ def test_the_trainer_consumes_the_mixture_stream(tmp_path):
     # The sampler's counts include what the DataLoader prefetched beyond the last step.
     assert all(sampler.domain_counts[d] >= n for d, n in drawn.items())
     assert sampler.domain_counts["coco"] == 0
-    logged = [e for e in trainer.state.log_history if "mixture/draws/sqa" in e]
-    assert len(logged) == 4 and logged[-1]["mixture/draws/coco"] == 0.0
+    logged = [e for e in trainer.state.log_history if "domain/sqa/draws" in e]
+    assert len(logged) == 4 and logged[-1]["domain/coco/draws"] == 0.0
+    # The logged draws are the prompts the trainer generated for, prefetched ones left out.
+    assert {d: logged[-1][f"domain/{d}/draws"] for d in DOMAINS} == {"coco": 0, **drawn}
 
     # Hugging Face's Trainer calls set_epoch through Accelerate's wrappers on every epoch;
     # that is what makes its resume (fresh sampler, set_epoch, skip batches) replay the stream.

@@ -19,6 +19,7 @@ accumulation. Two implementations compute it:
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -382,158 +383,167 @@ def _triton_available() -> bool:
 
 
 # ---------------------------------------------------------------------------------------
-# TRL integration.
+# TRL integration: grpo_loss in place of the loss of TRL's GRPOTrainer. Used by
+# `modomodo.train.trainer.ModomodoGRPOTrainer` and by `FusedGRPOLossMixin`.
 # ---------------------------------------------------------------------------------------
 
 
+def weighted_rewards(rewards_per_func: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Each completion's reward as TRL's `sum_then_normalize` aggregation forms it from the
+    (B, K) outputs of its K reward functions: the weighted sum, NaN where every function
+    returned None (unscorable). This is the `rewards` argument of `grpo_loss`."""
+    rewards = (rewards_per_func * weights.to(rewards_per_func.device).unsqueeze(0)).nansum(dim=1)
+    rewards[torch.isnan(rewards_per_func).all(dim=1)] = math.nan
+    return rewards
+
+
+def fused_loss_unsupported(args: Any) -> list[str]:
+    """Why `grpo_loss` cannot stand in for the loss of a `GRPOTrainer` configured by `args` (a
+    `GRPOConfig`), one reason per setting; empty when it can. Every batch the loss sees must
+    hold whole groups of completions (one process, `steps_per_generation=1`), and the settings
+    must be ones `grpo_loss` computes."""
+    reasons = []
+    if args.world_size != 1:
+        reasons.append(f"{args.world_size} processes (expected 1)")
+    if args.steps_per_generation != 1:
+        reasons.append(
+            f"steps_per_generation={args.steps_per_generation} (expected 1, so that each step's batch "
+            "holds whole groups of completions)"
+        )
+    if args.loss_type not in LOSS_TYPES:
+        reasons.append(f"loss_type={args.loss_type!r} (expected one of {', '.join(map(repr, LOSS_TYPES))})")
+    if args.multi_objective_aggregation != "sum_then_normalize":
+        reasons.append(
+            f"multi_objective_aggregation={args.multi_objective_aggregation!r} (expected 'sum_then_normalize')"
+        )
+    if args.off_policy_mask_threshold is not None:
+        reasons.append(f"off_policy_mask_threshold={args.off_policy_mask_threshold!r} (expected None)")
+    if args.top_entropy_quantile != 1.0:
+        reasons.append(f"top_entropy_quantile={args.top_entropy_quantile!r} (expected 1.0)")
+    if args.entropy_coef != 0.0 or args.use_adaptive_entropy:
+        reasons.append(
+            f"an entropy bonus (entropy_coef={args.entropy_coef!r}, use_adaptive_entropy="
+            f"{args.use_adaptive_entropy!r}; expected 0.0 and False)"
+        )
+    if args.use_vllm and args.vllm_importance_sampling_correction:
+        reasons.append("vllm_importance_sampling_correction=True with use_vllm (expected False)")
+    return reasons
+
+
+def put_rewards_in_batch(batch: dict[str, Any], rewards: torch.Tensor, process_index: int) -> None:
+    """Adds to TRL's batch (the dict `_generate_and_score_completions` returns) what
+    `grpo_loss_for_trainer` reads besides TRL's own keys: `rewards`, this process's share of
+    the gathered `rewards`, and `generation_row`, each row's position in the generation batch
+    (TRL shuffles the rows before the loss sees them; `grpo_loss` needs the groups in order)."""
+    n = batch["completion_ids"].size(0)
+    batch["rewards"] = rewards[process_index * n : (process_index + 1) * n]
+    batch["generation_row"] = torch.arange(n, device=rewards.device)
+
+
+@functools.cache
+def _logps_batch_keys() -> frozenset[str]:
+    """The batch keys TRL hands to `_get_per_token_logps_and_entropies` by name (the multimodal
+    inputs: `pixel_values`, `image_grid_thw`, ...), read from its signature."""
+    import inspect
+
+    from trl import GRPOTrainer
+
+    return frozenset(inspect.signature(GRPOTrainer._get_per_token_logps_and_entropies).parameters)
+
+
+def grpo_loss_for_trainer(trainer: Any, model: Any, inputs: dict[str, Any], *, backend: str) -> torch.Tensor:
+    """TRL's `GRPOTrainer._compute_loss` with `grpo_loss` in place of its loss.
+
+    Everything comes from the batch `inputs`: TRL's keys (prompt and completion ids and masks,
+    `tool_mask`, the multimodal inputs, `old_per_token_logps`, `ref_per_token_logps`) and the
+    two `put_rewards_in_batch` adds. The policy's log-probabilities come from the trainer's
+    `_get_per_token_logps_and_entropies`, as in TRL. Logs what TRL logs: `kl` (when
+    `beta != 0`), `entropy`, `clip_ratio/*`, `aux_loss` (MoE models)."""
+    prompt_ids, completion_ids = inputs["prompt_ids"], inputs["completion_ids"]
+    completion_mask = inputs["completion_mask"]
+    mask = completion_mask * inputs["tool_mask"] if "tool_mask" in inputs else completion_mask
+    per_token_logps, entropies, aux_loss = trainer._get_per_token_logps_and_entropies(
+        model,
+        torch.cat([prompt_ids, completion_ids], dim=1),
+        torch.cat([inputs["prompt_mask"], completion_mask], dim=1),
+        completion_ids.size(1),
+        compute_entropy=True,
+        compute_aux_loss=trainer.aux_loss_enabled,
+        **{key: value for key, value in inputs.items() if key in _logps_batch_keys()},
+    )
+    mode = "train" if trainer.model.training else "eval"
+    order = torch.argsort(inputs["generation_row"])
+    old = inputs.get("old_per_token_logps")
+    ref = inputs.get("ref_per_token_logps") if trainer.beta != 0.0 else None
+    result = grpo_loss(
+        per_token_logps[order],
+        inputs["rewards"][order],
+        mask[order],
+        group_size=trainer.num_generations if mode == "train" else trainer.num_generations_eval,
+        old_logps=old[order] if old is not None else None,
+        ref_logps=ref[order] if ref is not None else None,
+        beta=trainer.beta,
+        epsilon_low=trainer.epsilon_low,
+        epsilon_high=trainer.epsilon_high,
+        delta=trainer.args.delta,
+        loss_type=trainer.loss_type,
+        importance_sampling_level=trainer.importance_sampling_level,
+        scale_rewards=trainer.scale_rewards,
+        max_completion_length=trainer.max_completion_length,
+        use_bias_correction_kl=bool(getattr(trainer.args, "use_bias_correction_kl", False)),
+        backend=backend,
+    )
+    accumulation = trainer.current_gradient_accumulation_steps if mode == "train" else 1.0
+    loss = result.loss / accumulation
+    metrics = trainer._metrics[mode]
+    if trainer.aux_loss_enabled:
+        loss = loss + trainer.router_aux_loss_coef * aux_loss / accumulation
+        metrics["aux_loss"].append(trainer.accelerator.gather_for_metrics(aux_loss).mean().item())
+    if trainer.beta != 0.0:
+        metrics["kl"].append(result.metrics["kl"].item())
+    metrics["entropy"].append(((entropies * mask).sum() / mask.sum().clamp(min=1.0)).item())
+    for name in METRIC_NAMES[:-1]:
+        metrics[name].append(result.metrics[name].item())
+    return loss
+
+
 class FusedGRPOLossMixin(_TrainerBase):
-    """Makes a TRL `GRPOTrainer` compute its advantages and loss with `grpo_loss`.
+    """Makes a TRL `GRPOTrainer` compute its loss with `grpo_loss`, for those who compose their
+    own trainer: `class Trainer(FusedGRPOLossMixin, GRPOTrainer): ...`. (modomodo's own
+    `ModomodoGRPOTrainer` does the same through the same functions.)
 
-    Use it as the first base: `class Trainer(FusedGRPOLossMixin, GRPOTrainer): ...`. The
-    trainer still generates, scores (its reward functions, weights and logging are TRL's)
-    and computes the per-token log-probabilities; the mixin keeps each completion's
-    weighted reward (NaN when every reward function returned None) with the batch, and
-    its `_compute_loss` hands rewards and log-probabilities to `grpo_loss`, which redoes
-    the group advantages inside the fused loss. It logs what TRL logs: `kl` (when
-    `beta != 0`), `entropy`, `clip_ratio/*`.
+    The trainer still generates, scores (its reward functions, weights and logging are TRL's)
+    and computes the per-token log-probabilities; the mixin adds each completion's weighted
+    reward to the batch (`put_rewards_in_batch`) and its `_compute_loss` is
+    `grpo_loss_for_trainer`, which redoes the group advantages inside the fused loss. It logs
+    what TRL logs: `kl` (when `beta != 0`), `entropy`, `clip_ratio/*`.
 
-    `fused_loss_backend` (class attribute or instance attribute) is passed to `grpo_loss`
-    as `backend` (default "auto": Triton on CUDA, the torch reference on CPU).
-
-    Supported: loss types grpo, bnpo, dr_grpo, dapo; `multi_objective_aggregation=
-    "sum_then_normalize"`; one process; `steps_per_generation=1`, so that every batch the
-    loss sees holds whole groups (gradient accumulation and `num_iterations > 1` work).
-    Anything else raises ValueError at construction: vLLM importance-sampling correction,
-    off-policy masking, entropy masking or bonus.
+    `fused_loss_backend` (class or instance attribute) is passed to `grpo_loss` as `backend`
+    (default "auto": Triton on CUDA, the torch reference on CPU). Settings `grpo_loss` cannot
+    run with (`fused_loss_unsupported`: several processes, `steps_per_generation > 1`, other
+    loss types, off-policy masking, entropy masking or bonus, vLLM importance-sampling
+    correction) raise ValueError at construction.
     """
 
     fused_loss_backend: str = "auto"
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._check_fused_loss_support()
-
-    def _check_fused_loss_support(self) -> None:
-        args: Any = self.args  # a GRPOConfig
-        _check_choice("loss_type", self.loss_type, LOSS_TYPES)
-        if self.multi_objective_aggregation != "sum_then_normalize":
-            raise ValueError(
-                f"multi_objective_aggregation={self.multi_objective_aggregation!r}: the fused GRPO loss "
-                "expects 'sum_then_normalize'"
-            )
-        if self.accelerator.num_processes != 1:
-            raise ValueError(
-                f"num_processes={self.accelerator.num_processes}: the fused GRPO loss runs on one process"
-            )
-        if args.steps_per_generation != 1:
-            raise ValueError(
-                f"steps_per_generation={args.steps_per_generation!r}: the fused GRPO loss expects 1, so that "
-                "each step's batch holds whole groups of completions"
-            )
-        unsupported = {
-            "off_policy_mask_threshold": (getattr(self, "off_policy_mask_threshold", None), None),
-            "top_entropy_quantile": (getattr(self, "top_entropy_quantile", 1.0), 1.0),
-            "entropy bonus (entropy_coef / adaptive entropy)": (
-                getattr(self, "_entropy_bonus_enabled", False),
-                False,
-            ),
-            "vllm_importance_sampling_correction with use_vllm": (
-                bool(
-                    getattr(self, "use_vllm", False)
-                    and getattr(self, "vllm_importance_sampling_correction", False)
-                ),
-                False,
-            ),
-        }
-        for name, (value, supported) in unsupported.items():
-            if value != supported:
-                raise ValueError(
-                    f"{name}={value!r}: not supported by the fused GRPO loss (expected {supported!r})"
-                )
+        reasons = fused_loss_unsupported(self.args)
+        if reasons:
+            raise ValueError(f"the fused GRPO loss cannot run with {'; '.join(reasons)}")
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
-        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-        # TRL's sum_then_normalize aggregation: weighted nansum, NaN when nothing scored.
-        weights = self.reward_weights.to(rewards_per_func.device)
-        rewards = (rewards_per_func * weights.unsqueeze(0)).nansum(dim=1)
-        rewards[torch.isnan(rewards_per_func).all(dim=1)] = math.nan
-        self._fused_loss_rewards = rewards
-        return rewards_per_func
+        # TRL's _generate_and_score_completions uses the rewards without returning them:
+        # kept here for the method below, which moves them into the batch.
+        self._rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        return self._rewards_per_func
 
     def _generate_and_score_completions(self, inputs):
-        output = super()._generate_and_score_completions(inputs)
-        rewards = self._fused_loss_rewards
-        # TRL shuffles the rows of a generation batch before the loss sees them: the
-        # original position lets `_compute_loss` put the groups back together.
-        output["fused_loss_rewards"] = rewards
-        output["fused_loss_position"] = torch.arange(rewards.numel(), device=rewards.device)
-        return output
+        batch = super()._generate_and_score_completions(inputs)
+        rewards = weighted_rewards(self._rewards_per_func, self.reward_weights)
+        put_rewards_in_batch(batch, rewards, self.accelerator.process_index)
+        return batch
 
     def _compute_loss(self, model, inputs):
-        prompt_ids, prompt_mask = inputs["prompt_ids"], inputs["prompt_mask"]
-        completion_ids, completion_mask = inputs["completion_ids"], inputs["completion_mask"]
-        input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
-        attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
-        mask = completion_mask if "tool_mask" not in inputs else completion_mask * inputs["tool_mask"]
-        per_token_logps, entropies, aux_loss = self._get_per_token_logps_and_entropies(
-            model,
-            input_ids,
-            attention_mask,
-            completion_ids.size(1),
-            compute_entropy=True,
-            compute_aux_loss=self.aux_loss_enabled,
-            **{key: inputs.get(key) for key in _MODEL_INPUT_KEYS},
-        )
-        mode = "train" if self.model.training else "eval"
-        group_size = self.num_generations if mode == "train" else self.num_generations_eval
-        order = torch.argsort(inputs["fused_loss_position"])
-        old = inputs.get("old_per_token_logps")
-        ref = inputs.get("ref_per_token_logps") if self.beta != 0.0 else None
-        result = grpo_loss(
-            per_token_logps[order],
-            inputs["fused_loss_rewards"][order],
-            mask[order],
-            group_size=group_size,
-            old_logps=old[order] if old is not None else None,
-            ref_logps=ref[order] if ref is not None else None,
-            beta=self.beta,
-            epsilon_low=self.epsilon_low,
-            epsilon_high=self.epsilon_high,
-            delta=self.args.delta,
-            loss_type=self.loss_type,
-            importance_sampling_level=self.importance_sampling_level,
-            scale_rewards=self.scale_rewards,
-            max_completion_length=self.max_completion_length,
-            use_bias_correction_kl=bool(getattr(self.args, "use_bias_correction_kl", False)),
-            backend=self.fused_loss_backend,
-        )
-        accumulation = self.current_gradient_accumulation_steps if mode == "train" else 1.0
-        loss = result.loss / accumulation
-        if self.aux_loss_enabled:
-            loss = loss + self.router_aux_loss_coef * aux_loss / accumulation
-            self._metrics[mode]["aux_loss"].append(
-                self.accelerator.gather_for_metrics(aux_loss).mean().item()
-            )
-
-        metrics = self._metrics[mode]
-        if self.beta != 0.0:
-            metrics["kl"].append(result.metrics["kl"].item())
-        metrics["entropy"].append(((entropies * mask).sum() / mask.sum().clamp(min=1.0)).item())
-        for name in METRIC_NAMES[:-1]:
-            metrics[name].append(result.metrics[name].item())
-        return loss
-
-
-# The multimodal inputs TRL passes from the batch to `_get_per_token_logps_and_entropies`.
-_MODEL_INPUT_KEYS = (
-    "pixel_values",
-    "image_grid_thw",
-    "num_images",
-    "pixel_attention_mask",
-    "spatial_shapes",
-    "num_tiles",
-    "image_sizes",
-    "token_type_ids",
-    "mm_token_type_ids",
-    "image_position_ids",
-)
+        return grpo_loss_for_trainer(self, model, inputs, backend=self.fused_loss_backend)

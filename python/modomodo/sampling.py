@@ -39,7 +39,13 @@ from torch.utils.data import Sampler
 
 from modomodo._core import MixtureSamplerCore
 
-__all__ = ["MixtureSampler", "MixtureSamplerMixin", "MixtureGRPOTrainer", "domain_sizes_of"]  # noqa: F822 (MixtureGRPOTrainer: module __getattr__)
+__all__ = [
+    "MixtureSampler",
+    "MixtureSamplerMixin",
+    "MixtureGRPOTrainer",  # noqa: F822 (module __getattr__: imports TRL when asked for)
+    "domain_sizes_of",
+    "trl_mixture_sampler",
+]
 
 ON_EXHAUSTED = ("reshuffle", "stop", "drop")
 
@@ -286,11 +292,46 @@ def domain_sizes_of(dataset: Any, column: str = "domain") -> dict[str, int]:
     return sizes
 
 
-class MixtureSamplerMixin:
-    """Makes a TRL `GRPOTrainer` draw its prompts with a `MixtureSampler`.
+def trl_mixture_sampler(
+    dataset: Any,
+    args: Any,
+    *,
+    num_generations: int,
+    num_iterations: int,
+    weights: Mapping[Any, float] | Sequence[float],
+    domain_sizes: Mapping[Any, int] | Sequence[int] | None = None,
+    replacement: bool = False,
+    on_exhausted: str = "reshuffle",
+) -> MixtureSampler:
+    """The `MixtureSampler` that stands in for TRL's `RepeatSampler` in a `GRPOTrainer`
+    configured by `args` (a `GRPOConfig`), over `dataset` (the concatenation of the domains;
+    `domain_sizes` by default read from its `domain` column): the same global stream on every
+    process (seed `args.seed`), each draw repeated `num_generations` times, chunks of
+    `generation_batch_size / num_generations` draws each yielded
+    `num_iterations × steps_per_generation` times."""
+    sizes = domain_sizes_of(dataset) if domain_sizes is None else domain_sizes
+    total = sum(sizes.values()) if isinstance(sizes, Mapping) else sum(sizes)
+    if total != len(dataset):
+        raise ValueError(
+            f"invalid domain_sizes {sizes!r}: they add up to {total} but the dataset has {len(dataset)} rows"
+        )
+    return MixtureSampler(
+        sizes,
+        weights,
+        seed=args.seed,
+        num_generations=num_generations,
+        replacement=replacement,
+        on_exhausted=on_exhausted,
+        batch_size=args.generation_batch_size // num_generations,
+        repeat_count=num_iterations * args.steps_per_generation,
+    )
 
-    Put it before the trainer class: `class MyTrainer(MixtureSamplerMixin, GRPOTrainer)` (or
-    use `MixtureGRPOTrainer`). Extra keyword arguments:
+
+class MixtureSamplerMixin:
+    """Makes a TRL `GRPOTrainer` draw its prompts with a `MixtureSampler`, for those who compose
+    their own trainer: `class MyTrainer(MixtureSamplerMixin, GRPOTrainer)` (or use
+    `MixtureGRPOTrainer`). modomodo's own `ModomodoGRPOTrainer` does the same through the same
+    functions. Extra keyword arguments:
 
     - `mixture_weights`: weights by domain name (a mapping; missing domains get 0) or in
       domain order;
@@ -298,15 +339,13 @@ class MixtureSamplerMixin:
       `train_dataset`; by default read from its `domain` column (`domain_sizes_of`);
     - `replacement`, `on_exhausted`: as in `MixtureSampler`.
 
-    It replaces TRL's `RepeatSampler` one for one: the same global stream on every process
-    (seed `args.seed`), each draw repeated `num_generations` times, chunks of
-    `generation_batch_size / num_generations` draws each yielded
-    `num_iterations × steps_per_generation` times (the trainer generates on the first copy
-    and reuses its completions for the rest), and Accelerate splits each chunk across
-    processes as it does for `RepeatSampler`. The sampler is `self.mixture_sampler`: call its
-    `set_weights` to change the mixture during training; its `domain_counts` are logged as
-    `mixture/draws/<domain>`. With `on_exhausted="stop"` the epoch ends when a domain runs out
-    and training stops at the start of the next epoch.
+    It replaces TRL's `RepeatSampler` one for one (`trl_mixture_sampler`), and Accelerate
+    splits each chunk across processes as it does for `RepeatSampler`. The sampler is
+    `self.mixture_sampler`: call its `set_weights` to change the mixture during training. When
+    the dataset has a `domain` column, the prompts of each domain the trainer has generated
+    for so far are logged as `domain/<domain>/draws` (the sampler's own `domain_counts` run
+    ahead by what the DataLoader prefetched). With `on_exhausted="stop"` the epoch ends when a
+    domain runs out and training stops at the start of the next epoch.
 
     Resuming with `trainer.train(resume_from_checkpoint=...)` replays the same stream
     (`set_epoch`, then the Trainer skips the batches already trained) as long as the weights
@@ -315,9 +354,11 @@ class MixtureSamplerMixin:
     """
 
     mixture_sampler: MixtureSampler
+    domain_draws: dict[str, int]
     # Provided by the GRPOTrainer this is mixed into.
     args: Any
     model: Any
+    accelerator: Any
     train_dataset: Any
     num_generations: int
     num_iterations: int
@@ -338,28 +379,16 @@ class MixtureSamplerMixin:
             "on_exhausted": on_exhausted,
         }
         super().__init__(*args, **kwargs)
-        self.mixture_sampler = self._build_mixture_sampler(self.train_dataset)
+        self.mixture_sampler = self._mixture_sampler_for(self.train_dataset)
+        self.domain_draws = dict.fromkeys(self.mixture_sampler.domains, 0)
 
-    def _build_mixture_sampler(self, dataset: Any) -> MixtureSampler:
-        options = self._mixture_options
-        sizes = options["domain_sizes"]
-        if sizes is None:
-            sizes = domain_sizes_of(dataset)
-        total = sum(sizes.values()) if isinstance(sizes, Mapping) else sum(sizes)
-        if total != len(dataset):
-            raise ValueError(
-                f"invalid domain_sizes {sizes!r}: they add up to {total} but the dataset has {len(dataset)} rows"
-            )
-        args = self.args
-        return MixtureSampler(
-            sizes,
-            options["weights"],
-            seed=args.seed,
+    def _mixture_sampler_for(self, dataset: Any) -> MixtureSampler:
+        return trl_mixture_sampler(
+            dataset,
+            self.args,
             num_generations=self.num_generations,
-            replacement=options["replacement"],
-            on_exhausted=options["on_exhausted"],
-            batch_size=args.generation_batch_size // self.num_generations,
-            repeat_count=self.num_iterations * args.steps_per_generation,
+            num_iterations=self.num_iterations,
+            **self._mixture_options,
         )
 
     def _get_train_sampler(self, dataset: Any = None) -> MixtureSampler:
@@ -368,29 +397,38 @@ class MixtureSamplerMixin:
             and dataset is not self.train_dataset
             and len(dataset) != len(self.train_dataset)
         ):
-            return self._build_mixture_sampler(dataset)
+            return self._mixture_sampler_for(dataset)
         return self.mixture_sampler
+
+    def _generate_and_score_completions(self, inputs):
+        output = super()._generate_and_score_completions(inputs)  # type: ignore[misc]
+        if self.model.training and "domain" in inputs[0]:
+            from accelerate.utils import gather_object
+
+            from modomodo.train.domain_stats import draws_per_domain
+
+            domains = gather_object([str(x["domain"]) for x in inputs])
+            for domain, n in draws_per_domain(domains, self.num_generations).items():
+                self.domain_draws[domain] = self.domain_draws.get(domain, 0) + n
+        return output
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if self.model.training and "loss" in logs:  # the per-step logs
-            for name, count in self.mixture_sampler.domain_counts.items():
-                logs[f"mixture/draws/{name}"] = float(count)
+            from modomodo.train.domain_stats import draw_metrics
+
+            logs.update(draw_metrics(self.domain_draws))
         super().log(logs, start_time)  # type: ignore[misc]
-
-
-def _grpo_trainer_class() -> type:
-    from trl import GRPOTrainer
-
-    return type("MixtureGRPOTrainer", (MixtureSamplerMixin, GRPOTrainer), {"__module__": __name__})
 
 
 def __getattr__(name: str) -> Any:
     # `MixtureGRPOTrainer` imports TRL only when asked for.
     if name == "MixtureGRPOTrainer":
-        cls = _grpo_trainer_class()
-        cls.__doc__ = (
-            "TRL's `GRPOTrainer` with `MixtureSamplerMixin`: `MixtureGRPOTrainer(..., mixture_weights=...)`."
-        )
-        globals()[name] = cls
-        return cls
+        from trl import GRPOTrainer
+
+        class MixtureGRPOTrainer(MixtureSamplerMixin, GRPOTrainer):
+            """TRL's `GRPOTrainer` with `MixtureSamplerMixin`: `MixtureGRPOTrainer(..., mixture_weights=...)`."""
+
+        MixtureGRPOTrainer.__qualname__ = name
+        globals()[name] = MixtureGRPOTrainer
+        return MixtureGRPOTrainer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

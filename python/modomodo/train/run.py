@@ -215,11 +215,8 @@ def summarize(records: list[dict[str, Any]], domains: Sequence[str]) -> dict[str
             last = [r for r in steps if r.get(f"domain/{d}/draws") is not None]
             if last:
                 per[d]["draws"] = int(last[-1][f"domain/{d}/draws"])
-            fmt = [
-                float(r[f"domain/{d}/format_pass"])
-                for r in steps
-                if r.get(f"domain/{d}/format_pass") is not None
-            ]
+            # The mean of the format reward is its pass rate (domains whose rewards list it).
+            fmt = [float(r[f"routed/{d}/format"]) for r in steps if r.get(f"routed/{d}/format") is not None]
             if fmt:
                 per[d]["format_pass_end"] = sum(fmt[-kd:]) / len(fmt[-kd:])
     out["per_domain"] = per
@@ -296,7 +293,7 @@ def dry_run(cfg: TrainConfig) -> dict[str, Any]:
 
     from modomodo.data import reward_spec
     from modomodo.rewards.trl import routed
-    from modomodo.train.trainer import make_trainer_class
+    from modomodo.train.trainer import ModomodoGRPOTrainer
 
     notes = []
     if not torch.cuda.is_available() and (cfg.grpo.get("bf16") or cfg.grpo.get("fp16")):
@@ -308,12 +305,12 @@ def dry_run(cfg: TrainConfig) -> dict[str, Any]:
     spec = reward_spec(cfg.train_specs)
     # BMAS needs the policy's embeddings; a stand-in checks the rest of the spec now.
     routed(spec, embedder=lambda text: __import__("numpy").zeros((1, 1), dtype="float32"))
-    cls = make_trainer_class(_loss_backend(cfg, grpo))
+    backend = _loss_backend(cfg, grpo)
     return {
         "config": cfg.source,
         "model": cfg.run.model,
-        "trainer": [c.__name__ for c in cls.__mro__[:5]],
-        "loss_backend": _loss_backend(cfg, grpo),
+        "trainer": [c.__name__ for c in ModomodoGRPOTrainer.__mro__[:3]],
+        "loss_backend": backend,
         "train_domains": {
             s.name: {"source": s.source, "rewards": s.reward_config()} for s in cfg.train_specs
         },
@@ -343,23 +340,13 @@ def dry_run(cfg: TrainConfig) -> dict[str, Any]:
 
 
 def _loss_backend(cfg: TrainConfig, grpo) -> str:
-    """`auto` means grpo_loss where its TRL mixin applies (one process, one step per
-    generation); otherwise TRL's own loss. An explicit backend that cannot apply is an error."""
-    backend = cfg.run.loss_backend
-    why = []
-    if grpo.world_size > 1:
-        why.append(f"{grpo.world_size} processes")
-    if grpo.steps_per_generation != 1:
-        why.append(f"steps_per_generation={grpo.steps_per_generation}")
-    if backend == "trl" or not why:
-        return backend
-    if backend != "auto":
-        raise ConfigError(
-            f"config key 'loss_backend' = {backend!r} (grpo_loss) needs one process and steps_per_generation=1, "
-            f"but this run has {' and '.join(why)}; expected 'auto' or 'trl'"
-        )
-    log.warning("loss_backend auto: TRL's own loss (%s)", ", ".join(why))
-    return "trl"
+    """`trl` or the grpo_loss backend this run trains with (see `resolve_loss_backend`)."""
+    from modomodo.train.trainer import resolve_loss_backend
+
+    try:
+        return resolve_loss_backend(cfg.run.loss_backend, grpo)
+    except ValueError as err:
+        raise ConfigError(f"config key 'loss_backend': {err}") from None
 
 
 def run(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> dict[str, Any] | None:

@@ -1,20 +1,40 @@
-"""The multi-domain GRPO trainer: TRL's `GRPOTrainer` with modomodo's sampler, rewards and loss.
+"""The multi-domain GRPO trainer: `ModomodoGRPOTrainer`, TRL's `GRPOTrainer` with modomodo's
+sampler, per-domain statistics, data engine and loss, and `make_trainer` that builds it for a run.
 
-`make_trainer(...)` assembles a `GRPOTrainer` subclass from mixins, outermost first:
+What it changes in TRL's `GRPOTrainer`, in the order of a training step:
 
-- `MultiDomainMixin` (here): per-domain logging (draws, reward, format pass rate, fraction
-  of zero-variance groups; the per-reward means come from `routed`), the optional data
-  engine (drop groups that are all correct or all wrong, counted), `DIR/metrics.jsonl`,
-  the per-domain draw counts kept in checkpoints, and a checkpoint on Ctrl-C;
-- `modomodo.sampling.MixtureSamplerMixin`: prompts drawn by `MixtureSampler` (the mixture,
-  `stop` ends training at the first exhausted domain), resumable by replay;
-- `modomodo.loss.FusedGRPOLossMixin` unless `loss_backend == "trl"`: the loss is
-  `grpo_loss` with the chosen backend (advantages recomputed inside it);
-- `trl.GRPOTrainer`: generation (transformers, or vLLM with `use_vllm`), reference model,
-  DeepSpeed / FSDP through Accelerate, `report_to`.
+- prompts are drawn by a `MixtureSampler` (`modomodo.sampling.trl_mixture_sampler`): the
+  mixture, `stop` ending training at the first exhausted domain, resumable by replay;
+- rewards are TRL's (here one `routed(spec)` function: each row scored by its own domain's
+  rewards, with MoDoMoDo's format gate), called once per completion; the weighted reward of
+  each completion is formed once (`modomodo.loss.weighted_rewards`) and goes into the batch;
+- per-domain statistics and the optional data engine (groups that are all correct or all
+  wrong are masked out of the loss, and counted) are the plain functions of
+  `modomodo.train.domain_stats`, applied to the generation batch gathered from all processes;
+- the loss is `grpo_loss` with the chosen backend (`grpo_loss_for_trainer`: everything read
+  from the batch), or TRL's own (`loss_backend="trl"`, and the logged fall-back for `auto`
+  where grpo_loss cannot run: several processes, `steps_per_generation > 1`, ...);
+- checkpoints also hold `modomodo_state.json` (draws per domain, data-engine counts, the
+  sampler's state), and a checkpoint is saved on Ctrl-C (`interrupt_callback`).
 
-Rewards are one `routed(spec)` function: each row is scored by its own domain's rewards,
-with MoDoMoDo's format gate.
+The per-token log-probabilities (of the policy in the loss, of the old policy and of the KL
+reference) are all computed by one method, TRL's `_get_per_token_logps_and_entropies`.
+
+Metrics (each logged once, under one name; evaluation logs carry TRL's `eval_` prefix):
+
+- `domain/<d>/reward`: mean weighted reward of domain d's scorable completions this step;
+- `domain/<d>/zero_std_frac`: fraction of d's groups whose rewards are all equal (no signal);
+- `domain/<d>/draws`: prompts of d generated for so far in the run (cumulative, training);
+- `data_engine/all_correct`, `data_engine/all_wrong`, `data_engine/kept`: groups this step
+  (with `data_engine`);
+- from the `routed` reward function: `routed/<d>/<reward>`, the mean of each reward of d
+  (`routed/<d>/format` is d's format pass rate), and `routed/<d>`;
+- TRL's own: `loss`, `grad_norm`, `learning_rate`, `reward`, `reward_std`,
+  `rewards/routed/mean`, `rewards/routed/std`, `frac_reward_zero_std`, `completions/*`,
+  `num_tokens`, `entropy`, `kl` (beta != 0), `clip_ratio/*`, `step_time`, `epoch`.
+
+`metrics_callback` appends every log to `DIR/metrics.jsonl`; with `draws_path` each generation
+batch's domains and rows are appended to `DIR/draws.jsonl`.
 """
 
 from __future__ import annotations
@@ -23,22 +43,34 @@ import json
 import logging
 import math
 import os
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
+from trl import GRPOTrainer
 
-if TYPE_CHECKING:
-    from trl import GRPOTrainer as _TrainerBase
-else:
-    _TrainerBase = object
+from modomodo.loss import (
+    BACKENDS,
+    fused_loss_unsupported,
+    grpo_loss_for_trainer,
+    put_rewards_in_batch,
+    weighted_rewards,
+)
+from modomodo.sampling import MixtureSampler, trl_mixture_sampler
+from modomodo.train.domain_stats import (
+    DATA_ENGINE_COUNTS,
+    data_engine_keep,
+    domain_metrics,
+    draw_metrics,
+    draws_per_domain,
+)
 
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "modomodo_state.json"
-EPS = 1e-6
+REWARD_NAME = "routed"  # the name of the one reward function: TRL logs rewards/routed/*, routed logs routed/*
+LOSS_BACKENDS = ("trl", *BACKENDS)
 
 
 def metrics_callback(path: str | os.PathLike):
@@ -111,56 +143,142 @@ def _plain(v: Any) -> Any:
     return v
 
 
-class MultiDomainMixin(_TrainerBase):
-    """Per-domain logging, data engine and checkpoint extras for a `GRPOTrainer`.
+def resolve_loss_backend(requested: str, args: Any) -> str:
+    """The loss to train with: `trl` (TRL's own) or a `grpo_loss` backend (`auto`, `torch`,
+    `triton`). `auto` is grpo_loss where it can run under `args` (a `GRPOConfig`; see
+    `modomodo.loss.fused_loss_unsupported`) and TRL's own loss otherwise, with a warning; an
+    explicit grpo_loss backend that cannot run is a ValueError."""
+    if requested not in LOSS_BACKENDS:
+        raise ValueError(f"invalid loss_backend {requested!r}: expected one of {list(LOSS_BACKENDS)}")
+    reasons = [] if requested == "trl" else fused_loss_unsupported(args)
+    if not reasons:
+        return requested
+    if requested != "auto":
+        raise ValueError(
+            f"loss_backend={requested!r} (grpo_loss) cannot run with {'; '.join(reasons)}; expected 'auto' or 'trl'"
+        )
+    logger.warning("loss_backend auto: TRL's own loss (%s)", "; ".join(reasons))
+    return "trl"
 
-    Extra keyword arguments: `domain_max_reward` (domain -> best attainable reward, the
-    sum of its reward weights: "all correct" for the data engine), `data_engine` (bool).
+
+class ModomodoGRPOTrainer(GRPOTrainer):
+    """TRL's `GRPOTrainer` for a multi-domain run (see the module docstring).
+
+    Keyword arguments besides GRPOTrainer's:
+
+    - `mixture_weights`, `domain_sizes`, `replacement`, `on_exhausted`: the `MixtureSampler`
+      (`domain_sizes` by default from the dataset's `domain` column, which the trainer needs);
+    - `loss_backend`: `trl` or a `grpo_loss` backend (`resolve_loss_backend`);
+    - `domain_max_reward`: domain -> best attainable reward ("all correct" for the data engine);
+    - `data_engine`: drop groups that are all correct or all wrong;
+    - `draws_path`: where to append each generation batch's domains and rows (JSON lines).
     """
 
     def __init__(
         self,
         *args: Any,
-        domain_max_reward: Mapping[str, float],
+        mixture_weights: Mapping[Any, float] | Sequence[float],
+        domain_sizes: Mapping[Any, int] | Sequence[int] | None = None,
+        replacement: bool = False,
+        on_exhausted: str = "reshuffle",
+        loss_backend: str = "auto",
+        domain_max_reward: Mapping[str, float] | None = None,
         data_engine: bool = False,
         draws_path: str | os.PathLike | None = None,
         **kwargs: Any,
     ) -> None:
-        self.domain_max_reward = dict(domain_max_reward)
-        self.draws_path = Path(draws_path) if draws_path is not None else None
-        self.data_engine = bool(data_engine)
-        self.domain_draws: dict[str, int] = {d: 0 for d in self.domain_max_reward}
-        self.data_engine_counts = {"all_correct": 0, "all_wrong": 0, "kept": 0}
-        self._batch_info: dict[str, Any] | None = None
+        if data_engine and not domain_max_reward:
+            raise ValueError(
+                "data_engine=True needs domain_max_reward: expected domain -> best attainable reward"
+            )
         super().__init__(*args, **kwargs)
+        self.loss_backend = resolve_loss_backend(loss_backend, self.args)
+        self.mixture_options: dict[str, Any] = {
+            "weights": mixture_weights,
+            "domain_sizes": domain_sizes,
+            "replacement": replacement,
+            "on_exhausted": on_exhausted,
+        }
+        self.mixture_sampler = self._mixture_sampler_for(self.train_dataset)
+        self.domain_max_reward = dict(domain_max_reward or {})
+        self.data_engine = bool(data_engine)
+        self.draws_path = Path(draws_path) if draws_path is not None else None
+        self.domain_draws: dict[str, int] = dict.fromkeys(self.mixture_sampler.domains, 0)
+        self.data_engine_counts: dict[str, int] = dict.fromkeys(DATA_ENGINE_COUNTS, 0)
+        self._rewards_per_func: torch.Tensor | None = None
 
-    # -- rewards and per-domain statistics ------------------------------------------------
+    # -- prompts: the mixture sampler ------------------------------------------------------
+
+    def _mixture_sampler_for(self, dataset: Any) -> MixtureSampler:
+        return trl_mixture_sampler(
+            dataset,
+            self.args,
+            num_generations=self.num_generations,
+            num_iterations=self.num_iterations,
+            **self.mixture_options,
+        )
+
+    def _get_train_sampler(self, dataset: Any = None) -> MixtureSampler:
+        # The Trainer passes the training set again, possibly as a new object with the same rows.
+        if (
+            dataset is not None
+            and dataset is not self.train_dataset
+            and len(dataset) != len(self.train_dataset)
+        ):
+            return self._mixture_sampler_for(dataset)
+        return self.mixture_sampler
+
+    # -- rewards, per-domain statistics, data engine ---------------------------------------
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        # TRL's _generate_and_score_completions uses the rewards without returning them: they
+        # are kept here for the method below, which moves them into the batch.
+        self._rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        return self._rewards_per_func
+
+    def _generate_and_score_completions(self, inputs):
         from accelerate.utils import gather_object
 
-        from modomodo.rewards import format_reward
-        from modomodo.rewards.trl import completion_text
-
-        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-        device = rewards_per_func.device
+        batch = super()._generate_and_score_completions(inputs)  # scores through _calculate_rewards
+        assert self._rewards_per_func is not None
+        # Every process's completions, in generation order (TRL gathers the rewards so).
+        rewards = weighted_rewards(self._rewards_per_func, self.reward_weights)
+        self._rewards_per_func = None
         domains = gather_object([str(x["domain"]) for x in inputs])
-        fmt_local = torch.tensor(
-            format_reward([completion_text(c) for c in completions], strict=True),
-            dtype=torch.float32,
-            device=device,
-        )
-        fmt = self.accelerator.gather(fmt_local)
-        weights = self.reward_weights.to(device)
-        total = (rewards_per_func * weights.unsqueeze(0)).nansum(dim=1)
-        total[torch.isnan(rewards_per_func).all(dim=1)] = math.nan
         mode = "train" if self.model.training else "eval"
         group = self.num_generations if mode == "train" else self.num_generations_eval
-        self._batch_info = {"domains": domains, "total": total, "group": group}
-        self._log_domain_stats(mode, domains, total, fmt, group)
-        if mode == "train" and self.draws_path is not None and "row_id" in inputs[0]:
-            self._record_draws(domains, group, [int(x["row_id"]) for x in inputs])
-        return rewards_per_func
+        for name, value in domain_metrics(domains, rewards, group).items():
+            self._metrics[mode][name].append(value)
+        if mode == "train":
+            for domain, n in draws_per_domain(domains, group).items():
+                self.domain_draws[domain] = self.domain_draws.get(domain, 0) + n
+            if self.draws_path is not None and "row_id" in inputs[0]:
+                self._record_draws(domains, group, [int(x["row_id"]) for x in inputs])
+            if self.data_engine:
+                self._drop_uninformative_groups(batch, domains, rewards, group)
+        put_rewards_in_batch(batch, rewards, self.accelerator.process_index)
+        return batch
+
+    def _drop_uninformative_groups(
+        self, batch: dict[str, Any], domains: list[str], rewards: torch.Tensor, group: int
+    ) -> None:
+        """The data engine: masks this process's rows of the groups `data_engine_keep` drops."""
+        keep, counts = data_engine_keep(domains, rewards, group, self.domain_max_reward)
+        for name, n in counts.items():
+            self.data_engine_counts[name] += n
+            self._metrics["train"][f"data_engine/{name}"].append(float(n))
+        if keep.all():
+            return
+        completion_mask = batch["completion_mask"]
+        n_local = completion_mask.size(0)  # TRL slices the gathered batch by process index
+        start = self.accelerator.process_index * n_local
+        keep_rows = keep.repeat_interleave(group)[start : start + n_local].to(completion_mask.device)
+        batch["completion_mask"] = completion_mask * keep_rows.unsqueeze(1).to(completion_mask.dtype)
+        mask = batch["completion_mask"]
+        if "tool_mask" in batch:
+            mask = mask * batch["tool_mask"]
+        # DAPO normalises by the tokens left in the whole batch; never 0 (all groups dropped).
+        batch["num_items_in_batch"] = self.accelerator.gather(mask.sum()).sum().clamp(min=1)
 
     def _record_draws(self, domains: list[str], group: int, local_rows: list[int]) -> None:
         """One JSON line per generation batch: the domain of each group (global order) and the
@@ -177,78 +295,19 @@ class MultiDomainMixin(_TrainerBase):
             with self.draws_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record) + "\n")
 
-    def _log_domain_stats(
-        self, mode: str, domains: list[str], total: torch.Tensor, fmt: torch.Tensor, group: int
-    ) -> None:
-        metrics = self._metrics[mode]
-        n_groups = len(domains) // group
-        grouped = total.view(n_groups, group)
-        finite = torch.nan_to_num(grouped, nan=0.0)
-        zero_std = (finite.max(dim=1).values - finite.min(dim=1).values).abs() <= EPS
-        by_domain: dict[str, list[int]] = defaultdict(list)
-        for g in range(n_groups):
-            by_domain[domains[g * group]].append(g)
-        for d, groups in sorted(by_domain.items()):
-            rows = [g * group + k for g in groups for k in range(group)]
-            r = total[rows]
-            r = r[~torch.isnan(r)]
-            if r.numel():
-                metrics[f"domain/{d}/reward"].append(r.mean().item())
-            metrics[f"domain/{d}/format_pass"].append(fmt[rows].mean().item())
-            metrics[f"domain/{d}/zero_std_frac"].append(zero_std[groups].float().mean().item())
-            if mode == "train":
-                self.domain_draws[d] = self.domain_draws.get(d, 0) + len(groups)
-        if mode == "train":
-            for d, n in self.domain_draws.items():
-                metrics[f"domain/{d}/draws"] = [float(n)]  # cumulative: keep only the latest
+    # -- the loss --------------------------------------------------------------------------
 
-    # -- data engine ----------------------------------------------------------------------
+    def _compute_loss(self, model, inputs):
+        if self.loss_backend == "trl":
+            return super()._compute_loss(model, inputs)
+        return grpo_loss_for_trainer(self, model, inputs, backend=self.loss_backend)
 
-    def _generate_and_score_completions(self, inputs):
-        output = super()._generate_and_score_completions(inputs)
-        if self.data_engine and self.model.training and self._batch_info is not None:
-            self._apply_data_engine(output)
-        return output
+    # -- logging and checkpoints -----------------------------------------------------------
 
-    def _apply_data_engine(self, output: dict[str, Any]) -> None:
-        info = self._batch_info
-        assert info is not None
-        domains, total, group = info["domains"], info["total"], info["group"]
-        n_groups = len(domains) // group
-        grouped = torch.nan_to_num(total.view(n_groups, group), nan=0.0)
-        best = torch.tensor(
-            [self.domain_max_reward.get(domains[g * group], math.inf) for g in range(n_groups)],
-            device=grouped.device,
-        )
-        all_correct = (grouped >= best.unsqueeze(1) - EPS).all(dim=1)
-        all_wrong = (grouped <= EPS).all(dim=1)
-        drop = all_correct | all_wrong
-        counts = {
-            "all_correct": int(all_correct.sum()),
-            "all_wrong": int(all_wrong.sum()),
-            "kept": int((~drop).sum()),
-        }
-        for k, v in counts.items():
-            self.data_engine_counts[k] += v
-            self._metrics["train"][f"data_engine/{k}"].append(float(v))
-        if not drop.any():
-            return
-        # Rows of this process: TRL slices the gathered batch by process index.
-        n_local = output["completion_mask"].size(0)
-        start = self.accelerator.process_index * n_local
-        drop_rows = drop.repeat_interleave(group)[start : start + n_local].to(
-            output["completion_mask"].device
-        )
-        output["completion_mask"] = output["completion_mask"] * (~drop_rows).unsqueeze(1).to(
-            output["completion_mask"].dtype
-        )
-        mask = output["completion_mask"]
-        if "tool_mask" in output:
-            mask = mask * output["tool_mask"]
-        # DAPO normalises by the tokens left in the whole batch; never 0 (all groups dropped).
-        output["num_items_in_batch"] = self.accelerator.gather(mask.sum()).sum().clamp(min=1)
-
-    # -- logging and checkpoints ----------------------------------------------------------
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if self.model.training and "loss" in logs:  # the per-step logs
+            logs.update(draw_metrics(self.domain_draws))
+        super().log(logs, start_time)
 
     def _save_checkpoint(self, model, trial):
         super()._save_checkpoint(model, trial)
@@ -285,28 +344,12 @@ class MultiDomainMixin(_TrainerBase):
         del loaded
 
     def load_modomodo_state(self, checkpoint: str | os.PathLike) -> None:
+        """Restores the draw and data-engine counts of `checkpoint` (the sampler resumes by replay)."""
         path = Path(checkpoint) / STATE_FILE
         if path.exists():
             state = json.loads(path.read_text())
             self.domain_draws.update({k: int(v) for k, v in state.get("domain_draws", {}).items()})
             self.data_engine_counts.update(state.get("data_engine_counts", {}))
-
-
-def make_trainer_class(loss_backend: str) -> type:
-    """The trainer class for a loss backend: `trl` (TRL's own loss) or a `grpo_loss` backend."""
-    from trl import GRPOTrainer
-
-    from modomodo.sampling import MixtureSamplerMixin
-
-    if loss_backend == "trl":
-        bases: tuple[type, ...] = (MultiDomainMixin, MixtureSamplerMixin, GRPOTrainer)
-        attrs: dict[str, Any] = {}
-    else:
-        from modomodo.loss import FusedGRPOLossMixin
-
-        bases = (MultiDomainMixin, MixtureSamplerMixin, FusedGRPOLossMixin, GRPOTrainer)
-        attrs = {"fused_loss_backend": loss_backend}
-    return type("ModomodoGRPOTrainer", bases, {"__module__": __name__, **attrs})
 
 
 def make_trainer(
@@ -326,22 +369,21 @@ def make_trainer(
     draws_path: str | os.PathLike | None = None,
     embedder=None,
     callbacks: Sequence[Any] = (),
-):
-    """A ready `GRPOTrainer` for a multi-domain run (see the module docstring). Its
-    `interrupt` attribute is the Ctrl-C callback (`interrupt.interrupted` after train())."""
+) -> ModomodoGRPOTrainer:
+    """A ready `ModomodoGRPOTrainer` for a multi-domain run, rewarded by `routed(reward_spec)`.
+    Its `interrupt` attribute is the Ctrl-C callback (`interrupt.interrupted` after train())."""
     from modomodo.rewards.trl import routed
 
     if embedder is None and any(e.get("name") == "bmas" for entries in reward_spec.values() for e in entries):
         from modomodo.rewards.bmas import TokenEmbedder
 
         embedder = TokenEmbedder(model, processor.tokenizer)
-    reward = routed(reward_spec, embedder=embedder, name="routed")
+    reward = routed(reward_spec, embedder=embedder, name=REWARD_NAME)
     max_reward = {d: sum(float(e.get("weight", 1.0)) for e in entries) for d, entries in reward_spec.items()}
-    cls = make_trainer_class(loss_backend)
     interrupt = interrupt_callback()
     all_callbacks = [metrics_callback(metrics_path)] if metrics_path is not None else []
     all_callbacks += [interrupt, *callbacks]
-    trainer = cls(
+    trainer = ModomodoGRPOTrainer(
         model=model,
         reward_funcs=[reward],
         args=args,
@@ -352,6 +394,7 @@ def make_trainer(
         domain_sizes=dict(domain_sizes),
         replacement=replacement,
         on_exhausted=on_exhausted,
+        loss_backend=loss_backend,
         domain_max_reward=max_reward,
         data_engine=data_engine,
         draws_path=draws_path,
