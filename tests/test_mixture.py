@@ -267,3 +267,126 @@ def test_no_warning_for_exact_weights(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_records(p)
+
+
+# -- the run summary that modomodo-train writes and the loop reads --------------------------
+
+
+def test_in_out_scores_of_an_evaluation_are_the_paper_size_weighted_means(seeds):
+    from modomodo.summary import BenchmarkScore, EvalScores
+
+    for r in seeds:
+        benchmarks = {b: BenchmarkScore(r.scores[b], n, "in") for b, n in PAPER_IN_SIZES.items()}
+        benchmarks |= {b: BenchmarkScore(r.scores[b], n, "out") for b, n in PAPER_OUT_SIZES.items()}
+        ev = EvalScores.of(benchmarks)
+        assert ev.in_score == pytest.approx(r.in_score, abs=6e-5)
+        assert ev.out_score == pytest.approx(r.out_score, abs=6e-5)
+    # A benchmark without rows counts for nothing; a role without benchmarks has no score.
+    ev = EvalScores.of({"a": BenchmarkScore(0.5, 4, "in"), "b": BenchmarkScore(0.0, 0, "in")})
+    assert (ev.in_score, ev.out_score) == (0.5, None)
+
+
+def _summary():
+    from modomodo.summary import BenchmarkScore, EvalScores, RunSummary
+
+    before = EvalScores.of({"x": BenchmarkScore(0.25, 8, "out")})
+    ev = EvalScores.of({"x": BenchmarkScore(0.5, 8, "out"), "y": BenchmarkScore(1.0, 2, "in")}, before=before)
+    return RunSummary(
+        steps=4,
+        weights={"a": 0.5, "b": 0.5},
+        loss_backend="auto",
+        reward={"start": 0.1, "end": 0.4, "window": 1},
+        per_domain={"a": {"start": 0.0, "end": 1.0, "draws": 3}},
+        eval=ev,
+        seconds={"total": 1.5},
+    )
+
+
+def test_run_summary_round_trips_through_summary_json(tmp_path):
+    from modomodo.summary import RunSummary
+
+    s = _summary()
+    path = s.write(tmp_path / "summary.json")
+    data = json.loads(path.read_text())
+    assert data["eval"]["out_score"] == 0.5 and data["eval"]["before"]["out_score"] == 0.25
+    assert "eval_before" not in data and "warm_start" not in data  # unset keys are not written
+    assert RunSummary.read(path) == s
+    assert list(tmp_path.iterdir()) == [path]  # the atomic write leaves no temporary file
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"steps": "4"}, r"summary.json: steps is '4'; expected an integer >= 0"),
+        ({"interrupted": "no"}, r"interrupted is 'no'; expected true or false"),
+        ({"reward_end": 0.4}, r"summary.json: unknown keys \['reward_end'\]; expected the RunSummary"),
+        (
+            {"eval": {"in_score": 0.2, "out_score": 0.4, "x": 0.5}},
+            r"summary.json: eval: unknown keys \['x'\]",
+        ),
+        ({"eval": {"in_score": 0.2, "out_score": 0.4, "benchmarks": {"x": 0.5}}}, r"eval: benchmarks\['x'\]"),
+        (
+            {
+                "eval": {
+                    "in_score": 0.2,
+                    "out_score": 0.4,
+                    "benchmarks": {"x": {"score": 1, "n": -1, "role": "in"}},
+                }
+            },
+            r"n is -1",
+        ),
+    ],
+)
+def test_run_summary_refuses_any_other_shape_naming_file_and_key(tmp_path, change, message):
+    from modomodo.summary import RunSummary
+
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(_summary().to_json() | change))
+    with pytest.raises(ValueError, match=message):
+        RunSummary.read(path)
+
+
+def test_run_summary_of_a_file_that_is_not_json(tmp_path):
+    from modomodo.summary import RunSummary
+
+    path = tmp_path / "summary.json"
+    path.write_text('{"steps": 3,')
+    with pytest.raises(ValueError, match=r"summary.json' is not valid JSON"):
+        RunSummary.read(path)
+    path.write_bytes(b"\xff\xfe")
+    with pytest.raises(ValueError, match=r"cannot read '.*summary.json'"):
+        RunSummary.read(path)
+
+
+def test_the_mixture_package_reads_runs_without_trl_or_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, modomodo.mixture, modomodo.mixture.loop, modomodo.mixture.cli, modomodo.summary; "
+        "print([m for m in ('trl', 'torch', 'transformers', 'modomodo.train') if m in sys.modules])"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        == "[]\n"
+    )
+
+
+def test_the_loop_records_a_run_whose_summary_has_another_shape_as_failed_saying_why(tmp_path):
+    from modomodo.mixture.loop import MixConfig, MixLoop
+
+    loop = MixLoop(
+        MixConfig(domains=["a", "b"], trainer=["true"], evaluator=None), tmp_path, log=lambda m: None
+    )
+    loop._add({"uniform": {"a": 0.5, "b": 0.5}}, "seed")
+    out = tmp_path / "runs" / "uniform" / "s0"
+    out.mkdir(parents=True)
+    (out / "summary.json").write_text(
+        json.dumps({"steps": 3, "eval": {"in_score": 0.2, "out_score": 0.4, "ChartQA": 0.5}})
+    )
+    rec = loop._record("uniform", 0, out, None)
+    assert math.isnan(rec.out_score)
+    assert "summary.json: eval: unknown keys ['ChartQA'] and no ['benchmarks']" in rec.meta["error"]
+    _summary().write(out / "summary.json")
+    rec = loop._record("uniform", 0, out, None)
+    assert (rec.scores, rec.in_score, rec.out_score) == ({"x": 0.5, "y": 1.0}, 1.0, 0.5)

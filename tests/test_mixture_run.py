@@ -279,17 +279,23 @@ def test_ray_launcher_against_a_local_cluster(fake, tmp_path):
     assert all(math.isfinite(r.out_score) for r in res.records)
 
 
-def test_scores_from_eval_forms_and_errors():
-    per, i, o = scores_from_eval({"in_score": 0.2, "out_score": 0.4, "ChartQA": 0.5, "note": "x"}, "s.json")
-    assert per == {"ChartQA": 0.5} and (i, o) == (0.2, 0.4)
-    per, _, _ = scores_from_eval(
-        {"in_score": 0.2, "out_score": 0.4, "benchmarks": {"A": {"score": 0.1}}}, "s.json"
-    )
-    assert per == {"A": 0.1}
-    with pytest.raises(ValueError, match=r"s.json: 'eval' lacks \['out_score'\]"):
-        scores_from_eval({"in_score": 0.2}, "s.json")
-    with pytest.raises(ValueError, match=r"eval.out_score is 'high'; expected a number"):
-        scores_from_eval({"in_score": 0.2, "out_score": "high"}, "s.json")
+def test_scores_from_eval_reads_the_one_shape_and_refuses_others():
+    bench = {"ChartQA": {"score": 0.5, "n": 10, "role": "out"}, "SAT": {"score": 0.1, "n": 5, "role": "in"}}
+    per, i, o = scores_from_eval({"in_score": 0.2, "out_score": 0.4, "benchmarks": bench}, "s.json")
+    assert per == {"ChartQA": 0.5, "SAT": 0.1} and (i, o) == (0.2, 0.4)
+    _, i, _ = scores_from_eval({"in_score": None, "out_score": 0.4, "benchmarks": bench}, "s.json")
+    assert math.isnan(i)
+    # The flat form, and the other nestings the loop once guessed at, are refused by name.
+    with pytest.raises(ValueError, match=r"s.json: unknown keys \['ChartQA'\] and no \['benchmarks'\]"):
+        scores_from_eval({"in_score": 0.2, "out_score": 0.4, "ChartQA": 0.5}, "s.json")
+    with pytest.raises(ValueError, match=r"unknown keys \['per_benchmark'\]"):
+        scores_from_eval({"in_score": 0.2, "out_score": 0.4, "benchmarks": {}, "per_benchmark": {}}, "s.json")
+    with pytest.raises(ValueError, match=r"s.json: benchmarks\['A'\]: no \['n', 'role'\]"):
+        scores_from_eval({"in_score": 0.2, "out_score": 0.4, "benchmarks": {"A": {"score": 0.1}}}, "s.json")
+    with pytest.raises(ValueError, match=r"s.json: no \['out_score'\]"):
+        scores_from_eval({"in_score": 0.2, "benchmarks": {}}, "s.json")
+    with pytest.raises(ValueError, match=r"s.json: out_score is 'high'; expected a number or null"):
+        scores_from_eval({"in_score": 0.2, "out_score": "high", "benchmarks": {}}, "s.json")
 
 
 # -- the command line ------------------------------------------------------------------

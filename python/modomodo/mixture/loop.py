@@ -13,9 +13,10 @@ Everything lives in one output directory:
 Each training is the command line
     <trainer> [--config FILE] [--key value ...] <weights_flag> '{"dom": w, ...}'
               [<seed_flag> SEED] --output-dir DIR
-which must write DIR/summary.json; its `eval` block gives the per-benchmark scores,
-`in_score` and `out_score`. Without one, `<evaluator> --model DIR [--config FILE]
---output DIR/eval.json` is run and read the same way.
+which must write DIR/summary.json (`modomodo.summary.RunSummary`); its `eval` block
+gives the per-benchmark scores, `in_score` and `out_score`. Without one, `<evaluator>
+--model DIR [--config FILE] --output DIR/eval.json` is run and read the same way
+(`EvalScores`). Any other shape is refused, naming the file and the key.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from modomodo.mixture.launch import Job, JobResult, Launcher, make_launcher
 from modomodo.mixture.records import RunRecord, append_record, load_records
 from modomodo.mixture.search import optimize, propose
 from modomodo.mixture.surrogate import CVResult, MixtureSurrogate, make_surrogate
+from modomodo.summary import EvalScores, RunSummary
 
 HEURISTICS = ("A_in", "A_out", "A_bal", "Coli", "Norm")
 
@@ -165,39 +167,16 @@ def load_config(path: str | Path) -> MixConfig:
 
 
 def scores_from_eval(block: Any, where: str) -> tuple[dict[str, float], float, float]:
-    """(per-benchmark scores, in_score, out_score) from an `eval` block: the two
-    aggregates plus the benchmarks either under `per_benchmark` / `benchmarks` /
-    `scores`, or as the block's other numeric entries."""
-    if not isinstance(block, Mapping):
-        raise ValueError(f"{where}: 'eval' is {block!r}; expected a mapping with in_score and out_score")
-    missing = [k for k in ("in_score", "out_score") if k not in block]
-    if missing:
-        raise ValueError(f"{where}: 'eval' lacks {missing}; has {sorted(block)}")
-    per: dict[str, float] = {}
-    nested = next(
-        (block[k] for k in ("per_benchmark", "benchmarks", "scores") if isinstance(block.get(k), Mapping)),
-        None,
-    )
-    items = (
-        nested.items()
-        if nested is not None
-        else ((k, v) for k, v in block.items() if k not in ("in_score", "out_score"))
-    )
-    for k, v in items:
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            per[str(k)] = float(v)
-        elif isinstance(v, Mapping) and isinstance(v.get("score"), (int, float)):
-            per[str(k)] = float(v["score"])
+    """(per-benchmark scores, in_score, out_score) of an evaluation block as modomodo-train
+    and modomodo-eval write it (`modomodo.summary.EvalScores`); a missing aggregate is NaN."""
+    return _scores_of(EvalScores.from_json(block, where))
 
-    def num(key: str) -> float:
-        v = block[key]
-        if v is None:
-            return math.nan
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ValueError(f"{where}: eval.{key} is {v!r}; expected a number")
-        return float(v)
 
-    return per, num("in_score"), num("out_score")
+def _scores_of(ev: EvalScores) -> tuple[dict[str, float], float, float]:
+    def nan_if_none(x: float | None) -> float:
+        return math.nan if x is None else x
+
+    return ev.scores(), nan_if_none(ev.in_score), nan_if_none(ev.out_score)
 
 
 def _read_json(path: Path) -> Any:
@@ -302,20 +281,17 @@ class MixLoop:
             argv += ["--config", str(self.cfg.train_config)]
         return argv + ["--output", str(out / "eval.json")]
 
-    def _scores(self, out: Path) -> tuple[dict[str, float], float, float] | None:
-        """Scores of a finished run, or None if it has not been evaluated yet."""
+    def _scores(self, out: Path) -> EvalScores | None:
+        """The evaluation of a finished run (summary.json's, else eval.json's), or None if
+        it has not been evaluated yet."""
         summary_path = out / "summary.json"
         if not summary_path.exists():
             raise ValueError(f"{summary_path} was not written; see {out / 'log.txt'}")
-        summary = _read_json(summary_path)
-        if isinstance(summary, Mapping) and summary.get("eval") is not None:
-            return scores_from_eval(summary["eval"], str(summary_path))
+        summary = RunSummary.read(summary_path)
+        if summary.eval is not None:
+            return summary.eval
         eval_path = out / "eval.json"
-        if eval_path.exists():
-            data = _read_json(eval_path)
-            block = data.get("eval", data) if isinstance(data, Mapping) else data
-            return scores_from_eval(block, str(eval_path))
-        return None
+        return EvalScores.read(eval_path) if eval_path.exists() else None
 
     def _record(self, name: str, seed: int, out: Path, result: JobResult | None) -> RunRecord:
         entry = self.plan[name]
@@ -327,11 +303,11 @@ class MixLoop:
                 raise ValueError(
                     f"exit code {result.returncode}{': ' + result.error if result.error else ''}; see {result.job.log}"
                 )
-            got = self._scores(out)
-            if got is None:
+            ev = self._scores(out)
+            if ev is None:
                 raise ValueError(f"{out / 'summary.json'} has no 'eval' block and no eval.json was written")
-            rec.scores, rec.in_score, rec.out_score = got
-        except (ValueError, OSError, json.JSONDecodeError) as exc:
+            rec.scores, rec.in_score, rec.out_score = _scores_of(ev)
+        except (ValueError, OSError) as exc:
             rec.meta["error"] = str(exc)
             self.log(f"  run {name} (seed {seed}) failed: {exc}")
         return rec
@@ -388,12 +364,11 @@ class MixLoop:
         """ "scored" (summary or eval.json has scores), "needs_eval" (a finished, unevaluated
         training and an evaluator to run), or "failed" (anything else: retrain)."""
         try:
-            summary = _read_json(out / "summary.json")
-            if isinstance(summary, Mapping) and summary.get("interrupted"):
+            if RunSummary.read(out / "summary.json").interrupted:
                 return "failed"
             if self._scores(out) is not None:
                 return "scored"
-        except (ValueError, OSError, json.JSONDecodeError):
+        except (ValueError, OSError):
             return "failed"
         return "needs_eval" if self.cfg.evaluator else "failed"
 

@@ -2,7 +2,7 @@
 
 A record holds the mixture's weights by domain, the per-benchmark scores, and the
 In-/Out-Scores (means of the per-benchmark scores weighted by test-set size, as in the
-paper). Loading is strict but loses nothing: weights slightly off one are renormalised
+paper: `modomodo.summary.weighted_score`, re-exported here). Loading is strict but loses nothing: weights slightly off one are renormalised
 with a warning, anything else that is wrong raises a `ValueError` naming the record, the
 value and what was expected. NaN scores are kept (a failed run is still a fact); the
 functions that need finite scores say which records lack them.
@@ -23,6 +23,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from modomodo.summary import weighted_score
+
+__all__ = [
+    "PAPER_DOMAINS",
+    "PAPER_IN_SIZES",
+    "PAPER_OUT_SIZES",
+    "RunRecord",
+    "append_record",
+    "load_records",
+    "load_table",
+    "normalise_weights",
+    "record_from_dict",
+    "records_to_arrays",
+    "save_records",
+    "weight_matrix",
+    "weighted_score",
+]
 
 # Default tolerance on |sum(weights) - 1|: within it weights are renormalised with a
 # warning, beyond it the record is refused.
@@ -86,20 +104,6 @@ def _as_float(value: Any, what: str) -> float:
         return float(value)
     except ValueError:
         raise ValueError(f"{what}: expected a number, got {value!r}") from None
-
-
-def weighted_score(scores: Mapping[str, float], sizes: Mapping[str, float]) -> float:
-    """Mean of `scores` over the benchmarks in `sizes`, weighted by test-set size.
-
-    Benchmarks missing from `scores` are an error; a NaN score gives NaN.
-    """
-    missing = [b for b in sizes if b not in scores]
-    if missing:
-        raise ValueError(f"scores lack benchmarks {missing}; expected all of {list(sizes)}")
-    total = float(sum(sizes.values()))
-    if total <= 0:
-        raise ValueError(f"test-set sizes {dict(sizes)}: expected a positive total")
-    return float(sum(float(scores[b]) * float(n) for b, n in sizes.items()) / total)
 
 
 def normalise_weights(

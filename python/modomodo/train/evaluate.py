@@ -3,7 +3,8 @@
 Per benchmark the score is the mean over its rows of the domain's reward (`routed` over
 its spec), divided by the sum of the domain's reward weights so that every score lies in
 [0, 1] (exact match, or mean IoU for grounding, as in MoDoMoDo). In-Score and Out-Score are
-the means over the `in` and `out` benchmarks weighted by test-set size, as in the paper.
+the means over the `in` and `out` benchmarks weighted by test-set size, as in the paper
+(`modomodo.summary.in_out_scores`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from modomodo.summary import BenchmarkScore, EvalScores
 
 
 def _prompt_texts(processor, prompts) -> list[str]:
@@ -75,16 +78,6 @@ def score_rows(
     return [0.0 if v is None or not math.isfinite(v) else float(v) / total_weight for v in values]
 
 
-def weighted_scores(benchmarks: Mapping[str, Mapping[str, Any]]) -> dict[str, float | None]:
-    """In-Score and Out-Score: means of the `in` / `out` benchmark scores weighted by size."""
-    out: dict[str, float | None] = {}
-    for role in ("in", "out"):
-        items = [b for b in benchmarks.values() if b["role"] == role and b["n"] > 0]
-        n = sum(b["n"] for b in items)
-        out[f"{role}_score"] = sum(b["score"] * b["n"] for b in items) / n if n else None
-    return out
-
-
 def evaluate(
     model,
     processor,
@@ -99,8 +92,9 @@ def evaluate(
 ) -> dict[str, Any]:
     """Evaluate on `domains`, a list of `(DomainSpec, datasets.Dataset)`.
 
-    Returns `{"benchmarks": {name: {score, n, role}}, "in_score", "out_score", "seconds"}`;
-    with `keep_completions`, also the first completions of each benchmark (for a look).
+    Returns `modomodo.summary.EvalScores` as JSON: `{"benchmarks": {name: {score, n, role}},
+    "in_score", "out_score", "seconds"}`; with `keep_completions`, also the first
+    completions of each benchmark (`examples`, for a look).
     """
     from tqdm.auto import tqdm
 
@@ -110,7 +104,7 @@ def evaluate(
         embedder = TokenEmbedder(model, processor.tokenizer)
     start = time.perf_counter()
     total = sum(len(ds) for _, ds in domains)
-    benchmarks: dict[str, dict[str, Any]] = {}
+    benchmarks: dict[str, BenchmarkScore] = {}
     with tqdm(total=total, desc=desc, disable=not progress, dynamic_ncols=True, unit="ex") as bar:
         for spec, ds in domains:
             rows = [ds[i] for i in range(len(ds))]
@@ -118,17 +112,14 @@ def evaluate(
                 model, processor, rows, batch_size=batch_size, max_new_tokens=max_new_tokens, bar=bar
             )
             scores = score_rows(spec, rows, completions, embedder=embedder)
-            entry: dict[str, Any] = {
-                "score": sum(scores) / len(scores) if scores else 0.0,
-                "n": len(scores),
-                "role": spec.role,
-            }
-            if keep_completions:
-                entry["examples"] = [
-                    {"solution": r["solution"], "completion": c, "score": s}
-                    for r, c, s in list(zip(rows, completions, scores))[:keep_completions]
-                ]
-            benchmarks[spec.name] = entry
-    result: dict[str, Any] = {"benchmarks": benchmarks, **weighted_scores(benchmarks)}
-    result["seconds"] = time.perf_counter() - start
-    return result
+            examples = [
+                {"solution": r["solution"], "completion": c, "score": s}
+                for r, c, s in list(zip(rows, completions, scores))[:keep_completions]
+            ]
+            benchmarks[spec.name] = BenchmarkScore(
+                score=sum(scores) / len(scores) if scores else 0.0,
+                n=len(scores),
+                role=spec.role,
+                examples=examples or None,
+            )
+    return EvalScores.of(benchmarks, seconds=time.perf_counter() - start).to_json()

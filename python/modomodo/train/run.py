@@ -13,6 +13,7 @@ DIR/                    the final model and processor (modomodo-eval --model DIR
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -23,12 +24,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from modomodo.summary import EvalScores, RunSummary
 from modomodo.train.config import RUN_MARKERS, TINY, ConfigError, TrainConfig, dump
 
 log = logging.getLogger("modomodo.train")
-
-UNIFIED = ("image", "prompt", "solution", "domain", "image_size")
-
 
 # -- data --------------------------------------------------------------------------------------
 
@@ -460,41 +459,29 @@ def _last_checkpoint(out: Path) -> str | None:
     return ckpt
 
 
-def _scores(block: dict[str, Any] | None) -> dict[str, Any] | None:
-    if block is None:
-        return None
-    return {
-        "benchmarks": {
-            k: {"score": v["score"], "n": v["n"], "role": v["role"]} for k, v in block["benchmarks"].items()
-        },
-        "in_score": block["in_score"],
-        "out_score": block["out_score"],
-    }
-
-
 def _write_summary(cfg, out: Path, trainer, warm, eval_before, eval_after, timings, *, interrupted: bool):
     records = read_jsonl(out / "metrics.jsonl")
-    summary = summarize(records, cfg.train_domains)
-    summary["steps"] = int(trainer.state.global_step)
-    summary["interrupted"] = interrupted
-    summary["weights"] = cfg.mixture_weights()
-    summary["loss_backend"] = cfg.run.loss_backend
-    if warm is not None:
-        summary["warm_start"] = warm
-    if cfg.run.data_engine:
-        summary["data_engine"] = dict(trainer.data_engine_counts)
-    ev: dict[str, Any] | None = None
+    stats = summarize(records, cfg.train_domains)
+    summary = RunSummary(
+        steps=int(trainer.state.global_step),
+        interrupted=interrupted,
+        weights=cfg.mixture_weights(),
+        loss_backend=cfg.run.loss_backend,
+        reward=stats.get("reward"),
+        per_domain=stats.get("per_domain", {}),
+        warm_start=warm,
+        data_engine=dict(trainer.data_engine_counts) if cfg.run.data_engine else None,
+        seconds=timings,
+    )
+    before = None if eval_before is None else EvalScores.from_json(eval_before, "eval before RL").brief()
     if eval_after is not None:
-        ev = dict(_scores(eval_after) or {})
-        if eval_before is not None:
-            ev["before"] = _scores(eval_before)
-        summary["eval"] = ev
-    elif eval_before is not None:
-        summary["eval_before"] = _scores(eval_before)
-    summary["seconds"] = timings
+        after = EvalScores.from_json(eval_after, "eval after RL").brief()
+        summary.eval = dataclasses.replace(after, before=before)
+    else:
+        summary.eval_before = before
     if cfg.run.plot and records:
         png = out / "reward_curves.png"
         plot_curves(records, cfg.train_domains, png)
-        summary["plot"] = png.name
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
-    return summary
+        summary.plot = png.name
+    summary.write(out / "summary.json")
+    return summary.to_json()
