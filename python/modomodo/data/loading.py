@@ -498,6 +498,12 @@ def _load_real(spec: DomainSpec):
         load_from_cache_file=False,
         desc=f"{spec.name}: decode and map",
     )
+    _report(spec, len(ds), n_source, drops, stats)
+    return ds
+
+
+def _report(spec: DomainSpec, n: int, n_source: int, drops: Counter, stats: Counter) -> None:
+    """Log every drop and change by reason; no rows left is an error."""
     for what, count in sorted(drops.items()):
         log.warning("domain %r: dropped %d %s", spec.name, count, what)
     for what, count in sorted(stats.items()):
@@ -505,14 +511,13 @@ def _load_real(spec: DomainSpec):
     log.info(
         "domain %r: %d rows from %d source rows of %s (split %s)",
         spec.name,
-        len(ds),
+        n,
         n_source,
         spec.source,
         spec.split,
     )
-    if len(ds) == 0:
+    if n == 0:
         raise DataError(f"domain {spec.name!r}: no rows left from source {spec.source!r} ({dict(drops)})")
-    return ds
 
 
 def _check_columns(spec: DomainSpec, available: Sequence[str]) -> None:
