@@ -199,6 +199,20 @@ def test_registry_values_are_the_ones_the_rust_core_accepts():
         iou_reward(["[0, 0, 1, 1]"], ["[0, 0, 1, 1]"], coords="pixels")
 
 
+@pytest.mark.parametrize("rel_tol", [0.0, 0.5, 1e300, -1e-9, float("inf"), float("nan")])
+def test_registry_tolerances_are_the_ones_the_rust_core_accepts(rel_tol):
+    from modomodo.rewards import accuracy_reward, chart_reward
+    from modomodo.rewards.registry import REWARDS
+
+    for name, func in (("accuracy", accuracy_reward), ("chart", chart_reward)):
+        try:
+            func(["1"], ["1"], rel_tol=rel_tol)
+            rust_ok = True
+        except ValueError:
+            rust_ok = False
+        assert REWARDS[name].options["rel_tol"].accepts(rel_tol) == rust_ok, (name, rel_tol)
+
+
 def test_registry_options_are_the_keyword_options_of_each_function():
     import inspect
 
@@ -222,6 +236,7 @@ def test_registry_options_are_the_keyword_options_of_each_function():
         {"name": "accuracy", "options": {"rel_tol": 0}},
         {"name": "accuracy", "options": {"rel_tol": -0.5}},
         {"name": "accuracy", "options": {"rel_tol": float("nan")}},
+        {"name": "chart", "options": {"rel_tol": float("inf")}},
         {"name": "accuracy", "options": {"rel_tol": True}},
         {"name": "accuracy", "options": {"mode": "match"}},
         {"name": "chart", "options": {"rel_tol": 0.1}},
@@ -232,6 +247,7 @@ def test_registry_options_are_the_keyword_options_of_each_function():
         {"name": "iou", "options": {"threshold": 1.5}},
         {"name": "iou", "options": {"mode": "best"}},
         {"name": "acuracy"},
+        {"name": ["accuracy"]},
     ],
 )
 def test_domain_spec_and_routed_accept_and_refuse_the_same_entries(entry):

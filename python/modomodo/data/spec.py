@@ -250,7 +250,7 @@ class DomainSpec:
             if extra:
                 raise _err(name, f"rewards[{i}] keys", sorted(extra), "only name, weight, options")
             rname = r.get("name")
-            if rname not in REWARDS:
+            if not isinstance(rname, str) or rname not in REWARDS:
                 raise _err(name, f"rewards[{i}].name", rname, f"one of {list(REWARD_NAMES)}")
             weight = r.get("weight", 1.0)
             if (

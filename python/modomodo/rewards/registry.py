@@ -45,14 +45,14 @@ class Option:
         if self.minimum is not None and self.maximum is not None:
             return f"a number in [{self.minimum:g}, {self.maximum:g}]"
         if self.minimum is not None:
-            return f"a number >= {self.minimum:g}"
+            return f"a finite number >= {self.minimum:g}"
         return f"a {self.type.__name__}"
 
     def accepts(self, value: Any) -> bool:
         if self.type is bool:
             return isinstance(value, bool)
         if self.type is float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 return False
             return (self.minimum is None or value >= self.minimum) and (
                 self.maximum is None or value <= self.maximum
@@ -120,7 +120,7 @@ class Entry(NamedTuple):
 def check_entry(name: Any, weight: Any, options: Any, where: str, *, embedder: Any = None) -> Entry:
     """Check one `{name, weight, options}` entry against the registry; `embedder` fills in
     a reward that needs one and names none. Raises `ValueError` naming `where`."""
-    if name not in REWARDS:
+    if not isinstance(name, str) or name not in REWARDS:
         raise ValueError(f"invalid reward name {name!r} in {where}: expected one of {list(REWARD_NAMES)}")
     reward = REWARDS[name]
     if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight):
