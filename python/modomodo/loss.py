@@ -14,7 +14,9 @@ accumulation. Two implementations compute it:
 
 `backend="auto"` picks Triton for CUDA tensors and the reference otherwise.
 
-`FusedGRPOLossMixin` plugs `grpo_loss` into a TRL `GRPOTrainer` subclass.
+`grpo_loss_for_trainer` is the loss of a TRL `GRPOTrainer` computed by `grpo_loss` (used by
+`modomodo.train.trainer.ModomodoGRPOTrainer`); `FusedGRPOLossMixin` plugs it into any
+`GRPOTrainer` subclass.
 """
 
 from __future__ import annotations

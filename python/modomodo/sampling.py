@@ -358,10 +358,9 @@ class MixtureSamplerMixin:
     # Provided by the GRPOTrainer this is mixed into.
     args: Any
     model: Any
-    accelerator: Any
     train_dataset: Any
-    num_generations: int
-    num_iterations: int
+    num_generations: Any
+    num_iterations: Any
 
     def __init__(
         self,
@@ -392,11 +391,8 @@ class MixtureSamplerMixin:
         )
 
     def _get_train_sampler(self, dataset: Any = None) -> MixtureSampler:
-        if (
-            dataset is not None
-            and dataset is not self.train_dataset
-            and len(dataset) != len(self.train_dataset)
-        ):
+        # The Trainer passes the training set again, possibly as a new object with the same rows.
+        if dataset is not None and len(dataset) != sum(self.mixture_sampler.domain_sizes.values()):
             return self._mixture_sampler_for(dataset)
         return self.mixture_sampler
 
@@ -413,7 +409,7 @@ class MixtureSamplerMixin:
         return output
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
-        if self.model.training and "loss" in logs:  # the per-step logs
+        if "loss" in logs:  # the per-step training logs (evaluation logs eval_loss)
             from modomodo.train.domain_stats import draw_metrics
 
             logs.update(draw_metrics(self.domain_draws))

@@ -50,6 +50,7 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
+from modomodo._io import atomic_write_json
 from modomodo.loss import (
     BACKENDS,
     fused_loss_unsupported,
@@ -71,76 +72,6 @@ logger = logging.getLogger(__name__)
 STATE_FILE = "modomodo_state.json"
 REWARD_NAME = "routed"  # the name of the one reward function: TRL logs rewards/routed/*, routed logs routed/*
 LOSS_BACKENDS = ("trl", *BACKENDS)
-
-
-def metrics_callback(path: str | os.PathLike):
-    """A `TrainerCallback` appending each log of the main process to `path` (JSON lines)."""
-    from transformers import TrainerCallback
-
-    class MetricsJsonl(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if not state.is_world_process_zero or not logs:
-                return
-            record = {"step": state.global_step, **{k: _plain(v) for k, v in logs.items()}}
-            with Path(path).open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record, allow_nan=False) + "\n")
-
-    return MetricsJsonl()
-
-
-def interrupt_callback():
-    """A `TrainerCallback` that turns Ctrl-C (SIGINT) into a clean stop: the step under way
-    finishes, a checkpoint is saved, training ends and `interrupted` is set. A second
-    Ctrl-C interrupts at once. Across processes the flag is shared at each step end, so
-    every rank stops at the same step."""
-    import signal
-
-    from transformers import TrainerCallback
-
-    class GracefulInterrupt(TrainerCallback):
-        def __init__(self) -> None:
-            self.requested = False
-            self.interrupted = False
-            self._previous: Any = None
-
-        def _handler(self, signum, frame):
-            if self.requested:
-                raise KeyboardInterrupt
-            self.requested = True
-            logger.warning("Ctrl-C: finishing this step, then saving a checkpoint (Ctrl-C again to abort)")
-
-        def on_train_begin(self, args, state, control, **kwargs):
-            try:
-                self._previous = signal.signal(signal.SIGINT, self._handler)
-            except ValueError:  # not the main thread: leave signals alone
-                self._previous = None
-
-        def on_train_end(self, args, state, control, **kwargs):
-            if self._previous is not None:
-                signal.signal(signal.SIGINT, self._previous)
-                self._previous = None
-
-        def on_step_end(self, args, state, control, **kwargs):
-            flag = self.requested
-            if torch.distributed.is_available() and torch.distributed.is_initialized():
-                t = torch.tensor([1.0 if flag else 0.0])
-                torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-                flag = bool(t.item() > 0)
-            if flag:
-                self.interrupted = True
-                control.should_save = True
-                control.should_training_stop = True
-                control.should_log = True
-
-    return GracefulInterrupt()
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, torch.Tensor):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 def resolve_loss_backend(requested: str, args: Any) -> str:
@@ -174,6 +105,8 @@ class ModomodoGRPOTrainer(GRPOTrainer):
     - `draws_path`: where to append each generation batch's domains and rows (JSON lines).
     """
 
+    interrupt: Any = None  # the Ctrl-C callback, set by make_trainer
+
     def __init__(
         self,
         *args: Any,
@@ -193,7 +126,7 @@ class ModomodoGRPOTrainer(GRPOTrainer):
             )
         super().__init__(*args, **kwargs)
         self.loss_backend = resolve_loss_backend(loss_backend, self.args)
-        self.mixture_options: dict[str, Any] = {
+        self._mixture_options: dict[str, Any] = {
             "weights": mixture_weights,
             "domain_sizes": domain_sizes,
             "replacement": replacement,
@@ -210,21 +143,18 @@ class ModomodoGRPOTrainer(GRPOTrainer):
     # -- prompts: the mixture sampler ------------------------------------------------------
 
     def _mixture_sampler_for(self, dataset: Any) -> MixtureSampler:
+        assert self.num_generations is not None  # GRPOConfig fills it in
         return trl_mixture_sampler(
             dataset,
             self.args,
             num_generations=self.num_generations,
             num_iterations=self.num_iterations,
-            **self.mixture_options,
+            **self._mixture_options,
         )
 
     def _get_train_sampler(self, dataset: Any = None) -> MixtureSampler:
         # The Trainer passes the training set again, possibly as a new object with the same rows.
-        if (
-            dataset is not None
-            and dataset is not self.train_dataset
-            and len(dataset) != len(self.train_dataset)
-        ):
+        if dataset is not None and len(dataset) != sum(self.mixture_sampler.domain_sizes.values()):
             return self._mixture_sampler_for(dataset)
         return self.mixture_sampler
 
@@ -305,7 +235,7 @@ class ModomodoGRPOTrainer(GRPOTrainer):
     # -- logging and checkpoints -----------------------------------------------------------
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
-        if self.model.training and "loss" in logs:  # the per-step logs
+        if "loss" in logs:  # the per-step training logs (evaluation logs eval_loss)
             logs.update(draw_metrics(self.domain_draws))
         super().log(logs, start_time)
 
@@ -321,7 +251,7 @@ class ModomodoGRPOTrainer(GRPOTrainer):
             "data_engine_counts": self.data_engine_counts,
             "sampler": self.mixture_sampler.state_dict(),
         }
-        (folder / STATE_FILE).write_text(json.dumps(state))
+        atomic_write_json(folder / STATE_FILE, state, indent=None)
 
     def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
         # transformers' Trainer loads a checkpoint's raw safetensors keys, but save_pretrained
@@ -350,6 +280,79 @@ class ModomodoGRPOTrainer(GRPOTrainer):
             state = json.loads(path.read_text())
             self.domain_draws.update({k: int(v) for k, v in state.get("domain_draws", {}).items()})
             self.data_engine_counts.update(state.get("data_engine_counts", {}))
+
+
+# -- callbacks -----------------------------------------------------------------------------
+
+
+def metrics_callback(path: str | os.PathLike):
+    """A `TrainerCallback` appending each log of the main process to `path` (JSON lines)."""
+    from transformers import TrainerCallback
+
+    class MetricsJsonl(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero or not logs:
+                return
+            record = {"step": state.global_step, **{k: _plain(v) for k, v in logs.items()}}
+            with Path(path).open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record, allow_nan=False) + "\n")
+
+    return MetricsJsonl()
+
+
+def interrupt_callback():
+    """A `TrainerCallback` that turns Ctrl-C (SIGINT) into a clean stop: the step under way
+    finishes, a checkpoint is saved, training ends and `interrupted` is set. A second
+    Ctrl-C interrupts at once. Across processes the flag is shared at each step end, so
+    every rank stops at the same step."""
+    import signal
+
+    from transformers import TrainerCallback
+
+    class GracefulInterrupt(TrainerCallback):
+        def __init__(self) -> None:
+            self.requested = False
+            self.interrupted = False
+            self._previous: Any = None
+
+        def _handler(self, signum, frame):
+            if self.requested:
+                raise KeyboardInterrupt
+            self.requested = True
+            logger.warning("Ctrl-C: finishing this step, then saving a checkpoint (Ctrl-C again to abort)")
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._handler)
+            except ValueError:  # not the main thread: leave signals alone
+                self._previous = None
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self._previous is not None:
+                signal.signal(signal.SIGINT, self._previous)
+                self._previous = None
+
+        def on_step_end(self, args, state, control, **kwargs):
+            flag = self.requested
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
+                t = torch.tensor([1.0 if flag else 0.0])
+                torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+                flag = bool(t.item() > 0)
+            if flag:
+                self.interrupted = True
+                control.should_save = True
+                control.should_training_stop = True
+                control.should_log = True
+
+    return GracefulInterrupt()
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, torch.Tensor):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
 
 
 def make_trainer(
