@@ -390,3 +390,15 @@ def test_the_loop_records_a_run_whose_summary_has_another_shape_as_failed_saying
     _summary().write(out / "summary.json")
     rec = loop._record("uniform", 0, out, None)
     assert (rec.scores, rec.in_score, rec.out_score) == ({"x": 0.5, "y": 1.0}, 1.0, 0.5)
+
+
+def test_a_huge_bad_value_in_a_summary_gives_a_short_message(tmp_path):
+    from modomodo.summary import RunSummary
+
+    path = tmp_path / "summary.json"
+    path.write_text(
+        json.dumps({"steps": 1, "eval": {"in_score": 0, "out_score": 0, "benchmarks": [0.5] * 100_000}})
+    )
+    with pytest.raises(ValueError, match=r"benchmarks is \[0.5, .*\.\.\. \(\d+ characters\)") as err:
+        RunSummary.read(path)
+    assert len(str(err.value)) < 1000

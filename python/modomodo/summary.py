@@ -40,10 +40,15 @@ def weighted_score(scores: Mapping[str, float], sizes: Mapping[str, float]) -> f
 # -- reading JSON strictly ---------------------------------------------------------------------
 
 
+def _short(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _number(data: Mapping[str, Any], key: str, where: str) -> float:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{where}: {key} is {value!r}; expected a number")
+        raise ValueError(f"{where}: {key} is {_short(value)}; expected a number")
     return float(value)
 
 
@@ -53,13 +58,13 @@ def _number_or_none(data: Mapping[str, Any], key: str, where: str) -> float | No
     try:
         return _number(data, key, where)
     except ValueError:
-        raise ValueError(f"{where}: {key} is {data[key]!r}; expected a number or null") from None
+        raise ValueError(f"{where}: {key} is {_short(data[key])}; expected a number or null") from None
 
 
 def _mapping(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any] | None:
     value = data.get(key)
     if value is not None and not isinstance(value, Mapping):
-        raise ValueError(f"{where}: {key} is {value!r}; expected a mapping")
+        raise ValueError(f"{where}: {key} is {_short(value)}; expected a mapping")
     return None if value is None else dict(value)
 
 
@@ -111,11 +116,11 @@ class BenchmarkScore:
         _check_keys(cls, data, where, ("score", "n", "role"))
         n, role, examples = data["n"], data["role"], data.get("examples")
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"{where}: n is {n!r}; expected the number of rows, an integer >= 0")
+            raise ValueError(f"{where}: n is {_short(n)}; expected the number of rows, an integer >= 0")
         if not isinstance(role, str):
-            raise ValueError(f"{where}: role is {role!r}; expected 'in' or 'out'")
+            raise ValueError(f"{where}: role is {_short(role)}; expected 'in' or 'out'")
         if examples is not None and not isinstance(examples, list):
-            raise ValueError(f"{where}: examples is {examples!r}; expected a list")
+            raise ValueError(f"{where}: examples is {_short(examples)}; expected a list")
         return cls(_number(data, "score", where), n, role, examples)
 
     def to_json(self) -> dict[str, Any]:
@@ -159,11 +164,11 @@ class EvalScores:
         benchmarks = data["benchmarks"]
         if not isinstance(benchmarks, Mapping):
             raise ValueError(
-                f"{where}: benchmarks is {benchmarks!r}; expected a mapping name -> {{score, n, role}}"
+                f"{where}: benchmarks is {_short(benchmarks)}; expected a mapping name -> {{score, n, role}}"
             )
         before, model = data.get("before"), data.get("model")
         if model is not None and not isinstance(model, str):
-            raise ValueError(f"{where}: model is {model!r}; expected a path")
+            raise ValueError(f"{where}: model is {_short(model)}; expected a path")
         return cls(
             {
                 str(k): BenchmarkScore.from_json(v, f"{where}: benchmarks[{k!r}]")
@@ -234,12 +239,12 @@ class RunSummary:
         _check_keys(cls, data, where, ("steps",))
         steps, interrupted = data["steps"], data.get("interrupted", False)
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"{where}: steps is {steps!r}; expected an integer >= 0")
+            raise ValueError(f"{where}: steps is {_short(steps)}; expected an integer >= 0")
         if not isinstance(interrupted, bool):
-            raise ValueError(f"{where}: interrupted is {interrupted!r}; expected true or false")
+            raise ValueError(f"{where}: interrupted is {_short(interrupted)}; expected true or false")
         for key in ("loss_backend", "plot"):
             if data.get(key) is not None and not isinstance(data[key], str):
-                raise ValueError(f"{where}: {key} is {data[key]!r}; expected a string")
+                raise ValueError(f"{where}: {key} is {_short(data[key])}; expected a string")
         evals = {
             key: None if data.get(key) is None else EvalScores.from_json(data[key], f"{where}: {key}")
             for key in ("eval", "eval_before")
