@@ -158,9 +158,20 @@ def test_a_bare_name_reads_the_shipped_config(tmp_path, monkeypatch, no_model):
 
 
 @pytest.mark.parametrize("name", ["modomodo_qwen2vl_2b.yaml", "mixed_r1_qwen25vl.yaml"])
-def test_shipped_recipes_dry_run(tmp_path, capsys, no_model, name):
+def test_shipped_recipes_dry_run(tmp_path, capsys, monkeypatch, no_model, name):
     from modomodo.train.config import shipped_config
 
+    # LISA and Mixed-R1's domains read local files (data/specs/*.yaml), which the dry run
+    # checks: one row in their schema stands in for each.
+    monkeypatch.chdir(tmp_path)
+    row = {"image_path": "a.png", "instruction": ["the cup"], "boxes": [[0, 0, 1, 1]]}
+    for f in ("lisa_train.json", "lisa_test.json"):
+        (tmp_path / f).write_text(json.dumps([row]))
+    (tmp_path / "mixed_r1").mkdir()
+    for kind in ("yesno", "mcq", "chart", "grounding", "caption"):
+        (tmp_path / "mixed_r1" / f"{kind}.jsonl").write_text(
+            json.dumps({"image": "a.png", "problem": "?", "solution": "yes"}) + "\n"
+        )
     path = shipped_config(name)
     assert cli.train_main(["--config", str(path), "--output-dir", str(tmp_path / "o"), "--dry-run"]) == 0
     report = json.loads(capsys.readouterr().out)

@@ -1,12 +1,14 @@
 """`modomodo-train` and `modomodo-eval`.
 
-    modomodo-train [--config FILE.yaml] [--key value ...] --output-dir DIR
-    modomodo-eval  --model DIR [--config FILE.yaml] [--key value ...] --output FILE.json
+    modomodo-train [--config FILE.yaml|NAME] [--key value ...] --output-dir DIR
+    modomodo-eval  --model DIR [--config FILE.yaml|NAME] [--key value ...] --output FILE.json
 
 Without `--config`, `modomodo-train` runs the embedded default (`modomodo/configs/default.yaml`):
 the synthetic suite, the tiny Qwen2.5-VL built locally, a cached supervised warm start, GRPO
 on the uniform mixture, evaluation before and after. Keys are modomodo's (`RunArgs`) or
-TRL `GRPOConfig` fields; `--dry-run` validates and builds everything up to the model.
+TRL `GRPOConfig` fields (`modomodo-train --help` lists them all); `--dry-run` validates the
+config and the local data up to the model; `--resume` continues a run from its newest valid
+checkpoint, `--overwrite` replaces it.
 """
 
 from __future__ import annotations
@@ -22,23 +24,9 @@ import sys
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from collections.abc import Sequence
 
-from modomodo.train.config import ConfigError
+from modomodo.train.config import ConfigError, pop_option
 
 log = logging.getLogger("modomodo.train")
-
-
-def _pop(argv: list[str], flag: str) -> str | None:
-    for i, a in enumerate(argv):
-        if a == flag or a.replace("_", "-") == flag:
-            if i + 1 >= len(argv):
-                raise ConfigError(f"{flag} needs a value")
-            value = argv[i + 1]
-            del argv[i : i + 2]
-            return value
-        if a.startswith(flag + "="):
-            del argv[i]
-            return a.split("=", 1)[1]
-    return None
 
 
 def _setup_logging() -> None:
@@ -51,17 +39,17 @@ def _setup_logging() -> None:
 
 def train_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `modomodo-train`; returns the exit status."""
-    from modomodo.train.config import load_config
+    from modomodo.train.config import ConfigParser, load_config
 
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in ("-h", "--help"):
-        print(__doc__)
+    if "-h" in args or "--help" in args:
+        ConfigParser().print_help()
         return 0
     _setup_logging()
     from modomodo.train.run import dry_run, run
 
     try:
-        cfg = load_config(_pop(args, "--config"), args)
+        cfg = load_config(None, args)
         if cfg.run.dry_run:
             print(json.dumps(dry_run(cfg), indent=1, default=str))
             return 0
@@ -91,20 +79,19 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         return 0
     _setup_logging()
     try:
-        model = _pop(args, "--model")
-        output = _pop(args, "--output")
-        config = _pop(args, "--config")
+        model = pop_option(args, "--model")
+        output = pop_option(args, "--output")
         if model is None:
             raise ConfigError("--model DIR is required (a trained run's output directory or a hub id)")
         if output is None:
             raise ConfigError("--output FILE.json is required")
-        cfg = load_config(config, args, eval_only=True)
+        from modomodo.train.run import evaluate_model
+
+        cfg = load_config(None, args, eval_only=True)
+        result = evaluate_model(cfg, model, output)
     except ConfigError as exc:
         print(f"modomodo-eval: error: {exc}", file=sys.stderr)
         return 2
-    from modomodo.train.run import evaluate_model
-
-    result = evaluate_model(cfg, model, output)
     print(json.dumps({k: result[k] for k in ("in_score", "out_score")}, indent=1))
     return 0
 

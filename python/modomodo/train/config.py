@@ -1,4 +1,4 @@
-"""The training configuration: one flat mapping, like TRL's own scripts.
+"""The training configuration: one flat mapping, read by TRL's own parser.
 
 A config (YAML file, then `--key value` flags on top) holds two kinds of keys:
 
@@ -7,14 +7,24 @@ A config (YAML file, then `--key value` flags on top) holds two kinds of keys:
 - every field of TRL's `GRPOConfig` (`learning_rate`, `num_generations`, `beta`,
   `max_steps`, `output_dir`, `use_vllm`, `deepspeed`, `fsdp`, …), passed through unchanged.
 
-Everything is checked here, before any model is built: a misspelt key (with a suggestion),
-a weight for a domain the config does not define, negative or all-zero weights, a domain
-without rewards, an output directory that holds another run (unless `resume` or
-`overwrite`). Errors are `ConfigError` (a `ValueError`) naming the key and the value.
+`ConfigParser` is `trl.TrlParser` over both dataclasses: every key has its type and help
+text (`modomodo-train --help`), every value — from the YAML file or a flag — goes through
+that type before any model is built. On top of TRL's parser: a misspelt key gets a
+suggestion, an error names the file it came from, a bare name (`modomodo_qwen2vl_2b`)
+reads a config shipped in `modomodo/configs/`, and only the keys a config sets are handed
+to `GRPOConfig` (the rest keep TRL's defaults).
+
+Then the cross-key checks: a weight for a domain the config does not define, weights that
+leave a training domain out (unless `others: W` gives the rest a weight), negative or
+all-zero weights, a domain without rewards, an output directory that holds another run
+(unless `resume` or `overwrite`), lies below a file or cannot be written, a resume whose
+config differs from the run's (unless `allow_config_change`). Errors are `ConfigError`
+(a `ValueError`) naming the key and the value.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import difflib
 import json
@@ -27,12 +37,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from trl import GRPOConfig, TrlParser
+
 LOSS_BACKENDS = ("auto", "torch", "triton", "trl")
 ON_EXHAUSTED = ("reshuffle", "stop", "drop")
 TINY = "tiny"
 SYNTHETIC = "synthetic"
+# In `weights`: the weight of every training domain the mapping does not name.
+OTHERS = "others"
 # Files that mark a directory as holding a modomodo run.
 RUN_MARKERS = ("run_config.yaml", "metrics.jsonl", "summary.json")
+# Keys that steer this invocation rather than define the run: a resume may change them.
+RUN_CONTROL = ("resume", "overwrite", "dry_run", "allow_config_change", "output_dir")
 
 
 class ConfigError(ValueError):
@@ -47,42 +63,98 @@ def _bad(key: str, value: Any, expected: str) -> ConfigError:
 class RunArgs:
     """modomodo's own keys. Every other key of a config is a TRL `GRPOConfig` field."""
 
-    # Model: "tiny" builds the tiny Qwen2.5-VL locally; otherwise a hub id or a local path.
-    model: str = TINY
-    image_size: int = 112  # the tiny model's processor and synthetic images (multiple of 28)
-    freeze_vision: bool = True
-    # Domains: "synthetic" (the suite), or a list of built-in names, spec mappings
-    # ({builtin: name, ...overrides} or full DomainSpec fields) or YAML spec files.
-    domains: Any = SYNTHETIC
-    eval_domains: Any = SYNTHETIC
-    train_size: int | None = None  # rows per training domain (synthetic: rows generated)
-    eval_size: int | None = None  # rows per evaluation domain
-    data_seed: int = 0  # seed of the synthetic suite
-    # Mixture: weights by domain name (None: uniform), realised by MixtureSampler.
-    weights: dict[str, float] | None = None
-    on_exhausted: str = "reshuffle"
-    replacement: bool = False
-    # Loss: grpo_loss with a backend ("auto": Triton on CUDA, torch otherwise) or TRL's own.
-    loss_backend: str = "auto"
-    # Data engine: drop groups whose completions are all correct or all wrong.
-    data_engine: bool = False
-    # Supervised warm start on gold completions (synthetic domains), cached.
-    warmstart_steps: int = 0
-    warmstart_batch_size: int = 32
-    warmstart_learning_rate: float = 1e-3
-    warmstart_cache_dir: str | None = None
-    # Evaluation: greedy decoding on eval_domains, before RL and after.
-    eval: bool = True
-    eval_before: bool = True
-    eval_batch_size: int = 64
-    eval_max_new_tokens: int = 64
-    plot: bool = True
-    # Run control.
-    resume: bool = False
-    overwrite: bool = False
-    dry_run: bool = False
+    _argument_group_name = "modomodo (RunArgs)"
+
+    model: str = field(
+        default=TINY,
+        metadata={"help": "'tiny' (the tiny Qwen2.5-VL built locally), a hub id or a local path."},
+    )
+    image_size: int = field(
+        default=112,
+        metadata={
+            "help": "Image side of the tiny model's processor and the synthetic images (a multiple of 28)."
+        },
+    )
+    freeze_vision: bool = field(default=True, metadata={"help": "Freeze the vision tower during RL."})
+    domains: list | str | None = field(
+        default=SYNTHETIC,
+        metadata={
+            "help": "Training domains: 'synthetic' (the suite) or a YAML list of built-in names, spec "
+            "mappings ({builtin: name, ...overrides} or DomainSpec fields) and YAML spec files."
+        },
+    )
+    eval_domains: list | str | None = field(
+        default=SYNTHETIC,
+        metadata={"help": "Evaluation domains, in the form of 'domains' (roles 'in'/'out')."},
+    )
+    train_size: int | None = field(
+        default=None, metadata={"help": "Rows per training domain (synthetic: rows generated); null: all."}
+    )
+    eval_size: int | None = field(default=None, metadata={"help": "Rows per evaluation domain; null: all."})
+    synthetic_seed: int = field(
+        default=0, metadata={"help": "Seed of the synthetic suite (TRL's data_seed seeds its data samplers)."}
+    )
+    weights: dict[str, float] | str | None = field(
+        default=None,
+        metadata={
+            "help": "Mixture weights by training domain, e.g. '{coco: 2, lisa: 1, others: 0}' (null: uniform). "
+            f"Every training domain needs a weight: '{OTHERS}: W' gives W to the domains not named."
+        },
+    )
+    on_exhausted: str = field(
+        default="reshuffle",
+        metadata={"help": f"When a domain runs out: one of {list(ON_EXHAUSTED)} ('stop' ends training)."},
+    )
+    replacement: bool = field(default=False, metadata={"help": "Draw examples of a domain with replacement."})
+    loss_backend: str = field(
+        default="auto",
+        metadata={
+            "help": f"One of {list(LOSS_BACKENDS)}: grpo_loss ('auto': Triton on CUDA, torch otherwise) "
+            "or TRL's own loss ('trl')."
+        },
+    )
+    data_engine: bool = field(
+        default=False, metadata={"help": "Drop groups whose completions are all correct or all wrong."}
+    )
+    warmstart_steps: int = field(
+        default=0,
+        metadata={"help": "Steps of supervised warm start on gold completions (synthetic domains)."},
+    )
+    warmstart_batch_size: int = field(default=32, metadata={"help": "Batch size of the warm start."})
+    warmstart_learning_rate: float = field(
+        default=1e-3, metadata={"help": "Learning rate of the warm start."}
+    )
+    warmstart_cache_dir: str | None = field(
+        default=None, metadata={"help": "Cache of warm-started weights (null: the user cache folder)."}
+    )
+    eval: bool = field(
+        default=True, metadata={"help": "Evaluate on eval_domains after RL (greedy decoding)."}
+    )
+    eval_before: bool = field(default=True, metadata={"help": "Evaluate before RL as well."})
+    eval_batch_size: int = field(default=64, metadata={"help": "Batch size of evaluation."})
+    eval_max_new_tokens: int = field(default=64, metadata={"help": "New tokens per evaluation answer."})
+    plot: bool = field(default=True, metadata={"help": "Write DIR/reward_curves.png."})
+    resume: bool = field(
+        default=False, metadata={"help": "Continue the run in --output-dir from its newest valid checkpoint."}
+    )
+    overwrite: bool = field(
+        default=False, metadata={"help": "Replace the run in --output-dir (its outputs are removed)."}
+    )
+    allow_config_change: bool = field(
+        default=False,
+        metadata={
+            "help": "With --resume: accept a config that differs from the run's (recorded in DIR/history.jsonl)."
+        },
+    )
+    dry_run: bool = field(
+        default=False, metadata={"help": "Validate the config and the data up to the model; write nothing."}
+    )
 
     def __post_init__(self) -> None:
+        for key in ("domains", "eval_domains", "weights"):  # given as YAML text on the command line
+            value = getattr(self, key)
+            if isinstance(value, str) and value != SYNTHETIC:
+                setattr(self, key, _yaml_text(key, value))
         self._check_types()
         if self.model != TINY and not self.model.strip():
             raise _bad("model", self.model, "'tiny', a hub id or a local path")
@@ -96,7 +168,7 @@ class RunArgs:
             v = getattr(self, key)
             if v is not None and v < 1:
                 raise _bad(key, v, "a positive integer or null")
-        for key in ("warmstart_steps", "data_seed"):
+        for key in ("warmstart_steps", "synthetic_seed"):
             if getattr(self, key) < 0:
                 raise _bad(key, getattr(self, key), "an integer >= 0")
         for key in ("warmstart_batch_size", "eval_batch_size", "eval_max_new_tokens"):
@@ -106,6 +178,10 @@ class RunArgs:
             raise _bad("warmstart_learning_rate", self.warmstart_learning_rate, "a finite number > 0")
         if self.resume and self.overwrite:
             raise ConfigError("config keys 'resume' and 'overwrite' are both set; expected at most one")
+        if self.allow_config_change and not self.resume:
+            raise ConfigError(
+                "config key 'allow_config_change' is set without 'resume'; expected it with --resume"
+            )
         if self.weights is not None:
             if not isinstance(self.weights, Mapping) or not self.weights:
                 raise _bad("weights", self.weights, "a non-empty mapping from domain name to weight, or null")
@@ -116,145 +192,235 @@ class RunArgs:
                 raise _bad("weights", dict(self.weights), "at least one weight > 0 (they are all zero)")
 
     def _check_types(self) -> None:
-        hints = typing.get_type_hints(RunArgs)
+        """The parser types every value; this catches a wrong type given from Python."""
         for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            ok = _is_instance(value, hints[f.name])
-            if not ok:
-                raise _bad(f.name, value, f"a value of type {_type_name(hints[f.name])}")
-            if isinstance(value, float) and hints[f.name] is float and not math.isfinite(value):
+            value, hint = getattr(self, f.name), _RUN_HINTS[f.name]
+            if not _is_instance(value, hint):
+                raise _bad(f.name, value, f"a value of type {hint}")
+            if isinstance(value, float) and not math.isfinite(value):
                 raise _bad(f.name, value, "a finite number")
 
 
 def _is_instance(value: Any, hint: Any) -> bool:
-    if hint is Any:
-        return True
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if typing.get_origin(hint) in (typing.Union, __import__("types").UnionType):
         return any(_is_instance(value, h) for h in typing.get_args(hint))
-    if hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
+    origin = typing.get_origin(hint) or hint
+    if origin is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
     if origin is dict:
         return isinstance(value, Mapping)
-    if isinstance(hint, type):
-        return isinstance(value, hint)
-    return True
+    return isinstance(value, origin)
 
 
-def _type_name(hint: Any) -> str:
-    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+_RUN_HINTS = typing.get_type_hints(RunArgs)
 
 
-# -- the whole config ------------------------------------------------------------------------
-
-
-@dataclass
-class TrainConfig:
-    """A validated run configuration: `run` (modomodo's keys), `grpo` (GRPOConfig keywords),
-    and the resolved domain specs (`train_specs`, `eval_specs`)."""
-
-    run: RunArgs
-    grpo: dict[str, Any]
-    train_specs: list = field(default_factory=list)
-    eval_specs: list = field(default_factory=list)
-    source: str = "<defaults>"
-
-    @property
-    def output_dir(self) -> Path:
-        return Path(self.grpo["output_dir"])
-
-    @property
-    def train_domains(self) -> list[str]:
-        return [s.name for s in self.train_specs]
-
-    def mixture_weights(self) -> dict[str, float]:
-        """Weights by training domain, in domain order (uniform when none were given)."""
-        if self.run.weights is None:
-            return {n: 1.0 for n in self.train_domains}
-        return {n: float(self.run.weights.get(n, 0.0)) for n in self.train_domains}
-
-    def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self.run)
-        out.update(self.grpo)
-        return out
-
-    def grpo_config(self):
-        """TRL's `GRPOConfig` for this run (its own validation runs here)."""
-        import torch
-        from trl import GRPOConfig
-
-        kwargs = dict(self.grpo)
-        # TRL defaults to bf16, which TrainingArguments refuses without a GPU: unless the
-        # config asks for it, train in fp32 there.
-        if "bf16" not in kwargs and "fp16" not in kwargs and not torch.cuda.is_available():
-            kwargs["bf16"] = False
-        # TRL's default (gradient checkpointing on) under its non-deprecated name.
-        if "gradient_checkpointing" not in kwargs:
-            kwargs.setdefault("activation_checkpointing", True)
-        try:
-            return GRPOConfig(**kwargs)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"invalid GRPO settings: {exc}") from None
-
-
-def grpo_fields() -> dict[str, dataclasses.Field]:
-    from trl import GRPOConfig
-
-    return {f.name: f for f in dataclasses.fields(GRPOConfig) if f.init}
-
-
-def run_fields() -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(RunArgs)}
-
-
-def default_config_path() -> Path:
-    """The embedded default, shipped inside the package."""
-    with resources.as_file(resources.files("modomodo.configs") / "default.yaml") as p:
-        return Path(p)
-
-
-def shipped_config(name: str) -> Path:
-    """A config shipped in `modomodo/configs/` (e.g. `modomodo_qwen2vl_2b.yaml`)."""
-    folder = resources.files("modomodo.configs")
-    names = sorted(e.name for e in folder.iterdir() if e.name.endswith(".yaml"))
-    if name not in names:
-        raise ConfigError(f"no shipped config {name!r}; expected one of {names}")
-    with resources.as_file(folder / name) as p:
-        return Path(p)
-
-
-def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
+def _yaml_text(key: str, text: str) -> Any:
     import yaml
 
-    p = Path(path)
-    if not p.exists() and p.parent == Path("."):
-        # A bare name such as `modomodo_qwen2vl_2b` names a config shipped in the package.
-        shipped = p.name if p.suffix == ".yaml" else p.name + ".yaml"
-        if resources.files("modomodo.configs").joinpath(shipped).is_file():
-            p = shipped_config(shipped)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {str(p)!r}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {str(p)!r} is not valid YAML: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {str(p)!r} must hold a mapping of keys, got {type(data).__name__}")
-    return data
+        raise _bad(key, text, f"YAML (a list, a mapping or a name): {str(exc).splitlines()[0]}") from None
+
+
+# -- GRPOConfig values that TRL accepts but that cannot train ------------------------------------
+
+
+def _positive(v: float) -> bool:
+    return math.isfinite(v) and v > 0
+
+
+GRPO_RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
+    "learning_rate": (_positive, "a finite number > 0"),
+    "temperature": (_positive, "a finite number > 0"),
+    "beta": (lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0"),
+    "seed": (lambda v: v >= 0, "an integer >= 0"),
+    "max_steps": (
+        lambda v: v > 0 or v == -1,
+        "a positive number of steps (or -1: train for num_train_epochs)",
+    ),
+    "num_generations": (
+        lambda v: v is None or v >= 2,
+        "an integer >= 2 (GRPO compares completions of a prompt)",
+    ),
+}
+
+
+def check_grpo_ranges(grpo: Mapping[str, Any]) -> None:
+    for key, (ok, expected) in GRPO_RANGES.items():
+        if key in grpo and not ok(grpo[key]):
+            raise _bad(key, grpo[key], expected)
+
+
+# -- the parser -----------------------------------------------------------------------------
+
+
+class _BadValue(Exception):
+    """Raised by a key's type converter; not a ValueError, so argparse lets it through."""
+
+    def __init__(self, key: str, value: str, expected: str):
+        super().__init__(key, value, expected)
+        self.key, self.value, self.expected = key, value, expected
+
+
+class _Typed:
+    """A key's argparse `type`: TRL's converter, with failures naming the key, the value and
+    what was expected (and NaN refused for every number)."""
+
+    def __init__(self, key: str, convert: Any, choices: Any) -> None:
+        self.key, self.convert, self.choices = key, convert, choices
+        self.__name__ = getattr(convert, "__name__", "value")
+
+    @property
+    def expected(self) -> str:
+        if self.choices is not None:
+            return f"one of {[str(c) for c in self.choices]}"
+        names = {"int": "an integer", "float": "a number", "string_to_bool": "true or false"}
+        return names.get(self.__name__, f"a value of type {self.__name__}")
+
+    def __call__(self, text: str) -> Any:
+        try:
+            value = self.convert(text)
+        except (ValueError, TypeError, argparse.ArgumentTypeError):
+            raise _BadValue(self.key, text, self.expected) from None
+        if self.choices is not None and value not in self.choices:
+            raise _BadValue(self.key, text, self.expected)
+        if isinstance(value, float) and math.isnan(value):
+            raise _BadValue(self.key, text, "a number (not NaN)")
+        return value
+
+    @property
+    def takes_text(self) -> bool:
+        """A plain-string key: a YAML structure (list, mapping) is passed through as it is."""
+        return self.convert is str
+
+
+_UNSET = object()
+
+
+class _GRPOArgs(GRPOConfig):
+    """GRPOConfig's fields under their own heading in `--help`, after modomodo's."""
+
+    _argument_group_name = "TRL (GRPOConfig)"
+
+
+class ConfigParser(TrlParser):
+    """`trl.TrlParser` over `RunArgs` and `GRPOConfig`, reading a YAML config then flags."""
+
+    def __init__(self, prog: str = "modomodo-train") -> None:
+        super().__init__(
+            [RunArgs, _GRPOArgs],
+            prog=prog,
+            usage=f"{prog} [--config FILE.yaml|NAME] [--key value ...] --output-dir DIR",
+            description="Multi-domain GRPO (MoDoMoDo) on TRL. Without --config: the embedded default "
+            "(synthetic suite, tiny model, CPU). Keys may also be set in the YAML config file.",
+            allow_abbrev=False,
+            exit_on_error=False,
+        )
+        self.add_argument(
+            "--config",
+            metavar="FILE.yaml|NAME",
+            help="YAML config (a path, or the name of a config shipped in modomodo/configs). "
+            "Flags override its keys.",
+        )
+        self.keys: dict[str, argparse.Action] = {}
+        for action in self._actions:
+            if action.type is not None:
+                action.type = _Typed(action.dest, action.type, action.choices)
+                action.choices = None  # checked by _Typed, which names the key and the value
+            if (
+                action.option_strings
+                and action.dest not in self.keys
+                and action.dest not in ("help", "config")
+            ):
+                self.keys[action.dest] = action
+
+    def error(self, message: str) -> typing.NoReturn:
+        raise ConfigError(message)
+
+    def typed_yaml(self, data: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """The YAML values, each through its key's type (structures only where a key takes text)."""
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            self.check_key(key, where)
+            action = self.keys[key]
+            convert = action.type
+            try:
+                if value is None or convert is None:
+                    out[key] = value
+                elif action.nargs == "+":
+                    out[key] = [convert(_text(v)) for v in (value if isinstance(value, list) else [value])]
+                elif isinstance(value, (list, dict)):
+                    if not convert.takes_text:
+                        raise _BadValue(key, value, convert.expected)
+                    out[key] = value
+                else:
+                    out[key] = convert(_text(value))
+            except _BadValue as exc:
+                raise _value_error(exc, where) from None
+        return out
+
+    def check_key(self, key: Any, where: str) -> None:
+        if key in ("config", "env"):
+            raise ConfigError(f"config key {key!r} in {where} is reserved")
+        if key not in self.keys:
+            close = difflib.get_close_matches(str(key), sorted(self.keys), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown config key {key!r} in {where}{hint}")
+
+    def parse_config(self, path: str | os.PathLike | None, argv: Sequence[str]) -> tuple[dict[str, Any], str]:
+        """(the keys the config file and the flags set, typed; the config's source)."""
+        argv = list(argv)
+        cli_path = pop_option(argv, "--config")
+        if cli_path is not None:
+            path = cli_path
+        src = Path(path) if path is not None else default_config_path()
+        src, data = read_yaml(src)
+        given = self.typed_yaml(data, str(src))
+        namespace = argparse.Namespace(**{key: _UNSET for key in self.keys})
+        vars(namespace).update(given)
+        try:
+            namespace, rest = self.parse_known_args(argv, namespace)
+        except _BadValue as exc:
+            raise _value_error(exc, "the command line") from None
+        except argparse.ArgumentError as exc:
+            raise ConfigError(f"command line: {exc}") from None
+        for key in parse_flags(rest):
+            self.check_key(key, "the command line")
+        return {k: v for k, v in vars(namespace).items() if v is not _UNSET and k in self.keys}, str(src)
+
+
+def _text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _value_error(exc: _BadValue, where: str) -> ConfigError:
+    return ConfigError(
+        f"config key {exc.key!r} = {exc.value!r} is invalid (in {where}); expected {exc.expected}"
+    )
+
+
+def pop_option(argv: list[str], flag: str) -> str | None:
+    """Remove `flag VALUE` or `flag=VALUE` from argv; return VALUE."""
+    for i, a in enumerate(argv):
+        if a == flag or a.replace("_", "-") == flag:
+            if i + 1 >= len(argv):
+                raise ConfigError(f"{flag} needs a value")
+            value = argv[i + 1]
+            del argv[i : i + 2]
+            return value
+        if a.startswith(flag + "="):
+            del argv[i]
+            return a.split("=", 1)[1]
+    return None
 
 
 def parse_flags(argv: Sequence[str]) -> dict[str, str | bool]:
-    """TRL-style `--key value`, `--key=value` and bare `--flag` (true) into raw strings."""
+    """TRL-style `--key value`, `--key=value` and bare `--flag` (true) into raw strings: the
+    reading of what the parser did not recognise, to name the unknown keys."""
     out: dict[str, str | bool] = {}
     i = 0
     argv = list(argv)
@@ -277,95 +443,120 @@ def parse_flags(argv: Sequence[str]) -> dict[str, str | bool]:
     return out
 
 
-def _coerce(key: str, raw: Any, hint: Any) -> Any:
-    """A flag's string value converted to the key's type (YAML for structures)."""
+# -- the whole config ------------------------------------------------------------------------
+
+
+@dataclass
+class TrainConfig:
+    """A validated run configuration: `run` (modomodo's keys), `grpo` (the GRPOConfig keywords
+    the config sets), and the resolved domain specs (`train_specs`, `eval_specs`)."""
+
+    run: RunArgs
+    grpo: dict[str, Any]
+    train_specs: list = field(default_factory=list)
+    eval_specs: list = field(default_factory=list)
+    source: str = "<defaults>"
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.grpo["output_dir"])
+
+    @property
+    def train_domains(self) -> list[str]:
+        return [s.name for s in self.train_specs]
+
+    def mixture_weights(self) -> dict[str, float]:
+        """Weights by training domain, in domain order (uniform when none were given)."""
+        if self.run.weights is None:
+            return {n: 1.0 for n in self.train_domains}
+        rest = self.run.weights.get(OTHERS, 0.0)
+        return {n: float(self.run.weights.get(n, rest)) for n in self.train_domains}
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self.run)
+        out.update(self.grpo)
+        return out
+
+    def grpo_config(self, **changes: Any) -> GRPOConfig:
+        """TRL's `GRPOConfig` for this run (its own validation runs here)."""
+        import torch
+
+        kwargs = {**self.grpo, **changes}
+        # TRL defaults to bf16, which TrainingArguments refuses without a GPU: unless the
+        # config asks for it, train in fp32 there.
+        if kwargs.get("bf16") is None and kwargs.get("fp16") is None and not torch.cuda.is_available():
+            kwargs["bf16"] = False
+        # TRL's default (gradient checkpointing on) under its non-deprecated name.
+        if "gradient_checkpointing" not in kwargs:
+            kwargs.setdefault("activation_checkpointing", True)
+        try:
+            return GRPOConfig(**kwargs)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"invalid GRPO settings: {exc}") from None
+
+
+def default_config_path() -> Path:
+    """The embedded default, shipped inside the package."""
+    with resources.as_file(resources.files("modomodo.configs") / "default.yaml") as p:
+        return Path(p)
+
+
+def shipped_config(name: str) -> Path:
+    """A config shipped in `modomodo/configs/` (e.g. `modomodo_qwen2vl_2b.yaml`)."""
+    folder = resources.files("modomodo.configs")
+    names = sorted(e.name for e in folder.iterdir() if e.name.endswith(".yaml"))
+    if name not in names:
+        raise ConfigError(f"no shipped config {name!r}; expected one of {names}")
+    with resources.as_file(folder / name) as p:
+        return Path(p)
+
+
+def read_yaml(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
+    """(the file read, its mapping). A bare name such as `modomodo_qwen2vl_2b` that is not a
+    file here names a config shipped in the package."""
     import yaml
 
-    if not isinstance(raw, str):
-        return raw
-    text = hint if isinstance(hint, str) else str(hint)
-    text = text.replace("typing.", "")
-    if raw.lower() in ("none", "null") and ("None" in text or "Optional" in text):
-        return None
+    p = Path(path)
+    if not p.exists() and p.parent == Path("."):
+        shipped = p.name if p.suffix == ".yaml" else p.name + ".yaml"
+        if resources.files("modomodo.configs").joinpath(shipped).is_file():
+            p = shipped_config(shipped)
     try:
-        if text in ("bool", "bool | None"):
-            low = raw.lower()
-            if low in ("true", "yes", "1", "on"):
-                return True
-            if low in ("false", "no", "0", "off"):
-                return False
-            raise ValueError(raw)
-        if text in ("int", "int | None"):
-            return int(raw)
-        if text in ("float", "float | None"):
-            return float(raw)
-    except ValueError:
-        raise _bad(key, raw, f"a value of type {text}") from None
-    if text in ("str", "str | None"):
-        return raw
-    # Structures (weights, domains, lists, dicts) and unions: YAML, so `{a: 1}` and `[x, y]` work.
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {str(p)!r} is not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r}); "
+            "expected a YAML file"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {str(p)!r}: {exc.strerror or exc}") from None
     try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        return raw
-    if isinstance(value, str) and "float" in text:
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    return value
-
-
-def _suggest(key: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def merge(base: Mapping[str, Any], flags: Mapping[str, Any], *, where: str) -> dict[str, Any]:
-    """`base` (from YAML) with flags on top, each checked against the known keys and typed."""
-    rf, gf = run_fields(), grpo_fields()
-    known = sorted(set(rf) | set(gf))
-    out: dict[str, Any] = {}
-    for origin, mapping in ((where, base), ("the command line", flags)):
-        for key, value in mapping.items():
-            if key in ("config", "env"):
-                raise ConfigError(f"config key {key!r} in {origin} is reserved")
-            if key not in rf and key not in gf:
-                raise ConfigError(f"unknown config key {key!r} in {origin}{_suggest(key, known)}")
-            hint = typing.get_type_hints(RunArgs)[key] if key in rf else gf[key].type
-            out[key] = _coerce(key, value, hint) if origin == "the command line" else value
-    return out
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {str(p)!r} is not valid YAML: {exc}") from None
+    if data is None:
+        return p, {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(p)!r} must hold a mapping of keys, got {type(data).__name__}")
+    return p, data
 
 
 def load_config(
-    path: str | os.PathLike | None = None,
-    argv: Sequence[str] = (),
-    *,
-    overrides: Mapping[str, Any] | None = None,
-    eval_only: bool = False,
+    path: str | os.PathLike | None = None, argv: Sequence[str] = (), *, eval_only: bool = False
 ) -> TrainConfig:
-    """Read a config (the embedded default when `path` is None), apply `argv` flags and
-    `overrides`, validate everything, resolve the domain specs. No model is built.
+    """Read a config (the embedded default when `path` is None), apply `argv` flags, validate
+    everything, resolve the domain specs. No model is built.
     `eval_only` (modomodo-eval): no output directory is needed or checked."""
-    src = Path(path) if path is not None else default_config_path()
-    base = read_yaml(src)
-    flags = dict(parse_flags(argv))
-    if overrides:
-        flags.update(overrides)
-    values = merge(base, flags, where=str(src))
-    rf = run_fields()
-    run_kwargs = {k: v for k, v in values.items() if k in rf}
-    grpo = {k: v for k, v in values.items() if k not in rf}
+    values, source = ConfigParser().parse_config(path, argv)
+    run = RunArgs(**{k: v for k, v in values.items() if k in _RUN_HINTS})
+    grpo = {k: v for k, v in values.items() if k not in _RUN_HINTS}
     if eval_only:
         grpo.setdefault("output_dir", ".")
-    elif "output_dir" not in grpo or not grpo["output_dir"]:
+    elif not grpo.get("output_dir"):
         raise ConfigError("config key 'output_dir' is missing; expected --output-dir DIR")
     grpo["output_dir"] = str(grpo["output_dir"])
-    try:
-        run = RunArgs(**run_kwargs)
-    except TypeError as exc:  # pragma: no cover - merge() rejects unknown keys first
-        raise ConfigError(str(exc)) from None
-    cfg = TrainConfig(run=run, grpo=grpo, source=str(src))
+    check_grpo_ranges(grpo)
+    cfg = TrainConfig(run=run, grpo=grpo, source=source)
     validate(cfg, check_dir=not eval_only)
     return cfg
 
@@ -389,7 +580,7 @@ def resolve_domains(value: Any, *, key: str, roles: Sequence[str], run: RunArgs,
         return []
     try:
         if value == SYNTHETIC:
-            suite = synthetic_suite(image_size=run.image_size, seed=run.data_seed)
+            suite = synthetic_suite(image_size=run.image_size, seed=run.synthetic_seed)
             return [sized(s) for s in suite if s.role in roles]
         if isinstance(value, (str, Mapping)) or not isinstance(value, Sequence):
             raise _bad(key, value, f"'{SYNTHETIC}' or a list of domain names, spec mappings or YAML files")
@@ -441,52 +632,34 @@ def validate(cfg: TrainConfig, *, check_dir: bool = True) -> None:
                 f"config key 'eval_domains': domain {s.name!r} has role {s.role!r}; expected 'in' or 'out' "
                 "(In-Score and Out-Score are computed from the roles)"
             )
-    if run.weights is not None:
-        unknown = sorted(set(run.weights) - set(cfg.train_domains))
-        if unknown:
-            raise ConfigError(
-                f"config key 'weights' names domain(s) {unknown} that the config does not define; "
-                f"expected names among the training domains {cfg.train_domains}"
-            )
-    if run.warmstart_steps and not all("sft_completion" in _columns_of(s) for s in cfg.train_specs):
-        missing = [s.name for s in cfg.train_specs if "sft_completion" not in _columns_of(s)]
+    check_weights(run.weights, cfg.train_domains)
+    if run.warmstart_steps and not all(s.is_synthetic for s in cfg.train_specs):
+        missing = [s.name for s in cfg.train_specs if not s.is_synthetic]
         raise ConfigError(
             f"config key 'warmstart_steps' = {run.warmstart_steps} needs gold completions, which domain(s) "
             f"{missing} do not have (only synthetic domains do); expected 0 for them"
         )
-    for key in ("num_generations", "max_steps"):
-        v = cfg.grpo.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
-            raise _bad(key, v, "an integer")
-    if run.model == TINY and run.freeze_vision is not True and run.freeze_vision is not False:
-        raise _bad("freeze_vision", run.freeze_vision, "true or false")
     if check_dir:
-        check_output_dir(cfg.output_dir, resume=run.resume, overwrite=run.overwrite)
+        from modomodo.train.rundir import check_output_dir
+
+        check_output_dir(cfg)
 
 
-def _columns_of(spec) -> set[str]:
-    return {"sft_completion"} if spec.is_synthetic else set()
-
-
-def check_output_dir(path: Path, *, resume: bool, overwrite: bool) -> None:
-    """A directory holding another run needs `resume` (continue it) or `overwrite`."""
-    if not path.exists():
-        if resume:
-            raise ConfigError(f"--resume: output directory {str(path)!r} does not exist; nothing to resume")
+def check_weights(weights: Mapping[str, float] | None, domains: Sequence[str]) -> None:
+    """Weights name training domains only, and every one of them (or `others` covers the rest)."""
+    if weights is None:
         return
-    if not path.is_dir():
-        raise _bad("output_dir", str(path), "a directory (it is a file)")
-    held = sorted(p.name for p in path.iterdir() if p.name in RUN_MARKERS or p.name.startswith("checkpoint-"))
-    if resume:
-        if not any(n.startswith("checkpoint-") for n in held):
-            raise ConfigError(
-                f"--resume: output directory {str(path)!r} holds no checkpoint-* to resume from"
-            )
-        return
-    if held and not overwrite:
+    unknown = sorted(set(weights) - set(domains) - {OTHERS})
+    if unknown:
         raise ConfigError(
-            f"output directory {str(path)!r} holds another run ({', '.join(held[:4])}); "
-            "pass --resume to continue it or --overwrite to replace it"
+            f"config key 'weights' names domain(s) {unknown} that the config does not define; "
+            f"expected names among the training domains {list(domains)}"
+        )
+    unnamed = [d for d in domains if d not in weights]
+    if unnamed and OTHERS not in weights:
+        raise ConfigError(
+            f"config key 'weights' gives no weight to training domain(s) {unnamed}; expected a weight for "
+            f"every training domain, or '{OTHERS}: W' for the ones not named (e.g. '{OTHERS}: 0')"
         )
 
 
@@ -494,5 +667,27 @@ def dump(cfg: TrainConfig) -> str:
     """The resolved config as YAML (written to DIR/run_config.yaml)."""
     import yaml
 
-    data = cfg.to_dict()
-    return yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False)
+    return yaml.safe_dump(plain(cfg.to_dict()), sort_keys=False)
+
+
+def plain(data: Any) -> Any:
+    """`data` as JSON/YAML reads it back (tuples as lists, other objects as strings)."""
+    return json.loads(json.dumps(data, default=str))
+
+
+def effective(values: Mapping[str, Any], key: str) -> Any:
+    """A key's value in a dumped config, or its default when the config does not set it."""
+    if key in values:
+        return values[key]
+    fields = {f.name: f for f in (*dataclasses.fields(RunArgs), *dataclasses.fields(GRPOConfig))}
+    f = fields.get(key)
+    if f is None:
+        return None
+    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    return plain(default)
+
+
+def config_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{key: (old value, new value)} for the keys that define the run, between two dumped configs."""
+    keys = [k for k in dict.fromkeys([*old, *new]) if k not in RUN_CONTROL]
+    return {k: (effective(old, k), effective(new, k)) for k in keys if effective(old, k) != effective(new, k)}

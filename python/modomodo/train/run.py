@@ -1,7 +1,8 @@
 """One training run, start to finish: data, model, warm start, evaluation, GRPO, summary.
 
-DIR/run_config.yaml     the resolved config
-DIR/metrics.jsonl       every trainer log (per-domain metrics included)
+DIR/run_config.yaml     the config the run started with (a resume never rewrites it)
+DIR/history.jsonl       one line per start or resume (with the keys a resume changed)
+DIR/metrics.jsonl       every trainer log (per-domain metrics included), each step once
 DIR/draws.jsonl         per generation batch: the domain of each group, rows per rank
 DIR/eval_before.json    evaluation of the warm-started (or base) model
 DIR/checkpoint-*/       TRL checkpoints (+ modomodo_state.json)
@@ -9,10 +10,12 @@ DIR/reference_model/    the starting weights, the KL reference when beta > 0 (ti
 DIR/summary.json        steps, reward {start, end, ...}, per_domain, eval {...}
 DIR/reward_curves.png   per-domain training reward curves
 DIR/                    the final model and processor (modomodo-eval --model DIR)
+DIR/.lock               held while a run writes DIR (see `rundir.py`)
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -20,14 +23,18 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modomodo._io import atomic_write_text
 from modomodo.summary import EvalScores, RunSummary
-from modomodo.train.config import RUN_MARKERS, TINY, ConfigError, TrainConfig, dump
+from modomodo.train import rundir
+from modomodo.train.config import TINY, ConfigError, TrainConfig
 
 log = logging.getLogger("modomodo.train")
+
 
 # -- data --------------------------------------------------------------------------------------
 
@@ -154,16 +161,44 @@ def run_eval(cfg: TrainConfig, model, processor, domains, *, desc: str) -> dict[
     )
 
 
+def check_eval_args(model_path: str, output: str) -> None:
+    """modomodo-eval's `--model` and `--output`, checked before any model is loaded: a local
+    model is a directory with a config.json; a path that does not exist is not a hub id; the
+    output is a file that can be written."""
+    model = Path(model_path).expanduser()
+    if model.exists():
+        if not model.is_dir() or not (model / "config.json").is_file():
+            raise ConfigError(
+                f"--model {model_path!r} is not a model directory (no config.json in it); expected the "
+                "output directory of a finished modomodo-train run, or a hub id"
+            )
+    elif model_path.startswith((".", "/", "~")) or model_path.count("/") != 1 or model_path.endswith("/"):
+        raise ConfigError(
+            f"--model {model_path!r}: no such directory; expected a trained run's output directory or a hub "
+            "id (owner/name)"
+        )
+    target = Path(output).expanduser()
+    if target.is_dir():
+        raise ConfigError(f"--output {output!r} is a directory; expected a JSON file path")
+    rundir.check_writable_dir(target.parent, "--output")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise ConfigError(f"--output {output!r} is read-only; expected a file this process can write")
+
+
 def evaluate_model(cfg: TrainConfig, model_path: str, output: str) -> dict[str, Any]:
-    """modomodo-eval: load a model and its processor, evaluate, write JSON."""
+    """modomodo-eval: load a model and its processor, evaluate, write JSON (atomically)."""
     from modomodo.train.models import load_pretrained
 
-    model, processor = load_pretrained(model_path)
+    check_eval_args(model_path, output)
+    try:
+        model, processor = load_pretrained(model_path)
+    except OSError as exc:  # transformers: not found locally, nor on the hub (or offline)
+        raise ConfigError(f"--model {model_path!r}: cannot load it ({str(exc).splitlines()[0]})") from None
     domains = load_domains(cfg.eval_specs, desc="eval data")
     result = run_eval(cfg, model, processor, domains, desc="eval")
     result["model"] = model_path
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    Path(output).write_text(json.dumps(result, indent=1, default=str))
+    atomic_write_text(output, json.dumps(result, indent=1, default=str))
     return result
 
 
@@ -261,33 +296,71 @@ def plot_curves(records: list[dict[str, Any]], domains: Sequence[str], path: Pat
     plt.close(fig)
 
 
-# -- the run --------------------------------------------------------------------------------
+# -- the dry run --------------------------------------------------------------------------------
 
 
-def prepare_output_dir(cfg: TrainConfig) -> Path:
-    out = cfg.output_dir
-    if cfg.run.overwrite and out.exists():
-        for p in out.iterdir():
-            if (
-                p.name in RUN_MARKERS
-                or p.name.startswith("checkpoint-")
-                or p.name
-                in (
-                    "draws.jsonl",
-                    "eval_before.json",
-                    "reward_curves.png",
-                    "completions",
-                    "model.safetensors",
-                    "reference_model",
-                )
-            ):
-                shutil.rmtree(p) if p.is_dir() else p.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+def check_data(specs: Sequence[Any]) -> list[str]:
+    """Problems with the local data the specs name, each once: a path that does not exist, a
+    column the spec maps that the source lacks (read from its first rows only). Hub sources
+    are not fetched."""
+    from modomodo.data.loading import _FILE_BUILDERS  # the file types load_domain reads
+
+    problems = []
+    for spec in specs:
+        path = Path(spec.source).expanduser()
+        local = (
+            path.exists() or spec.source.startswith((".", "/", "~")) or path.suffix.lower() in _FILE_BUILDERS
+        )
+        if spec.is_synthetic or not local:
+            continue
+        if not path.exists():
+            problems.append(f"domain {spec.name!r}: data path {spec.source!r} does not exist")
+            continue
+        if spec.image_root and not Path(spec.image_root).expanduser().is_dir():
+            problems.append(f"domain {spec.name!r}: image_root {spec.image_root!r} is not a directory")
+        try:
+            columns = _first_columns(path, spec.split, _FILE_BUILDERS)
+        except Exception as exc:  # datasets raises many types; name the domain and the source
+            problems.append(f"domain {spec.name!r}: cannot read {spec.source!r}: {type(exc).__name__}: {exc}")
+            continue
+        needed = [*spec.columns.values(), *([spec.explode] if spec.explode else []), *spec.keep_if]
+        missing = [c for c in dict.fromkeys([*needed, *(spec.keep_columns or ())]) if c not in columns]
+        if missing:
+            problems.append(
+                f"domain {spec.name!r}: column(s) {missing} mapped by the spec are not in {spec.source!r} "
+                f"(split {spec.split!r}); its columns are {columns}"
+            )
+    return list(dict.fromkeys(problems))
+
+
+def _first_columns(path: Path, split: str, builders: dict[str, str]) -> list[str]:
+    """The column names of a local source, from its metadata or its first row."""
+    import datasets
+
+    if path.is_dir() and ((path / "state.json").exists() or (path / "dataset_dict.json").exists()):
+        loaded = datasets.load_from_disk(str(path))  # memory-mapped: only the metadata is read
+        if isinstance(loaded, datasets.DatasetDict):
+            if split not in loaded:
+                raise ValueError(f"split {split!r} not found; it has {list(loaded)}")
+            loaded = loaded[split]
+        return list(loaded.column_names)
+    if path.is_file():
+        if path.suffix.lower() not in builders:
+            raise ValueError(f"unknown file type; expected one of {sorted(builders)}")
+        stream = datasets.load_dataset(
+            builders[path.suffix.lower()], data_files={split: str(path)}, split=split, streaming=True
+        )
+    else:
+        stream = datasets.load_dataset(str(path), split=split, streaming=True)
+    first = next(iter(stream), None)
+    if first is None:
+        raise ValueError("it has no rows")
+    return list(first)
 
 
 def dry_run(cfg: TrainConfig) -> dict[str, Any]:
-    """Everything up to fetching the model: config, GRPO settings, specs, rewards, trainer class."""
+    """Everything up to fetching the model: config, GRPO settings, local data, specs, rewards,
+    trainer class, the checkpoint a resume would use."""
     import torch
 
     from modomodo.data import reward_spec
@@ -298,14 +371,18 @@ def dry_run(cfg: TrainConfig) -> dict[str, Any]:
     if not torch.cuda.is_available() and (cfg.grpo.get("bf16") or cfg.grpo.get("fp16")):
         # TrainingArguments refuses half precision without a GPU: check the rest here.
         notes.append("bf16/fp16 need a GPU, which this machine lacks: the rest was checked without them")
-        grpo = TrainConfig(cfg.run, {**cfg.grpo, "bf16": False, "fp16": False}).grpo_config()
+        grpo = cfg.grpo_config(bf16=False, fp16=False)
     else:
         grpo = cfg.grpo_config()
-    spec = reward_spec(cfg.train_specs)
+    problems = check_data([*cfg.train_specs, *cfg.eval_specs])
+    if problems:
+        raise ConfigError("the data the config names does not fit its specs:\n  " + "\n  ".join(problems))
     # BMAS needs the policy's embeddings; a stand-in checks the rest of the spec now.
-    routed(spec, embedder=lambda text: __import__("numpy").zeros((1, 1), dtype="float32"))
-    backend = _loss_backend(cfg, grpo)
-    return {
+    routed(
+        reward_spec(cfg.train_specs), embedder=lambda text: __import__("numpy").zeros((1, 1), dtype="float32")
+    )
+    backend = loss_backend(cfg, grpo)
+    report: dict[str, Any] = {
         "config": cfg.source,
         "model": cfg.run.model,
         "trainer": [c.__name__ for c in ModomodoGRPOTrainer.__mro__[:3]],
@@ -315,30 +392,36 @@ def dry_run(cfg: TrainConfig) -> dict[str, Any]:
         },
         "weights": cfg.mixture_weights(),
         "eval_domains": {s.name: s.role for s in cfg.eval_specs},
-        "grpo": {
-            k: getattr(grpo, k)
-            for k in (
-                "learning_rate",
-                "beta",
-                "num_generations",
-                "per_device_train_batch_size",
-                "gradient_accumulation_steps",
-                "generation_batch_size",
-                "steps_per_generation",
-                "max_steps",
-                "max_completion_length",
-                "use_vllm",
-                "seed",
-                "output_dir",
-            )
-        },
+        "grpo": {k: getattr(grpo, k) for k in REPORTED_GRPO},
         "bf16": bool(cfg.grpo.get("bf16", False)),
         "notes": notes,
-        "status": "ok: validated; the model is not fetched in a dry run",
     }
+    if cfg.run.resume:
+        checkpoint, invalid, changes = rundir.check_resume(cfg)
+        report["resume_from"] = checkpoint.name
+        report["skipped_checkpoints"] = {p.name: why for p, why in invalid}
+        report["config_changes"] = changes
+    report["status"] = "ok: validated; the model is not fetched in a dry run"
+    return report
 
 
-def _loss_backend(cfg: TrainConfig, grpo) -> str:
+REPORTED_GRPO = (
+    "learning_rate",
+    "beta",
+    "num_generations",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "generation_batch_size",
+    "steps_per_generation",
+    "max_steps",
+    "max_completion_length",
+    "use_vllm",
+    "seed",
+    "output_dir",
+)
+
+
+def loss_backend(cfg: TrainConfig, grpo) -> str:
     """`trl` or the grpo_loss backend this run trains with (see `resolve_loss_backend`)."""
     from modomodo.train.trainer import resolve_loss_backend
 
@@ -348,51 +431,98 @@ def _loss_backend(cfg: TrainConfig, grpo) -> str:
         raise ConfigError(f"config key 'loss_backend': {err}") from None
 
 
-def run(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> dict[str, Any] | None:
-    from accelerate import PartialState
+# -- the run ------------------------------------------------------------------------------------
 
-    from modomodo.data import reward_spec
-    from modomodo.train.models import freeze_vision
-    from modomodo.train.trainer import make_trainer
+
+@contextlib.contextmanager
+def timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    t = time.perf_counter()
+    yield
+    timings[key] = time.perf_counter() - t
+
+
+@dataclass
+class Setup:
+    """What GRPO starts from: the data, the model (warm-started), the evaluation before RL."""
+
+    train: list[tuple[Any, Any]]
+    evals: list[tuple[Any, Any]]
+    model: Any
+    processor: Any
+    warm: dict[str, Any] | None
+    eval_before: dict[str, Any] | None
+
+
+def run(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> dict[str, Any] | None:
+    """Train (or resume) the run of `cfg`; returns its summary on the main process."""
+    from accelerate import PartialState
 
     t0 = time.perf_counter()
     grpo = cfg.grpo_config()
+    backend = loss_backend(cfg, grpo)
     state = PartialState()
     main = state.is_main_process
-    backend = _loss_backend(cfg, grpo)
-    out = cfg.output_dir
-    if main:
-        prepare_output_dir(cfg)
-        (out / "run_config.yaml").write_text(dump(cfg))
-    state.wait_for_everyone()
+    with rundir.run_lock(cfg.output_dir) if main else contextlib.nullcontext():
+        if main:
+            rundir.start(cfg)
+        state.wait_for_everyone()
+        checkpoint = rundir.newest_valid_checkpoint(cfg.output_dir)[0] if cfg.run.resume else None
+        timings: dict[str, float] = {}
+        with timed(timings, "setup"):
+            setup = prepare(cfg, grpo, state, resumed=checkpoint is not None, timings=timings)
+        trainer = build_trainer(cfg, grpo, backend, setup, callbacks)
+        if checkpoint is not None:
+            trainer.load_modomodo_state(checkpoint)
+            log.info("resuming from %s", checkpoint)
+        with timed(timings, "grpo"):
+            trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
+        if trainer.interrupt.interrupted:
+            if main:
+                log.warning(
+                    "interrupted at step %d: checkpoint saved in %s",
+                    trainer.state.global_step,
+                    cfg.output_dir,
+                )
+                write_summary(cfg, trainer, setup, None, timings, interrupted=True)
+            raise KeyboardInterrupt
+        trainer.save_model(str(cfg.output_dir))
+        eval_after = None
+        if setup.evals and main:
+            with timed(timings, "eval_after"):
+                eval_after = run_eval(cfg, trainer.model, setup.processor, setup.evals, desc="eval after RL")
+        state.wait_for_everyone()
+        if not main:
+            return None
+        timings["total"] = time.perf_counter() - t0
+        return write_summary(cfg, trainer, setup, eval_after, timings, interrupted=False)
 
+
+def prepare(cfg: TrainConfig, grpo, state, *, resumed: bool, timings: dict[str, float]) -> Setup:
+    """Data, model, warm start, evaluation before RL, KL reference, vision freezing."""
+    from modomodo.train.models import freeze_vision
+
+    out, main = cfg.output_dir, state.is_main_process
     progress = not grpo.disable_tqdm and main
     train = load_domains(cfg.train_specs, desc="training data", progress=progress)
     evals = load_domains(cfg.eval_specs, desc="evaluation data", progress=progress) if cfg.run.eval else []
     # The tiny tokenizer learns from the training data only, so that switching evaluation
     # on or off (or changing the benchmarks) keeps the same model and warm-start cache.
     model, processor = build_model(cfg, [d for _, d in train])
-    n_params = sum(p.numel() for p in model.parameters())
-    log.info("model %s: %s parameters", cfg.run.model, f"{n_params:,}")
-
-    timings: dict[str, float] = {"setup": time.perf_counter() - t0}
-    warm: dict[str, Any] | None = None
+    log.info("model %s: %s parameters", cfg.run.model, f"{sum(p.numel() for p in model.parameters()):,}")
+    warm = None
     if cfg.run.warmstart_steps > 0:
-        t = time.perf_counter()
-        model, warm = warm_start(cfg, model, processor, train, progress=progress)
-        timings["warm_start"] = time.perf_counter() - t
+        with timed(timings, "warm_start"):
+            model, warm = warm_start(cfg, model, processor, train, progress=progress)
 
-    checkpoint = _last_checkpoint(out) if cfg.run.resume else None
     before_path = out / "eval_before.json"
     eval_before = None
     if evals and cfg.run.eval_before:
-        if checkpoint is not None and before_path.exists():
+        if resumed and before_path.exists():
             eval_before = json.loads(before_path.read_text())
         elif main:
-            t = time.perf_counter()
-            eval_before = run_eval(cfg, model, processor, evals, desc="eval before RL")
-            timings["eval_before"] = time.perf_counter() - t
-            before_path.write_text(json.dumps(eval_before, indent=1))
+            with timed(timings, "eval_before"):
+                eval_before = run_eval(cfg, model, processor, evals, desc="eval before RL")
+            atomic_write_text(before_path, json.dumps(eval_before, indent=1))
         state.wait_for_everyone()
 
     if grpo.beta != 0.0 and (cfg.run.model == TINY or warm is not None):
@@ -400,23 +530,38 @@ def run(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> dict[str, Any] | 
         # warm-started has no such source, so the starting weights are saved for it.
         ref_dir = out / "reference_model"
         if main and not (ref_dir / "config.json").exists():
-            model.save_pretrained(str(ref_dir))
+            save_atomically(model, ref_dir)
         state.wait_for_everyone()
         model.config._name_or_path = str(ref_dir)
 
     frozen = freeze_vision(model) if cfg.run.freeze_vision else 0
     if frozen:
         log.info("vision tower frozen: %s parameters", f"{frozen:,}")
+    return Setup(train, evals, model, processor, warm, eval_before)
 
-    train_ds = training_set(train)
-    trainer = make_trainer(
-        model=model,
-        processor=processor,
-        train_dataset=train_ds,
+
+def save_atomically(model, folder: Path) -> None:
+    """`save_pretrained` into a temporary sibling, then one rename: never half a model."""
+    tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp))
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+
+
+def build_trainer(cfg: TrainConfig, grpo, backend: str, setup: Setup, callbacks: Sequence[Any]):
+    from modomodo.data import reward_spec
+    from modomodo.train.trainer import make_trainer
+
+    out = cfg.output_dir
+    return make_trainer(
+        model=setup.model,
+        processor=setup.processor,
+        train_dataset=training_set(setup.train),
         reward_spec=reward_spec(cfg.train_specs),
         args=grpo,
         weights=cfg.mixture_weights(),
-        domain_sizes={s.name: len(d) for s, d in train},
+        domain_sizes={s.name: len(d) for s, d in setup.train},
         on_exhausted=cfg.run.on_exhausted,
         replacement=cfg.run.replacement,
         loss_backend=backend,
@@ -425,41 +570,10 @@ def run(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> dict[str, Any] | 
         draws_path=out / "draws.jsonl",
         callbacks=callbacks,
     )
-    if checkpoint is not None:
-        trainer.load_modomodo_state(checkpoint)
-        log.info("resuming from %s", checkpoint)
-    t = time.perf_counter()
-    trainer.train(resume_from_checkpoint=checkpoint)
-    timings["grpo"] = time.perf_counter() - t
-    if trainer.interrupt.interrupted:
-        if main:
-            log.warning("interrupted at step %d: checkpoint saved in %s", trainer.state.global_step, out)
-            _write_summary(cfg, out, trainer, warm, eval_before, None, timings, interrupted=True)
-        raise KeyboardInterrupt
-
-    trainer.save_model(str(out))
-    eval_after = None
-    if evals and main:
-        t = time.perf_counter()
-        eval_after = run_eval(cfg, trainer.model, processor, evals, desc="eval after RL")
-        timings["eval_after"] = time.perf_counter() - t
-    state.wait_for_everyone()
-    if not main:
-        return None
-    timings["total"] = time.perf_counter() - t0
-    return _write_summary(cfg, out, trainer, warm, eval_before, eval_after, timings, interrupted=False)
 
 
-def _last_checkpoint(out: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    ckpt = get_last_checkpoint(str(out))
-    if ckpt is None:
-        raise ConfigError(f"--resume: no checkpoint in {str(out)!r}")
-    return ckpt
-
-
-def _write_summary(cfg, out: Path, trainer, warm, eval_before, eval_after, timings, *, interrupted: bool):
+def write_summary(cfg: TrainConfig, trainer, setup: Setup, eval_after, timings, *, interrupted: bool):
+    out = cfg.output_dir
     records = read_jsonl(out / "metrics.jsonl")
     stats = summarize(records, cfg.train_domains)
     summary = RunSummary(
@@ -469,11 +583,15 @@ def _write_summary(cfg, out: Path, trainer, warm, eval_before, eval_after, timin
         loss_backend=cfg.run.loss_backend,
         reward=stats.get("reward"),
         per_domain=stats.get("per_domain", {}),
-        warm_start=warm,
+        warm_start=setup.warm,
         data_engine=dict(trainer.data_engine_counts) if cfg.run.data_engine else None,
         seconds=timings,
     )
-    before = None if eval_before is None else EvalScores.from_json(eval_before, "eval before RL").brief()
+    before = (
+        None
+        if setup.eval_before is None
+        else EvalScores.from_json(setup.eval_before, "eval before RL").brief()
+    )
     if eval_after is not None:
         after = EvalScores.from_json(eval_after, "eval after RL").brief()
         summary.eval = dataclasses.replace(after, before=before)
