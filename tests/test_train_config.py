@@ -206,3 +206,47 @@ def test_shipped_recipes_dry_run(tmp_path, capsys, monkeypatch, no_model, name):
     else:
         kinds = {r["name"] for d in report["train_domains"].values() for r in d["rewards"]}
         assert {"accuracy", "chart", "iou", "bmas"} <= kinds
+
+
+def test_dry_run_checks_local_data(tmp_path, capsys, no_model):
+    """Every local data path exists and holds the columns its spec maps (first rows only);
+    each problem is reported once, all of them in one error."""
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps({"image": "a.png", "problem": "Is it red?", "solution": "yes"}) + "\n")
+    renamed = tmp_path / "renamed.jsonl"
+    renamed.write_text(json.dumps({"img": "a.png", "problem": "Is it red?", "answer": "yes"}) + "\n")
+    domains = (
+        f"[{{builtin: mixed_r1_yesno, source: {good}}}, "
+        f"{{builtin: mixed_r1_mcq, source: {tmp_path / 'missing.jsonl'}}}, "
+        f"{{builtin: mixed_r1_chart, source: {renamed}}}]"
+    )
+    argv = [
+        "--output-dir",
+        str(tmp_path / "o"),
+        "--model",
+        "some/model",
+        "--domains",
+        domains,
+        "--eval",
+        "false",
+        "--warmstart_steps",
+        "0",
+    ]
+    assert cli.train_main([*argv, "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("missing.jsonl' does not exist") == 1 and "domain 'mixed_r1_mcq'" in err
+    assert "domain 'mixed_r1_chart': column(s) ['image', 'solution'] mapped by the spec are not in" in err
+    assert err.count("mixed_r1_chart") == 1 and "mixed_r1_yesno" not in err
+    assert not (tmp_path / "o").exists()
+    # The same config with the data in place passes.
+    renamed.write_text(good.read_text())
+    (tmp_path / "missing.jsonl").write_text(good.read_text())
+    assert cli.train_main([*argv, "--dry-run"]) == 0
+
+
+def test_dry_run_warns_about_the_loss_backend_once(tmp_path, capsys, caplog, no_model):
+    argv = ["--output-dir", str(tmp_path / "o"), "--steps_per_generation", "2", "--dry-run"]
+    with caplog.at_level("WARNING", logger="modomodo.train"):
+        assert cli.train_main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["loss_backend"] == "trl"
+    assert caplog.text.count("loss_backend auto: TRL's own loss (steps_per_generation=2)") == 1

@@ -475,7 +475,10 @@ def run(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> dict[str, Any] | 
             trainer.load_modomodo_state(checkpoint)
             log.info("resuming from %s", checkpoint)
         with timed(timings, "grpo"):
-            trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
+            if checkpoint is not None and 0 < grpo.max_steps <= rundir.step_of(checkpoint):
+                finished_at(trainer, checkpoint)
+            else:
+                trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
         if trainer.interrupt.interrupted:
             if main:
                 log.warning(
@@ -495,6 +498,15 @@ def run(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> dict[str, Any] | 
             return None
         timings["total"] = time.perf_counter() - t0
         return write_summary(cfg, trainer, setup, eval_after, timings, interrupted=False)
+
+
+def finished_at(trainer, checkpoint: Path) -> None:
+    """A run killed after its last step resumes from the final checkpoint: its weights and
+    state, no further step (transformers' Trainer, resumed there, would train one more)."""
+    from transformers import TrainerState
+
+    trainer._load_from_checkpoint(str(checkpoint))
+    trainer.state = TrainerState.load_from_json(str(checkpoint / "trainer_state.json"))
 
 
 def prepare(cfg: TrainConfig, grpo, state, *, resumed: bool, timings: dict[str, float]) -> Setup:

@@ -71,6 +71,7 @@ OUTPUTS = (
     "*processor_config.json",
     "chat_template.*",
     "training_args.bin",
+    "README.md",  # the model card the trainer writes beside the model
 )
 
 
