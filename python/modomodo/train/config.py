@@ -330,7 +330,6 @@ class ConfigParser(TrlParser):
         for action in self._actions:
             if action.type is not None:
                 action.type = _Typed(action.dest, action.type, action.choices)
-                action.choices = None  # checked by _Typed, which names the key and the value
             if (
                 action.option_strings
                 and action.dest not in self.keys
