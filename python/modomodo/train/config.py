@@ -37,6 +37,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from transformers.hf_argparser import HfArg
 from trl import GRPOConfig, TrlParser
 
 LOSS_BACKENDS = ("auto", "torch", "triton", "trl")
@@ -65,89 +66,66 @@ class RunArgs:
 
     _argument_group_name = "modomodo (RunArgs)"
 
-    model: str = field(
-        default=TINY,
-        metadata={"help": "'tiny' (the tiny Qwen2.5-VL built locally), a hub id or a local path."},
+    model: str = HfArg(
+        default=TINY, help="'tiny' (the tiny Qwen2.5-VL built locally), a hub id or a local path."
     )
-    image_size: int = field(
-        default=112,
-        metadata={
-            "help": "Image side of the tiny model's processor and the synthetic images (a multiple of 28)."
-        },
+    image_size: int = HfArg(
+        default=112, help="Image side of the tiny model and the synthetic images (a multiple of 28)."
     )
-    freeze_vision: bool = field(default=True, metadata={"help": "Freeze the vision tower during RL."})
-    domains: list | str | None = field(
+    freeze_vision: bool = HfArg(default=True, help="Freeze the vision tower during RL.")
+    domains: list | str | None = HfArg(
         default=SYNTHETIC,
-        metadata={
-            "help": "Training domains: 'synthetic' (the suite) or a YAML list of built-in names, spec "
-            "mappings ({builtin: name, ...overrides} or DomainSpec fields) and YAML spec files."
-        },
+        help="Training domains: 'synthetic' (the suite) or a YAML list of built-in names, spec mappings "
+        "({builtin: name, ...overrides} or DomainSpec fields) and YAML spec files.",
     )
-    eval_domains: list | str | None = field(
-        default=SYNTHETIC,
-        metadata={"help": "Evaluation domains, in the form of 'domains' (roles 'in'/'out')."},
+    eval_domains: list | str | None = HfArg(
+        default=SYNTHETIC, help="Evaluation domains, as 'domains' (roles in/out)."
     )
-    train_size: int | None = field(
-        default=None, metadata={"help": "Rows per training domain (synthetic: rows generated); null: all."}
+    train_size: int | None = HfArg(
+        default=None, help="Rows per training domain (synthetic: generated); null: all."
     )
-    eval_size: int | None = field(default=None, metadata={"help": "Rows per evaluation domain; null: all."})
-    synthetic_seed: int = field(
-        default=0, metadata={"help": "Seed of the synthetic suite (TRL's data_seed seeds its data samplers)."}
+    eval_size: int | None = HfArg(default=None, help="Rows per evaluation domain; null: all.")
+    synthetic_seed: int = HfArg(
+        default=0, help="Seed of the synthetic suite (TRL's data_seed seeds its samplers)."
     )
-    weights: dict[str, float] | str | None = field(
+    weights: dict[str, float] | str | None = HfArg(
         default=None,
-        metadata={
-            "help": "Mixture weights by training domain, e.g. '{coco: 2, lisa: 1, others: 0}' (null: uniform). "
-            f"Every training domain needs a weight: '{OTHERS}: W' gives W to the domains not named."
-        },
+        help="Mixture weights by training domain, e.g. '{coco: 2, lisa: 1, others: 0}' (null: uniform). Every "
+        f"training domain needs a weight: '{OTHERS}: W' gives W to the domains not named.",
     )
-    on_exhausted: str = field(
-        default="reshuffle",
-        metadata={"help": f"When a domain runs out: one of {list(ON_EXHAUSTED)} ('stop' ends training)."},
+    on_exhausted: str = HfArg(
+        default="reshuffle", help=f"When a domain runs out: one of {list(ON_EXHAUSTED)}."
     )
-    replacement: bool = field(default=False, metadata={"help": "Draw examples of a domain with replacement."})
-    loss_backend: str = field(
+    replacement: bool = HfArg(default=False, help="Draw the examples of a domain with replacement.")
+    loss_backend: str = HfArg(
         default="auto",
-        metadata={
-            "help": f"One of {list(LOSS_BACKENDS)}: grpo_loss ('auto': Triton on CUDA, torch otherwise) "
-            "or TRL's own loss ('trl')."
-        },
+        help=f"One of {list(LOSS_BACKENDS)}: grpo_loss ('auto': Triton on CUDA, torch otherwise) or TRL's own loss.",
     )
-    data_engine: bool = field(
-        default=False, metadata={"help": "Drop groups whose completions are all correct or all wrong."}
+    data_engine: bool = HfArg(
+        default=False, help="Drop groups whose completions are all correct or all wrong."
     )
-    warmstart_steps: int = field(
-        default=0,
-        metadata={"help": "Steps of supervised warm start on gold completions (synthetic domains)."},
+    warmstart_steps: int = HfArg(
+        default=0, help="Supervised warm-start steps on gold completions (synthetic)."
     )
-    warmstart_batch_size: int = field(default=32, metadata={"help": "Batch size of the warm start."})
-    warmstart_learning_rate: float = field(
-        default=1e-3, metadata={"help": "Learning rate of the warm start."}
+    warmstart_batch_size: int = HfArg(default=32, help="Batch size of the warm start.")
+    warmstart_learning_rate: float = HfArg(default=1e-3, help="Learning rate of the warm start.")
+    warmstart_cache_dir: str | None = HfArg(
+        default=None, help="Cache of warm-started weights (null: user cache)."
     )
-    warmstart_cache_dir: str | None = field(
-        default=None, metadata={"help": "Cache of warm-started weights (null: the user cache folder)."}
+    eval: bool = HfArg(default=True, help="Evaluate on eval_domains after RL (greedy decoding).")
+    eval_before: bool = HfArg(default=True, help="Evaluate before RL as well.")
+    eval_batch_size: int = HfArg(default=64, help="Batch size of evaluation.")
+    eval_max_new_tokens: int = HfArg(default=64, help="New tokens per evaluation answer.")
+    plot: bool = HfArg(default=True, help="Write DIR/reward_curves.png.")
+    resume: bool = HfArg(
+        default=False, help="Continue the run in --output-dir from its newest valid checkpoint."
     )
-    eval: bool = field(
-        default=True, metadata={"help": "Evaluate on eval_domains after RL (greedy decoding)."}
+    overwrite: bool = HfArg(default=False, help="Replace the run in --output-dir (its outputs are removed).")
+    allow_config_change: bool = HfArg(
+        default=False, help="With --resume: accept a changed config (recorded in DIR/history.jsonl)."
     )
-    eval_before: bool = field(default=True, metadata={"help": "Evaluate before RL as well."})
-    eval_batch_size: int = field(default=64, metadata={"help": "Batch size of evaluation."})
-    eval_max_new_tokens: int = field(default=64, metadata={"help": "New tokens per evaluation answer."})
-    plot: bool = field(default=True, metadata={"help": "Write DIR/reward_curves.png."})
-    resume: bool = field(
-        default=False, metadata={"help": "Continue the run in --output-dir from its newest valid checkpoint."}
-    )
-    overwrite: bool = field(
-        default=False, metadata={"help": "Replace the run in --output-dir (its outputs are removed)."}
-    )
-    allow_config_change: bool = field(
-        default=False,
-        metadata={
-            "help": "With --resume: accept a config that differs from the run's (recorded in DIR/history.jsonl)."
-        },
-    )
-    dry_run: bool = field(
-        default=False, metadata={"help": "Validate the config and the data up to the model; write nothing."}
+    dry_run: bool = HfArg(
+        default=False, help="Validate the config and the local data up to the model; write nothing."
     )
 
     def __post_init__(self) -> None:
