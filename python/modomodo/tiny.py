@@ -131,14 +131,30 @@ PATCH_SIZE = 14
 MERGE_SIZE = 2
 
 
-def build_vl_processor(tokenizer=None, *, image_size: int = 112, corpus: Iterable[str] | None = None):
-    """A `Qwen2_5_VLProcessor` built locally: Qwen2-VL's image processor with min/max pixels
-    that keep an `image_size`×`image_size` image at that size, and `build_tokenizer(corpus)`
-    (or the given tokenizer) with its chat template.
+def build_vl_processor(
+    tokenizer=None,
+    *,
+    image_size: int = 112,
+    corpus: Iterable[str] | None = None,
+    architecture: str = "qwen2_5_vl",
+):
+    """A `Qwen2_5_VLProcessor` (or, with `architecture="qwen2_vl"`, a `Qwen2VLProcessor`)
+    built locally: Qwen2-VL's image processor with min/max pixels that keep an
+    `image_size`×`image_size` image at that size, and `build_tokenizer(corpus)` (or the given
+    tokenizer) with its chat template.
 
     A 112×112 image becomes 8×8 patches of 14 pixels, merged 2×2 into 16 image tokens.
     """
-    from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
+    from transformers import (
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessor,
+        Qwen2VLProcessor,
+        Qwen2VLVideoProcessor,
+    )
+
+    processor_class = {"qwen2_5_vl": Qwen2_5_VLProcessor, "qwen2_vl": Qwen2VLProcessor}.get(architecture)
+    if processor_class is None:
+        raise ValueError(f"architecture={architecture!r}: expected 'qwen2_5_vl' or 'qwen2_vl'")
 
     factor = PATCH_SIZE * MERGE_SIZE
     if image_size < factor or image_size % factor:
@@ -157,7 +173,7 @@ def build_vl_processor(tokenizer=None, *, image_size: int = 112, corpus: Iterabl
     video_processor = Qwen2VLVideoProcessor(
         min_pixels=pixels, max_pixels=pixels, patch_size=PATCH_SIZE, merge_size=MERGE_SIZE
     )
-    processor = Qwen2_5_VLProcessor(
+    processor = processor_class(
         image_processor=image_processor,
         tokenizer=tokenizer,
         video_processor=video_processor,
@@ -236,6 +252,75 @@ def tiny_vl_model(
     )
     torch.manual_seed(seed)
     model = Qwen2_5_VLForConditionalGeneration(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.bos_token_id = None
+    return model
+
+
+def tiny_qwen2vl_model(
+    tokenizer,
+    *,
+    hidden_size: int = 64,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    num_kv_heads: int = 2,
+    intermediate_size: int = 128,
+    vision_embed_dim: int = 32,
+    vision_depth: int = 1,
+    vision_heads: int = 2,
+    seed: int = 0,
+):
+    """A randomly initialised Qwen2-VL-architecture model (`Qwen2VLForConditionalGeneration`,
+    MoDoMoDo's model class), tiny: it exists so that the paper's recipe can run end to end
+    in tests. Use with `build_vl_processor(..., architecture="qwen2_vl")`.
+    """
+    import torch
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+
+    tokenizer = getattr(tokenizer, "tokenizer", tokenizer)
+    head_dim = hidden_size // num_heads
+    if hidden_size % num_heads or head_dim % 4:
+        raise ValueError(
+            f"hidden_size={hidden_size!r}, num_heads={num_heads!r}: expected a head size divisible by 4"
+        )
+    half = head_dim // 2
+    mrope = [half // 4, (half - half // 4) // 2]
+    mrope.append(half - sum(mrope))
+    ids = {name: tokenizer.convert_tokens_to_ids(name) for name in SPECIAL_TOKENS}
+    config = Qwen2VLConfig(
+        text_config=dict(
+            vocab_size=len(tokenizer),
+            hidden_size=hidden_size,
+            intermediate_size=intermediate_size,
+            num_hidden_layers=num_layers,
+            num_attention_heads=num_heads,
+            num_key_value_heads=num_kv_heads,
+            max_position_embeddings=2048,
+            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope},
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            bos_token_id=None,
+            tie_word_embeddings=True,
+        ),
+        vision_config=dict(
+            depth=vision_depth,
+            embed_dim=vision_embed_dim,
+            hidden_size=hidden_size,
+            mlp_ratio=2,
+            num_heads=vision_heads,
+            patch_size=PATCH_SIZE,
+            spatial_merge_size=MERGE_SIZE,
+            temporal_patch_size=2,
+        ),
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(seed)
+    model = Qwen2VLForConditionalGeneration(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.bos_token_id = None
