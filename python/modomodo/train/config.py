@@ -463,6 +463,11 @@ class TrainConfig:
         # config asks for it, train in fp32 there.
         if kwargs.get("bf16") is None and kwargs.get("fp16") is None and not torch.cuda.is_available():
             kwargs["bf16"] = False
+        # Without a GPU, processes started by `accelerate launch` join one gloo world only under
+        # `use_cpu`; otherwise each runs alone as rank 0 of a world of one, and they all write
+        # the same output directory.
+        if not torch.cuda.is_available() and kwargs.get("use_cpu") is None:
+            kwargs["use_cpu"] = True
         # TRL's default (gradient checkpointing on) under its non-deprecated name.
         if "gradient_checkpointing" not in kwargs:
             kwargs.setdefault("activation_checkpointing", True)
