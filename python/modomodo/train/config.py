@@ -37,7 +37,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from transformers.hf_argparser import HfArg
 from trl import GRPOConfig, TrlParser
 
 LOSS_BACKENDS = ("auto", "torch", "triton", "trl")
@@ -66,66 +65,84 @@ class RunArgs:
 
     _argument_group_name = "modomodo (RunArgs)"
 
-    model: str = HfArg(
-        default=TINY, help="'tiny' (the tiny Qwen2.5-VL built locally), a hub id or a local path."
+    model: str = field(
+        default=TINY,
+        metadata={"help": "'tiny' (the tiny Qwen2.5-VL built locally), a hub id or a local path."},
     )
-    image_size: int = HfArg(
-        default=112, help="Image side of the tiny model and the synthetic images (a multiple of 28)."
+    image_size: int = field(
+        default=112,
+        metadata={"help": "Image side of the tiny model and the synthetic images (a multiple of 28)."},
     )
-    freeze_vision: bool = HfArg(default=True, help="Freeze the vision tower during RL.")
-    domains: list | str | None = HfArg(
+    freeze_vision: bool = field(default=True, metadata={"help": "Freeze the vision tower during RL."})
+    domains: list | str | None = field(
         default=SYNTHETIC,
-        help="Training domains: 'synthetic' (the suite) or a YAML list of built-in names, spec mappings "
-        "({builtin: name, ...overrides} or DomainSpec fields) and YAML spec files.",
+        metadata={
+            "help": "Training domains: 'synthetic' (the suite) or a YAML list of built-in names, spec mappings "
+            "({builtin: name, ...overrides} or DomainSpec fields) and YAML spec files."
+        },
     )
-    eval_domains: list | str | None = HfArg(
-        default=SYNTHETIC, help="Evaluation domains, as 'domains' (roles in/out)."
+    eval_domains: list | str | None = field(
+        default=SYNTHETIC, metadata={"help": "Evaluation domains, as 'domains' (roles in/out)."}
     )
-    train_size: int | None = HfArg(
-        default=None, help="Rows per training domain (synthetic: generated); null: all."
+    train_size: int | None = field(
+        default=None, metadata={"help": "Rows per training domain (synthetic: generated); null: all."}
     )
-    eval_size: int | None = HfArg(default=None, help="Rows per evaluation domain; null: all.")
-    synthetic_seed: int = HfArg(
-        default=0, help="Seed of the synthetic suite (TRL's data_seed seeds its samplers)."
+    eval_size: int | None = field(default=None, metadata={"help": "Rows per evaluation domain; null: all."})
+    synthetic_seed: int = field(
+        default=0, metadata={"help": "Seed of the synthetic suite (TRL's data_seed seeds its samplers)."}
     )
-    weights: dict[str, float] | str | None = HfArg(
+    weights: dict[str, float] | str | None = field(
         default=None,
-        help="Mixture weights by training domain, e.g. '{coco: 2, lisa: 1, others: 0}' (null: uniform). Every "
-        f"training domain needs a weight: '{OTHERS}: W' gives W to the domains not named.",
+        metadata={
+            "help": "Mixture weights by training domain, e.g. '{coco: 2, lisa: 1, others: 0}' (null: uniform). Every "
+            f"training domain needs a weight: '{OTHERS}: W' gives W to the domains not named."
+        },
     )
-    on_exhausted: str = HfArg(
-        default="reshuffle", help=f"When a domain runs out: one of {list(ON_EXHAUSTED)}."
+    on_exhausted: str = field(
+        default="reshuffle", metadata={"help": f"When a domain runs out: one of {list(ON_EXHAUSTED)}."}
     )
-    replacement: bool = HfArg(default=False, help="Draw the examples of a domain with replacement.")
-    loss_backend: str = HfArg(
+    replacement: bool = field(
+        default=False, metadata={"help": "Draw the examples of a domain with replacement."}
+    )
+    loss_backend: str = field(
         default="auto",
-        help=f"One of {list(LOSS_BACKENDS)}: grpo_loss ('auto': Triton on CUDA, torch otherwise) or TRL's own loss.",
+        metadata={
+            "help": f"One of {list(LOSS_BACKENDS)}: grpo_loss ('auto': Triton on CUDA, torch otherwise) or TRL's own loss."
+        },
     )
-    data_engine: bool = HfArg(
-        default=False, help="Drop groups whose completions are all correct or all wrong."
+    data_engine: bool = field(
+        default=False, metadata={"help": "Drop groups whose completions are all correct or all wrong."}
     )
-    warmstart_steps: int = HfArg(
-        default=0, help="Supervised warm-start steps on gold completions (synthetic)."
+    warmstart_steps: int = field(
+        default=0, metadata={"help": "Supervised warm-start steps on gold completions (synthetic)."}
     )
-    warmstart_batch_size: int = HfArg(default=32, help="Batch size of the warm start.")
-    warmstart_learning_rate: float = HfArg(default=1e-3, help="Learning rate of the warm start.")
-    warmstart_cache_dir: str | None = HfArg(
-        default=None, help="Cache of warm-started weights (null: user cache)."
+    warmstart_batch_size: int = field(default=32, metadata={"help": "Batch size of the warm start."})
+    warmstart_learning_rate: float = field(
+        default=1e-3, metadata={"help": "Learning rate of the warm start."}
     )
-    eval: bool = HfArg(default=True, help="Evaluate on eval_domains after RL (greedy decoding).")
-    eval_before: bool = HfArg(default=True, help="Evaluate before RL as well.")
-    eval_batch_size: int = HfArg(default=64, help="Batch size of evaluation.")
-    eval_max_new_tokens: int = HfArg(default=64, help="New tokens per evaluation answer.")
-    plot: bool = HfArg(default=True, help="Write DIR/reward_curves.png.")
-    resume: bool = HfArg(
-        default=False, help="Continue the run in --output-dir from its newest valid checkpoint."
+    warmstart_cache_dir: str | None = field(
+        default=None, metadata={"help": "Cache of warm-started weights (null: user cache)."}
     )
-    overwrite: bool = HfArg(default=False, help="Replace the run in --output-dir (its outputs are removed).")
-    allow_config_change: bool = HfArg(
-        default=False, help="With --resume: accept a changed config (recorded in DIR/history.jsonl)."
+    eval: bool = field(
+        default=True, metadata={"help": "Evaluate on eval_domains after RL (greedy decoding)."}
     )
-    dry_run: bool = HfArg(
-        default=False, help="Validate the config and the local data up to the model; write nothing."
+    eval_before: bool = field(default=True, metadata={"help": "Evaluate before RL as well."})
+    eval_batch_size: int = field(default=64, metadata={"help": "Batch size of evaluation."})
+    eval_max_new_tokens: int = field(default=64, metadata={"help": "New tokens per evaluation answer."})
+    plot: bool = field(default=True, metadata={"help": "Write DIR/reward_curves.png."})
+    resume: bool = field(
+        default=False, metadata={"help": "Continue the run in --output-dir from its newest valid checkpoint."}
+    )
+    overwrite: bool = field(
+        default=False, metadata={"help": "Replace the run in --output-dir (its outputs are removed)."}
+    )
+    allow_config_change: bool = field(
+        default=False,
+        metadata={"help": "With --resume: accept a changed config (recorded in DIR/history.jsonl)."},
+    )
+    dry_run: bool = field(
+        default=False,
+        metadata={"help": "Validate the config and the local data up to the model; write nothing."},
     )
 
     def __post_init__(self) -> None:
@@ -168,6 +185,10 @@ class RunArgs:
                     raise _bad(f"weights[{name!r}]", w, "a finite number >= 0")
             if not any(w > 0 for w in self.weights.values()):
                 raise _bad("weights", dict(self.weights), "at least one weight > 0 (they are all zero)")
+
+    def mixture(self) -> Mapping[str, float] | None:
+        """`weights` as validated (a mapping or None; the text form is parsed on construction)."""
+        return typing.cast("Mapping[str, float] | None", self.weights)
 
     def _check_types(self) -> None:
         """The parser types every value; this catches a wrong type given from Python."""
@@ -239,7 +260,7 @@ def check_grpo_ranges(grpo: Mapping[str, Any]) -> None:
 class _BadValue(Exception):
     """Raised by a key's type converter; not a ValueError, so argparse lets it through."""
 
-    def __init__(self, key: str, value: str, expected: str):
+    def __init__(self, key: str, value: Any, expected: str):
         super().__init__(key, value, expected)
         self.key, self.value, self.expected = key, value, expected
 
@@ -289,8 +310,9 @@ class ConfigParser(TrlParser):
     """`trl.TrlParser` over `RunArgs` and `GRPOConfig`, reading a YAML config then flags."""
 
     def __init__(self, prog: str = "modomodo-train") -> None:
+        dataclasses_: list[Any] = [RunArgs, _GRPOArgs]
         super().__init__(
-            [RunArgs, _GRPOArgs],
+            dataclasses_,
             prog=prog,
             usage=f"{prog} [--config FILE.yaml|NAME] [--key value ...] --output-dir DIR",
             description="Multi-domain GRPO (MoDoMoDo) on TRL. Without --config: the embedded default "
@@ -304,10 +326,13 @@ class ConfigParser(TrlParser):
             help="YAML config (a path, or the name of a config shipped in modomodo/configs). "
             "Flags override its keys.",
         )
-        self.keys: dict[str, argparse.Action] = {}
+        self.keys: dict[str, argparse.Action] = {}  # key -> its option (not the --no_* twin)
+        self.types: dict[str, _Typed] = {}
         for action in self._actions:
             if action.type is not None:
-                action.type = _Typed(action.dest, action.type, action.choices)
+                action.type = self.types.setdefault(
+                    action.dest, _Typed(action.dest, action.type, action.choices)
+                )
             if (
                 action.option_strings
                 and action.dest not in self.keys
@@ -323,8 +348,7 @@ class ConfigParser(TrlParser):
         out: dict[str, Any] = {}
         for key, value in data.items():
             self.check_key(key, where)
-            action = self.keys[key]
-            convert = action.type
+            action, convert = self.keys[key], self.types.get(key)
             try:
                 if value is None or convert is None:
                     out[key] = value
@@ -444,10 +468,11 @@ class TrainConfig:
 
     def mixture_weights(self) -> dict[str, float]:
         """Weights by training domain, in domain order (uniform when none were given)."""
-        if self.run.weights is None:
+        weights = self.run.mixture()
+        if weights is None:
             return {n: 1.0 for n in self.train_domains}
-        rest = self.run.weights.get(OTHERS, 0.0)
-        return {n: float(self.run.weights.get(n, rest)) for n in self.train_domains}
+        rest = weights.get(OTHERS, 0.0)
+        return {n: float(weights.get(n, rest)) for n in self.train_domains}
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self.run)
@@ -614,7 +639,7 @@ def validate(cfg: TrainConfig, *, check_dir: bool = True) -> None:
                 f"config key 'eval_domains': domain {s.name!r} has role {s.role!r}; expected 'in' or 'out' "
                 "(In-Score and Out-Score are computed from the roles)"
             )
-    check_weights(run.weights, cfg.train_domains)
+    check_weights(run.mixture(), cfg.train_domains)
     if run.warmstart_steps and not all(s.is_synthetic for s in cfg.train_specs):
         missing = [s.name for s in cfg.train_specs if not s.is_synthetic]
         raise ConfigError(

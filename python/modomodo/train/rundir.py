@@ -228,7 +228,7 @@ def checkpoints(path: Path) -> list[Path]:
 
 def newest_valid_checkpoint(path: Path) -> tuple[Path, list[tuple[Path, str]]]:
     """(the newest checkpoint that can be resumed, [(a newer invalid one, why), ...])."""
-    skipped = []
+    skipped: list[tuple[Path, str]] = []
     for folder in checkpoints(path):
         problem = checkpoint_problem(folder)
         if problem is None:
