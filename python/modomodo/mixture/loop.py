@@ -491,9 +491,26 @@ class MixLoop:
     def report(self, s: MixtureSurrogate, cv: CVResult) -> LoopResult:
         from modomodo.mixture.plots import plot_observed_vs_predicted, plot_pair_surfaces
 
-        c = self.cfg
-        t = c.target
+        t = self.cfg.target
         runs = self.mean_records()
+        rows = self._report_rows(s, runs)
+        summary = self._report_summary(s, cv, runs, rows)
+        md = self._markdown(summary, rows)
+        report_md = self.dir / "report.md"
+        report_json = self.dir / "report.json"
+        report_md.write_text(md)
+        report_json.write_text(json.dumps(_clean(summary), indent=1, allow_nan=False))
+        try:
+            plot_observed_vs_predicted(s, self.dir / "surrogate.png", cv=cv, target=t)
+            plot_pair_surfaces(s, self.dir / "pairs.png", target=t)
+        except Exception as exc:  # a figure must never lose the report
+            warnings.warn(f"could not draw the figures: {exc}", UserWarning, stacklevel=1)
+        self.log(md)
+        return LoopResult(self.dir, self.records(), report_md, report_json, summary)
+
+    def _report_rows(self, s: MixtureSurrogate, runs: list[RunRecord]) -> list[dict[str, Any]]:
+        """One row per mixture, in plan order: its scores over seeds and the surrogate's
+        prediction."""
         by_name = {r.name: r for r in runs}
         order = [n for n in self.plan if n in by_name]
         pred, spread = (
@@ -501,27 +518,33 @@ class MixLoop:
             if order
             else (np.zeros(0), np.zeros(0))
         )
-        rows = []
-        for n, p, sd in zip(order, pred, spread):
-            r = by_name[n]
-            rows.append(
-                {
-                    "name": n,
-                    "kind": r.kind,
-                    "weights": r.weights,
-                    "seeds": r.meta["n_seeds"],
-                    "in_score": r.in_score,
-                    "out_score": r.out_score,
-                    "sd": r.meta.get("sd"),
-                    "predicted": float(p),
-                    "spread": float(sd),
-                    "predicted_when_picked": self.plan[n].get("predicted"),
-                }
-            )
+        return [
+            {
+                "name": n,
+                "kind": by_name[n].kind,
+                "weights": by_name[n].weights,
+                "seeds": by_name[n].meta["n_seeds"],
+                "in_score": by_name[n].in_score,
+                "out_score": by_name[n].out_score,
+                "sd": by_name[n].meta.get("sd"),
+                "predicted": float(p),
+                "spread": float(sd),
+                "predicted_when_picked": self.plan[n].get("predicted"),
+            }
+            for n, p, sd in zip(order, pred, spread)
+        ]
+
+    def _report_summary(
+        self, s: MixtureSurrogate, cv: CVResult, runs: list[RunRecord], rows: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """report.json: the study's settings, the fit, every run, and the verdicts against
+        the uniform mixture."""
+        c = self.cfg
+        t = c.target
+        by_name = {r.name: r for r in runs}
         failed = sorted(
             {f"{r.name} (seed {r.seed})" for r in self.records() if not math.isfinite(r.score(t))}
         )
-
         uniform = by_name.get("uniform")
         heur = [by_name[n] for n in self._stage("heuristic") if n in by_name]
         picks = [by_name[n] for n in self._stage("surrogate") if n in by_name]
@@ -531,7 +554,7 @@ class MixLoop:
         if uniform is not None and top is not None:
             beat = top.score(t) > uniform.score(t)
         best_run = max(runs, key=lambda r: r.score(t)) if runs else None
-        summary = {
+        return {
             "domains": c.domains,
             "target": t,
             "seeds": c.seeds,
@@ -565,18 +588,6 @@ class MixLoop:
             "skipped": self.skipped,
             "target_spread": float(np.ptp([r.score(t) for r in runs])) if runs else None,
         }
-        md = self._markdown(summary, rows)
-        report_md = self.dir / "report.md"
-        report_json = self.dir / "report.json"
-        report_md.write_text(md)
-        report_json.write_text(json.dumps(_clean(summary), indent=1, allow_nan=False))
-        try:
-            plot_observed_vs_predicted(s, self.dir / "surrogate.png", cv=cv, target=t)
-            plot_pair_surfaces(s, self.dir / "pairs.png", target=t)
-        except Exception as exc:  # a figure must never lose the report
-            warnings.warn(f"could not draw the figures: {exc}", UserWarning, stacklevel=1)
-        self.log(md)
-        return LoopResult(self.dir, self.records(), report_md, report_json, summary)
 
     def _markdown(self, summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         c = self.cfg
