@@ -197,3 +197,33 @@ def test_a_few_steps_move_every_parameter_and_score_each_completion_once(tmp_pat
     for step, entry in enumerate(logs, start=1):
         assert entry["domain/a/draws"] + entry["domain/b/draws"] == step * prompts_per_step
         assert not any(key.startswith("mixture/") for key in entry)
+
+
+def test_the_loss_backend_falls_back_to_trl_only_for_auto(tmp_path, caplog):
+    from trl import GRPOConfig
+
+    from modomodo.train.trainer import resolve_loss_backend
+
+    def config(**kwargs):
+        return GRPOConfig(
+            output_dir=str(tmp_path), use_cpu=True, report_to="none", num_generations=2, **kwargs
+        )
+
+    plain = config(per_device_train_batch_size=4)
+    assert [resolve_loss_backend(b, plain) for b in ("auto", "torch", "triton", "trl")] == [
+        "auto",
+        "torch",
+        "triton",
+        "trl",
+    ]
+    odd = config(per_device_train_batch_size=2, steps_per_generation=2, loss_type="cispo")
+    with caplog.at_level("WARNING", logger="modomodo.train.trainer"):
+        assert resolve_loss_backend("auto", odd) == "trl"
+    assert "TRL's own loss (steps_per_generation=2" in caplog.text and "loss_type='cispo'" in caplog.text
+    assert resolve_loss_backend("trl", odd) == "trl"
+    with pytest.raises(
+        ValueError, match=r"loss_backend='torch' \(grpo_loss\) cannot run with steps_per_generation=2"
+    ):
+        resolve_loss_backend("torch", odd)
+    with pytest.raises(ValueError, match=r"invalid loss_backend 'cuda': expected one of \['trl', 'auto'"):
+        resolve_loss_backend("cuda", plain)
