@@ -63,7 +63,7 @@ def test_defaults_are_filled_from_the_spec():
         ),
         (
             {"rewards": [{"name": "accuracy", "options": {"mode": "match"}}]},
-            r"option 'mode' = 'match' is invalid; expected options among \['kind', 'rel_tol'\]",
+            r"option 'mode' = 'match' is invalid; expected options among \['kind', 'math_timeout', 'math_verify', 'rel_tol'\]",
         ),
         ({"rewards": [{"name": "accuracy"}, {"name": "accuracy"}]}, r"each reward at most once"),
         (

@@ -356,3 +356,24 @@ def test_routed_as_the_reward_of_a_grpo_trainer(tmp_path):
         prompts, completions, domain=ds, solution=[rows[d][1] for d in ds], image_size=[[100, 100]] * 4
     )
     assert again == pytest.approx(logged, abs=1e-6)
+
+
+def test_a_spec_can_send_undecided_math_to_math_verify(monkeypatch):
+    import dataclasses
+
+    from modomodo.rewards import registry
+
+    seen = []
+
+    def spy(completions, solutions, **options):
+        seen.append(options)
+        return [1.0] * len(completions)
+
+    accuracy = dataclasses.replace(registry.REWARDS["accuracy"], func=spy)
+    monkeypatch.setitem(registry.REWARDS, "accuracy", accuracy)
+    options = {"kind": "math", "math_verify": True, "math_timeout": 2.5}
+    f = mtrl.routed({"m": [{"name": "accuracy", "weight": 1.0, "options": options}]}, gate=False)
+    assert f(None, ["<answer>x</answer>"], domain=["m"], solution=["1"]) == [1.0]
+    assert seen == [options]
+    with pytest.raises(ValueError, match="math_timeout"):
+        mtrl.routed({"m": [{"name": "accuracy", "weight": 1.0, "options": {"math_timeout": -1.0}}]})

@@ -94,7 +94,13 @@ REWARDS: dict[str, Reward] = {
             "accuracy",
             accuracy_reward,
             "text",
-            {"kind": Option(str, ACCURACY_KINDS), "rel_tol": Option(float, minimum=0.0)},
+            {
+                "kind": Option(str, ACCURACY_KINDS),
+                "rel_tol": Option(float, minimum=0.0),
+                # kind math: undecided pairs go to math-verify, each within math_timeout seconds
+                "math_verify": Option(bool),
+                "math_timeout": Option(float, minimum=0.0),
+            },
         ),
         Reward(
             "iou",
