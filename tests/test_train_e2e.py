@@ -81,6 +81,7 @@ def test_summary_metrics_plot_and_eval(finished_run):
             assert {f"domain/{d}/reward", f"domain/{d}/zero_std_frac"} <= keys
     assert any(k.startswith("routed/") and k.count("/") == 2 for k in keys)  # mean per reward function
     assert "routed/spatial/format" in keys  # the format pass rate of the domain whose rewards list it
+    assert not any(k.startswith("routed/") and k.count("/") == 1 for k in keys)  # that is domain/<d>/reward
     # Draws: each generation batch lists its groups' domains and the rows of the one process.
     draws = read_jsonl(out / "draws.jsonl")
     assert len(draws) == 3 and all(len(d["domains"]) == 2 and len(d["rows"]["0"]) == 4 for d in draws)

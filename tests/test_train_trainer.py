@@ -227,3 +227,24 @@ def test_the_loss_backend_falls_back_to_trl_only_for_auto(tmp_path, caplog):
         resolve_loss_backend("torch", odd)
     with pytest.raises(ValueError, match=r"invalid loss_backend 'cuda': expected one of \['trl', 'auto'"):
         resolve_loss_backend("cuda", plain)
+
+
+def test_routed_leaves_the_per_domain_total_to_the_trainer_when_asked():
+    from modomodo.rewards.trl import routed
+
+    spec = {"a": [{"name": "format"}, {"name": "accuracy", "weight": 2.0, "options": {"kind": "exact"}}]}
+    good = "<think>x</think><answer>yes</answer>"
+    for log_totals, expected in (
+        (True, {"routed/a", "routed/a/format", "routed/a/accuracy"}),
+        (False, {"routed/a/format", "routed/a/accuracy"}),
+    ):
+        logged: dict[str, float] = {}
+        scores = routed(spec, log_totals=log_totals)(
+            [None, None],
+            [good, "no"],
+            domain=["a", "a"],
+            solution=["yes", "yes"],
+            log_metric=logged.__setitem__,
+        )
+        assert scores == [3.0, 0.0] and set(logged) == expected
+        assert logged["routed/a/format"] == 0.5 and logged["routed/a/accuracy"] == 0.5

@@ -138,6 +138,7 @@ def routed(
     gate: bool = True,
     embedder: Any = None,
     name: str = "routed",
+    log_totals: bool = True,
 ) -> RewardFunc:
     """One TRL reward function scoring each row with the rewards its `domain` lists in `spec`.
 
@@ -147,7 +148,8 @@ def routed(
     in `spec` raises `ValueError`. `embedder` is used by `bmas` entries that name none (a
     YAML spec cannot hold one). The spec is checked now against the reward registry. Mean
     rewards per domain and per reward are logged through TRL's `log_metric` as
-    `<name>/<domain>` and `<name>/<domain>/<reward>`.
+    `<name>/<domain>` and `<name>/<domain>/<reward>`; `log_totals=False` leaves out the first
+    (for a trainer that logs the per-domain reward itself, as `ModomodoGRPOTrainer` does).
     """
     table = reward_table(spec, embedder=embedder)
 
@@ -177,7 +179,8 @@ def routed(
             for i, v in zip(rows, gated_sum(entries, scores, gate)):
                 out[i] = v
             if callable(log_metric):
-                _log_means(log_metric, f"{name}/{domain}", entries, scores, [out[i] for i in rows])
+                totals = [out[i] for i in rows] if log_totals else None
+                _log_means(log_metric, f"{name}/{domain}", entries, scores, totals)
         return out
 
     return _named(reward_func, name)
@@ -192,9 +195,10 @@ def _log_means(
     prefix: str,
     entries: Sequence[Entry],
     scores: Sequence[Sequence[float | None]],
-    totals: Sequence[float | None],
+    totals: Sequence[float | None] | None,
 ) -> None:
-    for key, values in [(prefix, totals)] + [(f"{prefix}/{e.name}", s) for e, s in zip(entries, scores)]:
+    means = [] if totals is None else [(prefix, totals)]
+    for key, values in means + [(f"{prefix}/{e.name}", s) for e, s in zip(entries, scores)]:
         finite = [float(v) for v in values if v is not None]
         if finite:
             log_metric(key, sum(finite) / len(finite))

@@ -28,7 +28,7 @@ Metrics (each logged once, under one name; evaluation logs carry TRL's `eval_` p
 - `data_engine/all_correct`, `data_engine/all_wrong`, `data_engine/kept`: groups this step
   (with `data_engine`);
 - from the `routed` reward function: `routed/<d>/<reward>`, the mean of each reward of d
-  (`routed/<d>/format` is d's format pass rate), and `routed/<d>`;
+  (`routed/<d>/format` is d's format pass rate);
 - TRL's own: `loss`, `grad_norm`, `learning_rate`, `reward`, `reward_std`,
   `rewards/routed/mean`, `rewards/routed/std`, `frac_reward_zero_std`, `completions/*`,
   `num_tokens`, `entropy`, `kl` (beta != 0), `clip_ratio/*`, `step_time`, `epoch`.
@@ -381,7 +381,8 @@ def make_trainer(
         from modomodo.rewards.bmas import TokenEmbedder
 
         embedder = TokenEmbedder(model, processor.tokenizer)
-    reward = routed(reward_spec, embedder=embedder, name=REWARD_NAME)
+    # The per-domain reward is the trainer's domain/<d>/reward: routed logs only its parts.
+    reward = routed(reward_spec, embedder=embedder, name=REWARD_NAME, log_totals=False)
     max_reward = {d: sum(float(e.get("weight", 1.0)) for e in entries) for d, entries in reward_spec.items()}
     interrupt = interrupt_callback()
     all_callbacks = [metrics_callback(metrics_path)] if metrics_path is not None else []
