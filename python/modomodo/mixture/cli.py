@@ -6,7 +6,11 @@
     modomodo-mix run [--config mix.yaml] [--output-dir DIR] [--parallel N] [--launcher local|ray]
 
 Records are JSON lines (see records.py) or a table laid out like the paper's Table 2
-(`.tsv`). Bad input exits with status 2 and a one-line message.
+(`.tsv`). Bad input exits with status 2 and a one-line message (capped in length),
+before any work: every number is checked for its range (NaN and infinity refused), a
+design's size is counted before it is made, output paths are checked before fitting.
+A run recorded twice is refused, except a failed record (NaN target) followed by its
+retry, which `modomodo-mix run` writes on resume: the retry replaces it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -22,20 +27,106 @@ from typing import Any
 
 import numpy as np
 
-from modomodo.mixture.design import dirichlet_mixtures, seed_mixtures, simplex_lattice
+from modomodo._io import atomic_write_text
+from modomodo.mixture.design import MAX_DESIGN_POINTS, dirichlet_mixtures, seed_mixtures, simplex_lattice
 from modomodo.mixture.records import PAPER_DOMAINS, RunRecord, finite_records, load_records, load_table
 from modomodo.mixture.search import optimize, propose
 from modomodo.mixture.surrogate import SURROGATES, QuadraticSurrogate, make_surrogate
+
+# An error message longer than this is cut (a bad value can be megabytes long).
+MAX_ERROR_CHARS = 1000
+# Upper bounds of options whose work grows with them.
+MAX_BOOT = 100_000
+
+
+def _number(kind: type, *, low: float, low_open: bool = False, high: float | None = None):
+    """An argparse type: an int or a finite float in [low, high] (or (low, high])."""
+    what = "an integer" if kind is int else "a finite number"
+    bound = f"{'>' if low_open else '>='} {low:g}" + ("" if high is None else f" and <= {high:g}")
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            noun = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}; expected {what} {bound}") from None
+        if not math.isfinite(v) or v < low or (low_open and v == low) or (high is not None and v > high):
+            raise argparse.ArgumentTypeError(f"{text}; expected {what} {bound}")
+        return v
+
+    return parse
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}; expected comma-separated integers such as 0,1,2"
+        ) from None
 
 
 def _domains(text: str) -> list[str]:
     return [d.strip() for d in text.split(",") if d.strip()]
 
 
-def _load(path: str, domains: list[str] | None) -> list[RunRecord]:
+def _load(path: str, domains: list[str] | None, target: str) -> list[RunRecord]:
+    """The records of a file, each (name, seed) once; an empty file is an error."""
     if path.endswith(".tsv"):
-        return load_table(path, domains or PAPER_DOMAINS)
-    return load_records(path)
+        records = load_table(path, domains or PAPER_DOMAINS)
+    else:
+        records = load_records(path)
+    if not records:
+        raise ValueError(f"records file {path!r} holds no run records; expected one JSON object per line")
+    return _unique(records, path, target)
+
+
+def _unique(records: list[RunRecord], path: str, target: str) -> list[RunRecord]:
+    """Refuse a run given twice; a failed record (NaN target) is replaced by a later one
+    of the same run, as `modomodo-mix run` retries it on resume."""
+    kept: dict[tuple[str, int], int] = {}
+    weights: dict[str, tuple[int, dict[str, float]]] = {}
+    out: list[RunRecord | None] = []
+    for i, r in enumerate(records):
+        first = weights.setdefault(r.name, (i, r.weights))
+        if first[1] != r.weights:
+            raise ValueError(
+                f"{path}: run {r.name!r} has two different mixtures (records {first[0] + 1} and {i + 1}: "
+                f"{first[1]} and {r.weights}); expected one mixture per run name"
+            )
+        if r.key in kept:
+            j = kept[r.key]
+            earlier = out[j]
+            assert earlier is not None
+            if math.isfinite(earlier.score(target)):
+                raise ValueError(
+                    f"{path}: run {r.name!r} (seed {r.seed}) is recorded twice (records {j + 1} and {i + 1}); "
+                    "expected each run once: rename or remove one"
+                )
+            out[j] = None  # a failed attempt, superseded by this one
+        kept[r.key] = len(out)
+        out.append(r)
+    return [r for r in out if r is not None]
+
+
+def _writable_file(path: str | None, option: str) -> None:
+    """Check an output file can be written, before the work that produces it."""
+    if path is None:
+        return
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if p.is_dir():
+        raise ValueError(f"{option} {path!r} is a directory; expected a file path")
+    if not parent.is_dir():
+        raise ValueError(f"{option} {path!r}: folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise ValueError(f"{option} {path!r} is not writable")
+
+
+def _short(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} ... ({len(text) - limit:,} more characters)"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -59,6 +150,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         doms = load_config(args.config).domains
     else:
         raise ValueError("plan: give --domains a,b,c or --config FILE.yaml")
+    _writable_file(args.output, "--output")
     plan = {name: ("seed", w) for name, w in seed_mixtures(doms).items()}
     if args.dirichlet:
         plan.update(
@@ -71,7 +163,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         plan.update({n: ("lattice", w) for n, w in simplex_lattice(doms, args.lattice).items()})
     lines = [json.dumps({"name": n, "kind": k, "weights": w}) for n, (k, w) in plan.items()]
     if args.output:
-        Path(args.output).write_text("\n".join(lines) + "\n")
+        atomic_write_text(args.output, "\n".join(lines) + "\n")
         print(f"wrote {len(lines)} mixtures to {args.output}")
     print(
         _table(["run", "kind", *doms], [[n, k, *(f"{w[d]:.3f}" for d in doms)] for n, (k, w) in plan.items()])
@@ -83,7 +175,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace):
-    records = _load(args.records, _domains(args.domains) if args.domains else None)
+    records = _load(args.records, _domains(args.domains) if args.domains else None, args.target)
     if args.drop_nan:
         records = finite_records(records, args.target)
     s = make_surrogate(args.model, ridge=args.ridge)
@@ -99,6 +191,8 @@ def _fit(args: argparse.Namespace):
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    if args.plot_dir and Path(args.plot_dir).exists() and not Path(args.plot_dir).is_dir():
+        raise ValueError(f"--plot-dir {args.plot_dir!r} is a file; expected a folder")
     records, s = _fit(args)
     doms = s.domains_
     assert doms is not None
@@ -154,6 +248,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_propose(args: argparse.Namespace) -> int:
+    _writable_file(args.json, "--json")
     _, s = _fit(args)
     doms = s.domains_
     assert doms is not None
@@ -183,7 +278,8 @@ def cmd_propose(args: argparse.Namespace) -> int:
     ]
     print(_table(["#", *doms, f"predicted {args.target} ± spread"], rows))
     if args.json:
-        Path(args.json).write_text(
+        atomic_write_text(
+            args.json,
             "\n".join(
                 json.dumps(
                     {
@@ -195,7 +291,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
                 )
                 for i, p in enumerate(picks)
             )
-            + "\n"
+            + "\n",
         )
     return 0
 
@@ -257,15 +353,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.trainer is not None:
         overrides["trainer"] = args.trainer.split()
     if args.seeds is not None:
-        overrides["seeds"] = [int(x) for x in args.seeds.split(",")]
+        overrides["seeds"] = args.seeds
     if overrides:
         data = {f: getattr(cfg, f) for f in cfg.__dataclass_fields__}
         data.update(overrides)
         cfg = MixConfig.from_mapping(data, where="config with overrides")
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(
-        json.dumps({f: getattr(cfg, f) for f in cfg.__dataclass_fields__}, indent=1)
+    atomic_write_text(
+        out / "config.json", json.dumps({f: getattr(cfg, f) for f in cfg.__dataclass_fields__}, indent=1)
     )
     result = run_loop(cfg, out)
     print(f"\nreport: {result.report_md} and {result.report_json}")
@@ -279,7 +375,10 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("records", help="run records (JSON lines) or a paper-style .tsv table")
     p.add_argument("--model", choices=sorted(SURROGATES), default="quadratic")
     p.add_argument(
-        "--ridge", type=float, default=0.0, help="ridge strength (needed when records < coefficients)"
+        "--ridge",
+        type=_number(float, low=0),
+        default=0.0,
+        help="ridge strength (needed when records < coefficients)",
     )
     p.add_argument("--target", default="out_score", help="out_score, in_score or a benchmark name")
     p.add_argument("--domains", help="comma-separated domain order (default: as the records name them)")
@@ -298,7 +397,7 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--drop-nan", action="store_true", help="ignore records whose target is NaN (with a warning)"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_number(int, low=0), default=0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -310,37 +409,51 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="write the seed mixtures (and optional space-filling extras)")
     p.add_argument("--domains", help="comma-separated domain names")
     p.add_argument("--config", help="a run config (its domains)")
-    p.add_argument("--dirichlet", type=int, default=0, help="add N Dirichlet draws")
-    p.add_argument("--alpha", type=float, default=1.0, help="Dirichlet concentration")
-    p.add_argument("--lattice", type=int, default=0, help="add the simplex lattice of this degree")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--dirichlet",
+        type=_number(int, low=0, high=MAX_DESIGN_POINTS),
+        default=0,
+        help=f"add N Dirichlet draws (at most {MAX_DESIGN_POINTS:,})",
+    )
+    p.add_argument(
+        "--alpha", type=_number(float, low=0, low_open=True), default=1.0, help="Dirichlet concentration"
+    )
+    p.add_argument(
+        "--lattice",
+        type=_number(int, low=0),
+        default=0,
+        help=f"add the simplex lattice of this degree (refused beyond {MAX_DESIGN_POINTS:,} points)",
+    )
+    p.add_argument("--seed", type=_number(int, low=0), default=0)
     p.add_argument("--output", help="JSON-lines file to write (default: print only)")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("fit", help="fit a surrogate; print coefficients, CV and observed vs predicted")
     _fit_args(p)
     p.add_argument("--cv", choices=["kfold", "paper"], default="kfold")
-    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--folds", type=_number(int, low=2), default=5)
     p.add_argument("--plot-dir", help="write observed_vs_predicted.png and pairs.png here")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("propose", help="best mixtures (kappa 0) or next pilots (kappa > 0), with spread")
     _fit_args(p)
-    p.add_argument("--k", type=int, default=3)
-    p.add_argument("--kappa", type=float, default=0.0, help="0: best predicted; > 0: UCB pilots")
+    p.add_argument("--k", type=_number(int, low=1), default=3)
+    p.add_argument(
+        "--kappa", type=_number(float, low=0), default=0.0, help="0: best predicted; > 0: UCB pilots"
+    )
     p.add_argument("--method", choices=["exact", "slsqp", "gaussian"], default="exact")
-    p.add_argument("--min-distance", type=float, default=0.1)
-    p.add_argument("--n-boot", type=int, default=200)
+    p.add_argument("--min-distance", type=_number(float, low=0), default=0.1)
+    p.add_argument("--n-boot", type=_number(int, low=2, high=MAX_BOOT), default=200)
     p.add_argument("--json", help="also write the proposals as JSON lines")
     p.set_defaults(func=cmd_propose)
 
     p = sub.add_parser("run", help="the whole loop: seeds, heuristics, fit, picks, report (resumable)")
     p.add_argument("--config", help="YAML config (default: the embedded synthetic study)")
     p.add_argument("--output-dir", default="modomodo-mix-run")
-    p.add_argument("--parallel", type=int, help="runs at once")
+    p.add_argument("--parallel", type=_number(int, low=1), help="runs at once")
     p.add_argument("--launcher", choices=["local", "ray"])
     p.add_argument("--trainer", help="trainer command line (default: modomodo-train)")
-    p.add_argument("--seeds", help="comma-separated training seeds")
+    p.add_argument("--seeds", type=_int_list, help="comma-separated training seeds")
     p.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a config setting (YAML value)"
     )
@@ -353,8 +466,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.simplefilter("default", UserWarning)
     try:
         return int(args.func(args))
-    except ValueError as exc:
-        print(f"modomodo-mix {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, OSError) as exc:
+        print(f"modomodo-mix {args.command}: error: {_short(str(exc))}", file=sys.stderr)
         return 2
 
 

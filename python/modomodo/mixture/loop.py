@@ -9,6 +9,10 @@ Everything lives in one output directory:
                     key wins, so a failed run (NaN scores) is retried on resume
     runs/<name>/s<seed>/   the trainer's output directory (summary.json, log.txt)
     report.md, report.json, surrogate.png, pairs.png
+    .lock           held by the running `modomodo-mix run`: a second one on the same
+                    directory is refused (each run directory has its own lock too, see
+                    launch.py); plan.json and the reports are written atomically, and a
+                    record line torn by a crash is dropped with a warning on resume
 
 Each training is the command line
     <trainer> [--config FILE] [--key value ...] <weights_flag> '{"dom": w, ...}'
@@ -34,10 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from modomodo._io import atomic_write_text
 from modomodo.mixture.design import seed_mixtures
 from modomodo.mixture.heuristics import SINGLE_RUN_SCALE, alpha, coli, norm
-from modomodo.mixture.launch import Job, JobResult, Launcher, make_launcher
-from modomodo.mixture.records import RunRecord, append_record, load_records
+from modomodo.mixture.launch import DirLock, Job, JobResult, Launcher, check_free, make_launcher
+from modomodo.mixture.records import RunRecord, append_record, load_records, repair_torn_tail
 from modomodo.mixture.search import optimize, propose
 from modomodo.mixture.surrogate import CVResult, MixtureSurrogate, make_surrogate
 from modomodo.summary import EvalScores, RunSummary
@@ -143,6 +148,26 @@ class MixConfig:
                 raise ValueError(f"{where}: {key}={v!r}; expected an integer >= 1")
         if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or self.rounds < 0:
             raise ValueError(f"{where}: rounds={self.rounds!r}; expected an integer >= 0")
+        for key, low, open_ in (
+            ("kappa", 0, False),
+            ("min_distance", 0, False),
+            ("coli_lambda", 0, False),
+            ("single_scale", 0, False),
+            ("timeout", 0, True),
+        ):
+            v = getattr(self, key)
+            if key == "timeout" and v is None:
+                continue
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float))
+                or not math.isfinite(v)
+                or v < low
+                or (open_ and v == low)
+            ):
+                raise ValueError(
+                    f"{where}: {key}={v!r}; expected a finite number {'>' if open_ else '>='} {low}"
+                )
         if self.cv not in ("kfold", "paper"):
             raise ValueError(f"{where}: cv={self.cv!r}; expected 'kfold' or 'paper'")
         if self.search not in ("exact", "slsqp", "gaussian"):
@@ -252,7 +277,7 @@ class MixLoop:
                     "weights": {d: float(w.get(d, 0.0)) for d in self.cfg.domains},
                     **extra.get(name, {}),
                 }
-        self.plan_path.write_text(json.dumps(self.plan, indent=1))
+        atomic_write_text(self.plan_path, json.dumps(self.plan, indent=1))
 
     def _stage(self, kind: str) -> dict[str, dict[str, Any]]:
         return {n: e for n, e in self.plan.items() if e["kind"] == kind}
@@ -322,6 +347,7 @@ class MixLoop:
         needs_eval: list[Job] = []
         for n, s in todo:
             out = self._run_dir(n, s)
+            check_free(out)  # a training left running by a killed launcher: refuse, do not race it
             state = self._state(out)
             if state == "scored":
                 # Trained and evaluated before an interruption but never recorded.
@@ -423,6 +449,11 @@ class MixLoop:
     # the stages
 
     def run(self) -> LoopResult:
+        with DirLock(self.dir / ".lock", f"study directory {self.dir}"):
+            repair_torn_tail(self.records_path)
+            return self._run()
+
+    def _run(self) -> LoopResult:
         c = self.cfg
         self.log(
             f"modomodo-mix run: {len(c.domains)} domains {c.domains}, seeds {c.seeds}, output {self.dir}"
@@ -498,8 +529,8 @@ class MixLoop:
         md = self._markdown(summary, rows)
         report_md = self.dir / "report.md"
         report_json = self.dir / "report.json"
-        report_md.write_text(md)
-        report_json.write_text(json.dumps(_clean(summary), indent=1, allow_nan=False))
+        atomic_write_text(report_md, md)
+        atomic_write_text(report_json, json.dumps(_clean(summary), indent=1, allow_nan=False))
         try:
             plot_observed_vs_predicted(s, self.dir / "surrogate.png", cv=cv, target=t)
             plot_pair_surfaces(s, self.dir / "pairs.png", target=t)

@@ -14,8 +14,10 @@ functions that need finite scores say which records lack them.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -166,33 +168,104 @@ def record_from_dict(
     )
 
 
-def load_records(path: str | Path, *, tol: float = WEIGHT_TOLERANCE) -> list[RunRecord]:
-    """Read a JSON-lines file of run records (blank lines ignored)."""
-    path = Path(path)
+def _read_text(path: Path, what: str, expected: str) -> str:
+    """The whole file as text; a missing, unreadable or binary file is a `ValueError` naming it."""
     if not path.is_file():
-        raise ValueError(f"records file {str(path)!r} does not exist; expected a JSON-lines file")
+        raise ValueError(f"{what} {str(path)!r} does not exist; expected {expected}")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{what} {str(path)!r} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}); "
+            f"expected {expected}"
+        ) from None
+    if "\0" in text:
+        raise ValueError(
+            f"{what} {str(path)!r} is binary (a NUL byte at offset {text.index(chr(0))}); expected {expected}"
+        )
+    return text
+
+
+def _is_torn(line: str) -> bool:
+    """A last line without its newline that is not a whole JSON value: cut by a crash."""
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return True
+    return False
+
+
+def load_records(path: str | Path, *, tol: float = WEIGHT_TOLERANCE) -> list[RunRecord]:
+    """Read a JSON-lines file of run records (blank lines ignored). A last line cut short
+    by a crash (no newline, not valid JSON) is skipped with a warning."""
+    path = Path(path)
+    text = _read_text(path, "records file", "a JSON-lines file of run records")
+    lines = text.split("\n")
     records = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(
-                    f"{where}: not valid JSON ({exc.msg}); expected one record object per line"
-                ) from None
-            records.append(record_from_dict(data, where=where, tol=tol))
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        if lineno == len(lines) and _is_torn(line):
+            warnings.warn(
+                f"{where}: the last line is cut short (a crash while writing?); ignored",
+                UserWarning,
+                stacklevel=2,
+            )
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"{where}: not valid JSON ({exc.msg}); expected one record object per line"
+            ) from None
+        records.append(record_from_dict(data, where=where, tol=tol))
     return records
 
 
+def repair_torn_tail(path: str | Path) -> None:
+    """Before appending to a records file after a crash: cut a torn last line (with a
+    warning), or end a whole last line that lacks its newline."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return
+    cut = data.rfind(b"\n") + 1
+    tail = data[cut:].decode("utf-8", errors="replace")
+    with path.open("r+b") as fh:
+        if _is_torn(tail):
+            warnings.warn(
+                f"{path}: dropped a last line cut short by a crash: {tail[:80]!r}"
+                + ("..." if len(tail) > 80 else ""),
+                UserWarning,
+                stacklevel=2,
+            )
+            fh.truncate(cut)
+        else:
+            fh.seek(0, os.SEEK_END)
+            fh.write(b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def append_record(path: str | Path, record: RunRecord) -> None:
-    """Append one record as a JSON line (the file is created if needed)."""
+    """Append one record as a JSON line (the file is created if needed): one `write` of
+    the whole line to a file opened for appending, then fsync, so a line is never
+    interleaved with another writer's and is on disk before the caller goes on."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record.to_json(), allow_nan=False) + "\n")
+    line = (json.dumps(record.to_json(), allow_nan=False) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        written = os.write(fd, line)
+        if written != len(line):  # a short write (disk full): leave a torn line for the reader to drop
+            raise OSError(f"{path}: wrote {written} of {len(line)} bytes of a record")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def save_records(path: str | Path, records: Iterable[RunRecord]) -> None:
@@ -214,8 +287,10 @@ def load_table(
     column, one weight column per domain, benchmark columns, `in_score`, `out_score`.
     Rows named in `exclude` (the base model has no mixture) are skipped."""
     path = Path(path)
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
+    text = _read_text(path, "table", "a tab-separated table of runs")
+    if not text.strip():
+        raise ValueError(f"table {str(path)!r} is empty; expected a header line and one row per run")
+    rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter="\t"))
     if not rows:
         raise ValueError(f"table {str(path)!r} has no rows")
     header = list(rows[0])
