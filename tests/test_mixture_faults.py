@@ -455,3 +455,101 @@ def test_kill_9_of_mix_run_leaves_no_orphan_and_resume_matches(study, tmp_path):
     done = subprocess.run(argv(out), env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     _compare_with_reference(out, ref)
+
+
+# -- fault injection with the real trainer -----------------------------------------------
+
+# A micro study through the real `modomodo-train`: two domains, the tiny model, a 4-step
+# warm start and 2 GRPO steps per run; 3 seeds + 1 surrogate pick = 4 trainings. The
+# caption domain is scored by BMAS (a graded reward) so the runs' scores differ and the
+# comparison below compares numbers, not zeros.
+TINY_TRAIN = {
+    "domains": ["spatial", {"builtin": "caption", "rewards": [{"name": "bmas", "weight": 2.0}]}],
+    "eval_domains": [
+        "spatial_test",
+        {"builtin": "caption", "role": "out", "rewards": [{"name": "bmas", "weight": 1.0}]},
+    ],
+    "train_size": 8,
+    "eval_size": 4,
+    "image_size": 56,
+    "warmstart_steps": 4,
+    "warmstart_batch_size": 8,
+    "eval_batch_size": 8,
+    "eval_max_new_tokens": 8,
+    "max_steps": 2,
+    "num_generations": 2,
+    "per_device_train_batch_size": 4,
+    "max_completion_length": 8,
+    "learning_rate": 1e-3,
+    "lr_scheduler_type": "constant",
+    "logging_steps": 1,
+    "save_steps": 1,
+    "eval_before": False,
+    "bf16": False,
+    "activation_checkpointing": False,
+    "disable_tqdm": True,
+    "plot": False,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LINUX, reason="children die with their parent through Linux's PR_SET_PDEATHSIG")
+def test_fault_injection_kill_9_of_mix_run_with_the_real_trainer(tmp_path):
+    """SIGKILL `modomodo-mix run` at four points (a training starting, just after the first
+    record, between the stages, a training past its first checkpoint), resume each
+    time: no training outlives its launcher, and the records, plan and reports equal an
+    uninterrupted run's, each run recorded once."""
+
+    def config(name: str) -> Path:
+        train = {**TINY_TRAIN, "warmstart_cache_dir": str(tmp_path / f"cache_{name}")}
+        study = {"domains": ["spatial", "caption"], "train_args": train, "heuristics": [], "final_k": 1}
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({**study, "folds": 3, "n_boot": 20, "seeds": [0]}))
+        return path
+
+    def argv(cfg: Path, out: Path) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "modomodo.mixture.cli",
+            "run",
+            "--config",
+            str(cfg),
+            "--output-dir",
+            str(out),
+        ]
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ref, out = tmp_path / "ref", tmp_path / "faulted"
+    # The uninterrupted run goes on beside the faulted one (each is mostly single-threaded start-up).
+    reference = subprocess.Popen(
+        argv(config("ref"), ref), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    cfg = config("faulted")
+    try:
+        points = {
+            "a training starting": _started(out, 1),
+            "just after the first record": _recorded(out, 1),
+            "between the seed stage and the pick": _recorded(out, 3),
+            "a training past its first checkpoint": lambda: (
+                out / "runs/surrogate_0/s0/checkpoint-1"
+            ).is_dir(),
+        }
+        killed = []
+        for what, when in points.items():
+            if kill_at(argv(cfg, out), when, env=env, limit=600):
+                killed.append(what)
+            assert _wait_gone(str(out)) == [], f"a training outlived `modomodo-mix run` killed at {what}"
+        assert len(killed) >= 3, f"only killed at {killed}"
+        done = subprocess.run(argv(cfg, out), env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        log, _ = reference.communicate(timeout=900)
+        assert reference.returncode == 0, log[-3000:]
+    finally:
+        if reference.poll() is None:
+            reference.kill()
+            reference.wait()
+    # The killed attempts' directories are kept beside the retried ones.
+    assert list(out.glob("runs/*/s0.failed*"))
+    _compare_with_reference(out, ref)
+    assert len(load_records(out / "records.jsonl")) == 4
