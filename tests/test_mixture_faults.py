@@ -243,10 +243,13 @@ time.sleep(float(os.environ.get("FAKE_SLEEP", "0")))
 w = json.loads(args.weights)
 out = 0.6 - 0.8 * ((w["a"] - 0.5) ** 2 + (w["b"] - 0.3) ** 2 + (w["c"] - 0.2) ** 2)
 out += random.Random(args.weights + str(args.seed)).gauss(0.0, 0.002)
-ev = {"in_score": 0.3 + 0.2 * w["a"], "out_score": out, "benchmarks": {"x": {"score": out}}}
+ins = 0.3 + 0.2 * w["a"]
+ev = {"benchmarks": {"x": {"score": out, "n": 64, "role": "out"}, "y": {"score": ins, "n": 64, "role": "in"}},
+      "in_score": ins, "out_score": out}
 os.makedirs(args.output_dir, exist_ok=True)
+summary = {"steps": 1, "reward": {"start": 0.1, "end": 0.5}, "per_domain": {}, "eval": ev}
 with open(os.path.join(args.output_dir, "summary.json"), "w") as fh:
-    json.dump({"steps": 1, "eval": ev}, fh)
+    json.dump(summary, fh)
 """
 
 
