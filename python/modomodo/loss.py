@@ -14,6 +14,10 @@ accumulation. Two implementations compute it:
 
 `backend="auto"` picks Triton for CUDA tensors and the reference otherwise.
 
+`linear_logps(hidden, weight, token_ids, ...)` gives the per-token log-probabilities (and
+entropies) that feed `grpo_loss`, straight from the last hidden states and the lm-head
+weight, holding one chunk of logits at a time instead of the (tokens x vocabulary) tensor.
+
 `grpo_loss_for_trainer` is the loss of a TRL `GRPOTrainer` computed by `grpo_loss` (used by
 `modomodo.train.trainer.ModomodoGRPOTrainer`); `FusedGRPOLossMixin` plugs it into any
 `GRPOTrainer` subclass.
@@ -246,6 +250,172 @@ def _nan_reduce(x: torch.Tensor, reduce) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------------------
+# Log-probabilities from the last hidden states, without the logits tensor.
+# ---------------------------------------------------------------------------------------
+
+# The default chunk holds at most this many logits (128 MiB in float32).
+CHUNK_LOGITS = 2**25
+
+
+def linear_logps(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    token_ids: torch.Tensor,
+    *,
+    temperature: float = 1.0,
+    bias: torch.Tensor | None = None,
+    chunk_size: int | None = None,
+    return_entropy: bool = False,
+    backend: str = "auto",
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Log-probabilities of the chosen tokens under an lm-head, one chunk of logits at a time.
+
+    The plain rule it equals (and is tested against):
+
+        logits = (hidden @ weight.T + bias).float() / temperature
+        logps = logits.log_softmax(-1).gather(-1, token_ids.unsqueeze(-1)).squeeze(-1)
+        entropies = -(logits.softmax(-1) * logits.log_softmax(-1)).sum(-1)
+
+    but the (tokens x vocabulary) logits never exist: the tokens are taken `chunk_size` at a
+    time, each chunk's logits are reduced to its log-probabilities and entropies, and the
+    backward recomputes each chunk's logits to turn them into the gradient with respect to
+    `hidden`, `weight` and `bias` (a `torch.autograd.Function`; the logits gradient is
+    accumulated in float32).
+
+    Args:
+        hidden: (..., H) last hidden states at the positions that predict `token_ids`.
+        weight: (V, H) the lm-head weight (same dtype as `hidden`, or autocast's).
+        token_ids: (...) integer ids in [0, V), one per position of `hidden`.
+        temperature: the logits are divided by it (TRL's `GRPOConfig.temperature`).
+        bias: (V,) lm-head bias, added before the temperature.
+        chunk_size: tokens per chunk; None takes as many as keep a chunk within
+            `CHUNK_LOGITS` logits (220 tokens for a 151,936-token vocabulary).
+        return_entropy: also return the entropy of each position's distribution
+            (differentiable as well).
+        backend: `triton` (the kernels in `modomodo.kernels.linear_logps`), `torch` (chunked
+            torch ops, the CPU path) or `auto` (Triton on CUDA tensors, torch otherwise).
+
+    Returns:
+        (...) float32 log-probabilities, and (...) float32 entropies when `return_entropy`.
+    """
+    cfg = _check_linear_logps_args(hidden, weight, token_ids, temperature, bias, chunk_size, backend)
+    flat_hidden = hidden.reshape(-1, hidden.shape[-1])
+    flat_ids = token_ids.reshape(-1)
+    if cfg.backend == "triton":
+        from modomodo.kernels.linear_logps import triton_linear_logps
+
+        logps, entropies = triton_linear_logps(
+            flat_hidden, weight, bias, flat_ids, cfg.temperature, cfg.chunk_size, return_entropy
+        )
+    else:
+        logps, entropies = _LinearLogps.apply(
+            flat_hidden, weight, bias, flat_ids, cfg.temperature, cfg.chunk_size, return_entropy
+        )
+    logps = logps.view(token_ids.shape)
+    if return_entropy:
+        return logps, entropies.view(token_ids.shape)
+    return logps
+
+
+def _compute_dtype(hidden: torch.Tensor, weight: torch.Tensor) -> torch.dtype:
+    """The dtype of the lm-head matmul: autocast's when it is on, as in the model's own head."""
+    if torch.is_autocast_enabled(hidden.device.type):
+        return torch.get_autocast_dtype(hidden.device.type)
+    return torch.promote_types(hidden.dtype, weight.dtype)
+
+
+def _chunk_logits(hidden_chunk, weight, bias, temperature: float) -> torch.Tensor:
+    """(n, V) float32 logits of one chunk: the matmul in the compute dtype, the rest in fp32."""
+    if bias is not None:
+        logits = torch.addmm(bias.to(weight.dtype), hidden_chunk, weight.t())
+    else:
+        logits = hidden_chunk @ weight.t()
+    logits = logits.float()
+    if temperature != 1.0:
+        logits.div_(temperature)
+    return logits
+
+
+class _LinearLogps(torch.autograd.Function):
+    """`linear_logps` in chunked torch ops: (N, H) hidden, (N,) ids -> (N,) logps, (N,) entropies."""
+
+    @staticmethod
+    def forward(ctx, hidden, weight, bias, token_ids, temperature, chunk_size, with_entropy):
+        ctx.set_materialize_grads(False)  # entropies are often logged only: no gradient to fold
+        compute_dtype = _compute_dtype(hidden, weight)
+        w = weight.to(compute_dtype)
+        n = hidden.shape[0]
+        logps = torch.empty(n, dtype=torch.float32, device=hidden.device)
+        log_z = torch.empty_like(logps)
+        entropies = torch.empty_like(logps) if with_entropy else None
+        for start in range(0, n, chunk_size):
+            rows = slice(start, min(start + chunk_size, n))
+            logits = _chunk_logits(hidden[rows].to(compute_dtype), w, bias, temperature)
+            log_z[rows] = torch.logsumexp(logits, dim=-1)
+            logps[rows] = logits.gather(1, token_ids[rows].unsqueeze(1)).squeeze(1) - log_z[rows]
+            if entropies is not None:
+                log_p = logits.sub_(log_z[rows].unsqueeze(1))
+                # -sum_v p_v log p_v, as one batched dot product (no (n, V) temporary)
+                entropies[rows] = -torch.linalg.vecdot(log_p.exp(), log_p)
+        ctx.save_for_backward(hidden, weight, bias, token_ids, log_z, entropies)
+        ctx.temperature, ctx.chunk_size, ctx.compute_dtype = temperature, chunk_size, compute_dtype
+        return logps, entropies
+
+    @staticmethod
+    def backward(ctx, grad_logps, grad_entropies):
+        hidden, weight, bias, token_ids, log_z, entropies = ctx.saved_tensors
+        need_hidden, need_weight, need_bias = ctx.needs_input_grad[:3]
+        temperature, chunk_size, compute_dtype = ctx.temperature, ctx.chunk_size, ctx.compute_dtype
+        w = weight.to(compute_dtype)
+        n = hidden.shape[0]
+        grad_hidden = torch.empty_like(hidden) if need_hidden else None
+        # float32 accumulators (the weight's own gradient buffer when it is float32 already)
+        grad_weight = (
+            torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if need_weight else None
+        )
+        grad_bias = (
+            torch.zeros(weight.shape[0], dtype=torch.float32, device=weight.device) if need_bias else None
+        )
+        for start in range(0, n, chunk_size):
+            rows = slice(start, min(start + chunk_size, n))
+            hidden_chunk = hidden[rows].to(compute_dtype)
+            log_p = _chunk_logits(hidden_chunk, w, bias, temperature).sub_(log_z[rows].unsqueeze(1))
+            p = log_p.exp()
+            # d logp_t / dz_v = 1[v = t] - p_v;  d H / dz_v = -p_v (log p_v + H)
+            grad = p
+            if grad_logps is not None:
+                g = grad_logps[rows].float().unsqueeze(1)
+                if grad_entropies is not None:
+                    # grad = -g p - g_H p (log p + H), the entropy term built in log_p's buffer
+                    g_h = grad_entropies[rows].float().unsqueeze(1)
+                    term = log_p.add_(entropies[rows].unsqueeze(1)).mul_(p).mul_(g_h)
+                    grad = p.mul_(-g).sub_(term)
+                else:
+                    grad = p.mul_(-g)
+                grad.scatter_add_(1, token_ids[rows].unsqueeze(1), g)
+            else:
+                g_h = grad_entropies[rows].float().unsqueeze(1)
+                grad = log_p.add_(entropies[rows].unsqueeze(1)).mul_(p).mul_(-g_h)
+            if temperature != 1.0:
+                grad.div_(temperature)
+            if grad_hidden is not None:
+                grad_hidden[rows] = grad.to(compute_dtype) @ w
+            if grad_weight is not None:
+                grad_weight.addmm_(grad.t(), hidden_chunk.float())
+            if grad_bias is not None:
+                grad_bias += grad.sum(0)
+        return (
+            grad_hidden,
+            grad_weight.to(weight.dtype) if grad_weight is not None else None,
+            grad_bias.to(bias.dtype) if grad_bias is not None else None,
+            None,
+            None,
+            None,
+            None,
+        )
+
+
+# ---------------------------------------------------------------------------------------
 # Argument checking.
 # ---------------------------------------------------------------------------------------
 
@@ -346,17 +516,7 @@ def _check_args(
         )
     if not isinstance(use_bias_correction_kl, bool):
         raise ValueError(f"use_bias_correction_kl={use_bias_correction_kl!r}: expected True or False")
-    _check_choice("backend", backend, BACKENDS)
-    if backend == "auto":
-        backend = "triton" if logps.is_cuda and _triton_available() else "torch"
-    elif backend == "triton":
-        if not _triton_available():
-            raise ValueError("backend='triton': Triton is not installed; expected backend='torch' or 'auto'")
-        if not logps.is_cuda and os.environ.get("TRITON_INTERPRET") != "1":
-            raise ValueError(
-                f"backend='triton' with tensors on {logps.device}: expected CUDA tensors, "
-                "or TRITON_INTERPRET=1 to run the kernels in Triton's interpreter on the CPU"
-            )
+    backend = _resolve_backend(backend, logps)
     return _Config(
         group_size=group_size,
         beta=beta,
@@ -369,6 +529,76 @@ def _check_args(
         max_completion_length=max_completion_length,
         use_bias_correction_kl=use_bias_correction_kl,
         backend=backend,
+    )
+
+
+def _resolve_backend(backend, tensor: torch.Tensor) -> str:
+    """`auto` -> `triton` for CUDA tensors (when Triton is installed), `torch` otherwise."""
+    _check_choice("backend", backend, BACKENDS)
+    if backend == "auto":
+        return "triton" if tensor.is_cuda and _triton_available() else "torch"
+    if backend == "triton":
+        if not _triton_available():
+            raise ValueError("backend='triton': Triton is not installed; expected backend='torch' or 'auto'")
+        if not tensor.is_cuda and os.environ.get("TRITON_INTERPRET") != "1":
+            raise ValueError(
+                f"backend='triton' with tensors on {tensor.device}: expected CUDA tensors, "
+                "or TRITON_INTERPRET=1 to run the kernels in Triton's interpreter on the CPU"
+            )
+    return backend
+
+
+@dataclass(frozen=True)
+class _LogpsConfig:
+    temperature: float
+    chunk_size: int
+    backend: str
+
+
+def _check_linear_logps_args(
+    hidden, weight, token_ids, temperature, bias, chunk_size, backend
+) -> _LogpsConfig:
+    if not isinstance(hidden, torch.Tensor) or hidden.ndim < 1 or not hidden.is_floating_point():
+        raise ValueError(f"hidden={_describe(hidden)}: expected a floating-point tensor of shape (..., H)")
+    size = hidden.shape[-1]
+    if not isinstance(weight, torch.Tensor) or weight.ndim != 2 or weight.shape[1] != size:
+        raise ValueError(f"weight={_describe(weight)}: expected a tensor of shape (V, {size}), H from hidden")
+    if not weight.is_floating_point():
+        raise ValueError(f"weight={_describe(weight)}: expected a floating-point tensor")
+    vocab = weight.shape[0]
+    if vocab < 1:
+        raise ValueError(f"weight={_describe(weight)}: expected a vocabulary of at least one token")
+    if (
+        not isinstance(token_ids, torch.Tensor)
+        or token_ids.is_floating_point()
+        or token_ids.is_complex()
+        or token_ids.dtype == torch.bool
+        or tuple(token_ids.shape) != tuple(hidden.shape[:-1])
+    ):
+        raise ValueError(
+            f"token_ids={_describe(token_ids)}: expected an integer tensor of shape {tuple(hidden.shape[:-1])}"
+        )
+    if bias is not None and (
+        not isinstance(bias, torch.Tensor) or tuple(bias.shape) != (vocab,) or not bias.is_floating_point()
+    ):
+        raise ValueError(
+            f"bias={_describe(bias)}: expected None or a floating-point tensor of shape ({vocab},)"
+        )
+    for name, t in (("weight", weight), ("token_ids", token_ids), ("bias", bias)):
+        if t is not None and t.device != hidden.device:
+            raise ValueError(f"{name} is on {t.device}: expected the device of hidden ({hidden.device})")
+    if token_ids.numel():
+        low, high = token_ids.min().item(), token_ids.max().item()
+        if low < 0 or high >= vocab:
+            bad = low if low < 0 else high
+            raise ValueError(f"token_ids holds {bad}: expected ids in [0, {vocab}) (the rows of weight)")
+    temperature = _check_float("temperature", temperature, positive=True)
+    if chunk_size is None:
+        chunk_size = max(1, CHUNK_LOGITS // vocab)
+    elif isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size={chunk_size!r}: expected a positive number of tokens or None")
+    return _LogpsConfig(
+        temperature=temperature, chunk_size=chunk_size, backend=_resolve_backend(backend, hidden)
     )
 
 
