@@ -1,6 +1,6 @@
 """The outside oracle: TRL 1.16's own GRPOTrainer.
 
-1. For every loss type, `grpo_loss` gives the loss, gradient, advantages and metrics that
+1. For every loss type (TRL 1.16's eight), `grpo_loss` gives the loss, gradient, advantages and metrics that
    TRL's trainer computes from the same rewards and log-probabilities. TRL's real code runs:
    `_generate_and_score_completions` turns our rewards into advantages (our rewards enter
    through `_calculate_rewards`, the one step that would score completions), and
@@ -25,6 +25,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWa
 
 B, G, T = 8, 4, 7  # completions, group size, completion length of the crafted log-probs
 REWARD_WEIGHTS = [1.0, 0.5]
+# Every metric TRL's _compute_loss logs from the loss, across the loss types.
+LOGGED_METRICS = (*METRIC_NAMES, "cispo_clip_ratio", "vespo/phi_seq_mean")
+# grpo_loss's options for TRL 1.16's soft objectives, under their GRPOConfig names.
+SOFT_OPTIONS = ("sapo_temperature_pos", "sapo_temperature_neg", "vespo_k_pos", "vespo_lambda_pos",
+                "vespo_k_neg", "vespo_lambda_neg")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +119,7 @@ def trl_oracle(trainer, per_func, logps, mask, old, ref):
     loss.backward()
     metrics = {
         name: trainer._metrics["train"][name][-1]
-        for name in METRIC_NAMES
+        for name in LOGGED_METRICS
         if name in trainer._metrics["train"]
     }
     return loss.detach(), leaf.grad, inputs["advantages"], metrics
@@ -132,6 +137,18 @@ ORACLE_CASES = [
     dict(loss_type="bnpo", use_bias_correction_kl=False),
     dict(loss_type="dapo", beta=0.0, on_policy=True),
     dict(loss_type="grpo", on_policy=True),
+    # TRL 1.16's other objectives, each at both levels, and with non-default options.
+    *[
+        dict(loss_type=lt, importance_sampling_level=lvl)
+        for lt in ("cispo", "sapo", "luspo", "vespo")
+        for lvl in ("token", "sequence")
+    ],
+    dict(loss_type="cispo", epsilon_high=1.2),
+    dict(loss_type="cispo", epsilon_high=1.2, importance_sampling_level="sequence", on_policy=True),
+    dict(loss_type="sapo", sapo_temperature_pos=0.5, sapo_temperature_neg=2.0, scale_rewards="none"),
+    dict(loss_type="luspo", importance_sampling_level="sequence", delta=1.5, epsilon_high=0.28),
+    dict(loss_type="vespo", vespo_k_pos=1.0, vespo_lambda_pos=0.5, vespo_k_neg=4.0, vespo_lambda_neg=1.0),
+    dict(loss_type="vespo", beta=0.0, use_bias_correction_kl=False),
 ]
 
 
@@ -156,6 +173,7 @@ def test_grpo_loss_equals_trl(model_dir, tmp_path, case):
         importance_sampling_level=trainer.importance_sampling_level, scale_rewards=trainer.scale_rewards,
         max_completion_length=trainer.max_completion_length,
         use_bias_correction_kl=trainer.args.use_bias_correction_kl, backend="torch",
+        **{name: getattr(trainer.args, name) for name in SOFT_OPTIONS},
     )  # fmt: skip
     out.loss.backward()
 
@@ -188,8 +206,9 @@ def reward_length(completions, **kwargs):
     [
         dict(loss_type="dapo", backend="torch"),
         dict(loss_type="grpo", importance_sampling_level="sequence", backend="triton"),
+        dict(loss_type="vespo", backend="torch"),
     ],
-    ids=["dapo-torch", "grpo-sequence-triton"],
+    ids=["dapo-torch", "grpo-sequence-triton", "vespo-torch"],
 )
 def test_fused_trainer_matches_stock_trainer_step_for_step(model_dir, tmp_path, config, monkeypatch):
     calls = []
@@ -220,17 +239,25 @@ def test_fused_trainer_matches_stock_trainer_step_for_step(model_dir, tmp_path, 
     stock_loss, fused_loss = logged(stock, "loss"), logged(fused, "loss")
     assert len(stock_loss) == len(fused_loss) == 4
     assert any(abs(x) > 1e-4 for x in stock_loss)  # not trivially zero
-    assert fused_loss == pytest.approx(stock_loss, rel=1e-4, abs=1e-6)
-    for key in ("grad_norm", "kl", "clip_ratio/region_mean", "entropy"):
-        assert logged(fused, key) == pytest.approx(logged(stock, key), rel=1e-3, abs=1e-6), key
+    # Before the first update both trainers compute the same numbers up to summation order.
+    # Adam then turns float32 rounding differences in near-zero gradients into updates of
+    # the full learning rate, so later steps drift apart a little (1e-3 relative here).
+    assert fused_loss[0] == pytest.approx(stock_loss[0], rel=1e-5, abs=1e-7)
+    assert fused_loss == pytest.approx(stock_loss, rel=1e-2, abs=1e-5)
+    keys = ["grad_norm", "kl", "entropy"]
+    keys += ["vespo/phi_seq_mean"] if config["loss_type"] == "vespo" else ["clip_ratio/region_mean"]
+    for key in keys:
+        assert len(logged(fused, key)) == 4, key
+        assert logged(fused, key)[0] == pytest.approx(logged(stock, key)[0], rel=1e-4, abs=1e-7), key
+        assert logged(fused, key) == pytest.approx(logged(stock, key), rel=1e-2, abs=1e-5), key
     # The runs did generate varied, partly unscorable completions.
     assert max(logged(stock, "completions/mean_length")) < 10
 
 
 def test_mixin_rejects_what_it_does_not_support(model_dir, tmp_path):
-    with pytest.raises(ValueError, match="loss_type='cispo'"):
+    with pytest.raises(ValueError, match="top_entropy_quantile=0.5"):
         make_trainer(
-            model_dir, tmp_path, [never_called, never_called], cls=FusedGRPOTrainer, loss_type="cispo"
+            model_dir, tmp_path, [never_called, never_called], cls=FusedGRPOTrainer, top_entropy_quantile=0.5
         )
     with pytest.raises(ValueError, match="steps_per_generation=2"):
         make_trainer(

@@ -26,6 +26,7 @@ weight, holding one chunk of logits at a time instead of the (tokens x vocabular
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import os
 from dataclasses import dataclass, field
@@ -38,12 +39,19 @@ if TYPE_CHECKING:
 else:
     _TrainerBase = object
 
-LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
+LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo", "vespo")
+# The loss types of the Triton kernels; the others run on the torch reference (logged).
+TRITON_LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
 IMPORTANCE_SAMPLING_LEVELS = ("token", "sequence")
 SCALE_REWARDS = ("group", "batch", "none")
 BACKENDS = ("auto", "torch", "triton")
 
-# The metrics, under the names TRL logs them with.
+logger = logging.getLogger(__name__)
+_FALLBACKS_LOGGED: set[str] = set()  # loss types whose fall-back to the reference was logged
+
+# The metrics, under the names TRL logs them with: the clip ratios of the clipped loss
+# types (and luspo), and the KL. cispo logs `cispo_clip_ratio` instead of the clip ratios,
+# vespo `vespo/phi_seq_mean`, sapo none.
 METRIC_NAMES = (
     "clip_ratio/low_mean",
     "clip_ratio/low_min",
@@ -88,6 +96,12 @@ def grpo_loss(
     scale_rewards: str | bool = "group",
     max_completion_length: int | None = None,
     use_bias_correction_kl: bool = True,
+    sapo_temperature_pos: float = 1.0,
+    sapo_temperature_neg: float = 1.05,
+    vespo_k_pos: float = 2.0,
+    vespo_lambda_pos: float = 3.0,
+    vespo_k_neg: float = 3.0,
+    vespo_lambda_neg: float = 2.0,
     backend: str = "auto",
 ) -> GRPOLossOutput:
     """The GRPO loss of B completions from their rewards and per-token log-probabilities.
@@ -108,9 +122,17 @@ def grpo_loss(
         epsilon_low, epsilon_high: the ratio is clipped to
             `[1 - epsilon_low, 1 + epsilon_high]`; `epsilon_high=None` means `epsilon_low`.
         delta: when given, the unclipped ratio is also capped at `delta` (two-sided clipping).
-        loss_type: `grpo` (mean over sequences of the per-sequence token mean), `bnpo` and
-            `dapo` (sum over tokens / number of tokens), `dr_grpo` (sum over tokens /
-            (B * max_completion_length)).
+        loss_type: the clipped objective with TRL's normalisations: `grpo` (mean over
+            sequences of the per-sequence token mean), `bnpo` and `dapo` (sum over tokens /
+            number of tokens), `dr_grpo` (sum over tokens / (B * max_completion_length)),
+            `luspo` (mean over sequences of the per-sequence token sum); or TRL 1.16's other
+            objectives: `cispo` (the ratio, capped at `epsilon_high` and detached, weights
+            -A * logp; normalised as dapo), `sapo` (a soft gate
+            sigmoid(tau (r - 1)) * 4 / tau in place of clipping; normalised as grpo),
+            `vespo` (a detached sequence weight phi(w) = exp(lambda + k log w - lambda w) of
+            the sequence ratio w weights -A * logp; normalised as dapo). The Triton
+            kernels compute the first four; the others run on the torch reference (with
+            `backend="auto"`, logged once; `backend="triton"` raises).
         importance_sampling_level: `token`, or `sequence` (one ratio per completion from the
             mean log-ratio over its tokens, GSPO).
         scale_rewards: `group` (divide by the group std + 1e-4), `batch` (by the batch
@@ -118,6 +140,10 @@ def grpo_loss(
         max_completion_length: the `dr_grpo` constant; None means T.
         use_bias_correction_kl: multiply the per-token KL by the importance ratio (TRL
             1.16's default, `GRPOConfig.use_bias_correction_kl=True`).
+        sapo_temperature_pos, sapo_temperature_neg: sapo's tau for positive and for
+            non-positive advantages (TRL's defaults).
+        vespo_k_pos, vespo_lambda_pos, vespo_k_neg, vespo_lambda_neg: vespo's k and lambda
+            for non-negative and for negative advantages (TRL's defaults).
         backend: `triton`, `torch` or `auto` (Triton on CUDA tensors, torch otherwise).
 
     Returns:
@@ -127,6 +153,7 @@ def grpo_loss(
         logps, rewards, mask, group_size, old_logps, ref_logps, beta, epsilon_low, epsilon_high,
         delta, loss_type, importance_sampling_level, scale_rewards, max_completion_length,
         use_bias_correction_kl, backend,
+        (sapo_temperature_pos, sapo_temperature_neg, vespo_k_pos, vespo_lambda_pos, vespo_k_neg, vespo_lambda_neg),
     )  # fmt: skip
     if cfg.backend == "triton":
         from modomodo.kernels.grpo_loss import triton_grpo_loss
@@ -181,7 +208,7 @@ def _nanstd(x: torch.Tensor, dim: int | None = None) -> torch.Tensor:
 
 
 def _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg: _Config):
-    """TRL's `_compute_loss` for the four clipped loss types; math in float32."""
+    """TRL's `_compute_loss` for every loss type; math in float32."""
     per_token_logps = logps.float()
     mask = mask.detach().float()
     # Like TRL's, the old and reference log-probabilities are constants (computed without grad).
@@ -201,23 +228,37 @@ def _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg: _Config):
         if cfg.use_bias_correction_kl:
             per_token_kl = per_token_kl * coef_1
 
-    coef_2 = torch.clamp(coef_1, 1 - cfg.epsilon_low, 1 + cfg.epsilon_high)
-    if cfg.delta is not None:
-        coef_1 = torch.clamp(coef_1, max=cfg.delta)
     a = advantages.unsqueeze(1)
-    per_token_loss = -torch.min(coef_1 * a, coef_2 * a)
+    if cfg.loss_type == "cispo":
+        clamped_ratios = torch.clamp(coef_1, max=cfg.epsilon_high).detach()
+        per_token_loss = -clamped_ratios * a * per_token_logps
+    elif cfg.loss_type in ("grpo", "bnpo", "dr_grpo", "dapo", "luspo"):
+        coef_2 = torch.clamp(coef_1, 1 - cfg.epsilon_low, 1 + cfg.epsilon_high)
+        if cfg.delta is not None:
+            coef_1 = torch.clamp(coef_1, max=cfg.delta)
+        per_token_loss = -torch.min(coef_1 * a, coef_2 * a)
+    elif cfg.loss_type == "sapo":
+        temperatures = torch.where(a > 0, cfg.sapo_temperature_pos, cfg.sapo_temperature_neg)
+        soft_coef_1 = torch.sigmoid(temperatures * (coef_1 - 1)) * 4 / temperatures
+        per_token_loss = -soft_coef_1 * a
+    else:  # vespo
+        phi_seq = _vespo_weights(a, log_ratio.detach(), mask, cfg)
+        per_token_loss = -phi_seq * a * per_token_logps
     if cfg.beta != 0.0:
         assert per_token_kl is not None  # beta != 0 requires ref_logps (checked)
         per_token_loss = per_token_loss + cfg.beta * per_token_kl
 
     batch, length = per_token_logps.shape
-    if cfg.loss_type == "grpo":
+    if cfg.loss_type in ("grpo", "sapo"):
         loss = ((per_token_loss * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean()
-    elif cfg.loss_type in ("bnpo", "dapo"):
+    elif cfg.loss_type in ("bnpo", "dapo", "cispo", "vespo"):
+        # dapo, cispo and vespo divide by the batch's token count, as bnpo on one process
         loss = (per_token_loss * mask).sum() / mask.sum().clamp(min=1.0)
-    else:  # dr_grpo
+    elif cfg.loss_type == "dr_grpo":
         max_len = cfg.max_completion_length if cfg.max_completion_length is not None else length
         loss = (per_token_loss * mask).sum() / (batch * max_len)
+    else:  # luspo
+        loss = (per_token_loss * mask).sum(-1).mean()
 
     def global_masked_mean(x):
         if x.shape[1] == 1:  # sequence level: one value per completion, fully masked ones too
@@ -229,19 +270,40 @@ def _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg: _Config):
             return x.squeeze(1)
         return (x * mask).sum(-1) / mask.sum(-1)  # NaN for a fully masked row
 
-    is_low = ((coef_1 < 1 - cfg.epsilon_low) & (a < 0)).float()
-    is_high = ((coef_1 > 1 + cfg.epsilon_high) & (a > 0)).float()
-    is_region = ((is_low + is_high) > 0).float()
-    metrics = {
-        "clip_ratio/low_mean": global_masked_mean(is_low),
-        "clip_ratio/low_min": _nan_reduce(masked_seq_mean(is_low), torch.min),
-        "clip_ratio/high_mean": global_masked_mean(is_high),
-        "clip_ratio/high_max": _nan_reduce(masked_seq_mean(is_high), torch.max),
-        "clip_ratio/region_mean": global_masked_mean(is_region),
-    }
+    metrics = {}
+    if cfg.loss_type in ("grpo", "bnpo", "dr_grpo", "dapo", "luspo"):
+        is_low = ((coef_1 < 1 - cfg.epsilon_low) & (a < 0)).float()
+        is_high = ((coef_1 > 1 + cfg.epsilon_high) & (a > 0)).float()
+        is_region = ((is_low + is_high) > 0).float()
+        metrics = {
+            "clip_ratio/low_mean": global_masked_mean(is_low),
+            "clip_ratio/low_min": _nan_reduce(masked_seq_mean(is_low), torch.min),
+            "clip_ratio/high_mean": global_masked_mean(is_high),
+            "clip_ratio/high_max": _nan_reduce(masked_seq_mean(is_high), torch.max),
+            "clip_ratio/region_mean": global_masked_mean(is_region),
+        }
+    elif cfg.loss_type == "cispo":
+        metrics["cispo_clip_ratio"] = global_masked_mean(((coef_1 > cfg.epsilon_high) & (a > 0)).float())
+    elif cfg.loss_type == "vespo":
+        metrics["vespo/phi_seq_mean"] = global_masked_mean(phi_seq)
     if per_token_kl is not None:
         metrics["kl"] = global_masked_mean(per_token_kl)
     return loss, {k: v.detach() for k, v in metrics.items()}
+
+
+def _vespo_weights(advantages, log_ratio, mask, cfg: _Config) -> torch.Tensor:
+    """VESPO's (B, 1) sequence weights phi(w) = exp(lambda + k log w - lambda w), w the sequence
+    ratio exp(sum of the token log-ratios), k and lambda by the sign of the advantage; TRL's
+    `GRPOTrainer.get_gamma_weights` without vLLM's importance-sampling correction."""
+    lower_clamp = math.log(1e-8)
+    seq_log_ratio = torch.sum(torch.clamp(log_ratio, -20.0, 20.0) * mask, dim=-1, keepdim=True)
+    log_w_seq = torch.clamp(seq_log_ratio, lower_clamp, 20.0)
+    w_seq = torch.exp(log_w_seq)
+    is_nonneg_adv = advantages >= 0
+    k_seq = torch.where(is_nonneg_adv, cfg.vespo_k_pos, cfg.vespo_k_neg)
+    lambda_seq = torch.where(is_nonneg_adv, cfg.vespo_lambda_pos, cfg.vespo_lambda_neg).clamp(min=1e-4)
+    log_phi = lambda_seq + k_seq * log_w_seq - lambda_seq * w_seq
+    return torch.exp(log_phi).nan_to_num(nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def _nan_reduce(x: torch.Tensor, reduce) -> torch.Tensor:
@@ -433,6 +495,12 @@ class _Config:
     max_completion_length: int | None
     use_bias_correction_kl: bool
     backend: str
+    sapo_temperature_pos: float = 1.0
+    sapo_temperature_neg: float = 1.05
+    vespo_k_pos: float = 2.0
+    vespo_lambda_pos: float = 3.0
+    vespo_k_neg: float = 3.0
+    vespo_lambda_neg: float = 2.0
 
     def kernel_kwargs(self) -> dict[str, Any]:
         return {
@@ -468,7 +536,7 @@ def _check_float(name: str, value, *, minimum: float | None = None, positive: bo
 def _check_args(
     logps, rewards, mask, group_size, old_logps, ref_logps, beta, epsilon_low, epsilon_high,
     delta, loss_type, importance_sampling_level, scale_rewards, max_completion_length,
-    use_bias_correction_kl, backend,
+    use_bias_correction_kl, backend, soft_options=(1.0, 1.05, 2.0, 3.0, 3.0, 2.0),
 ) -> _Config:  # fmt: skip
     if not isinstance(logps, torch.Tensor) or logps.ndim != 2 or not logps.is_floating_point():
         raise ValueError(f"logps={_describe(logps)}: expected a floating-point tensor of shape (B, T)")
@@ -516,7 +584,25 @@ def _check_args(
         )
     if not isinstance(use_bias_correction_kl, bool):
         raise ValueError(f"use_bias_correction_kl={use_bias_correction_kl!r}: expected True or False")
-    backend = _resolve_backend(backend, logps)
+    names = ("sapo_temperature_pos", "sapo_temperature_neg", "vespo_k_pos", "vespo_lambda_pos",
+             "vespo_k_neg", "vespo_lambda_neg")  # fmt: skip
+    soft = {
+        name: _check_float(name, value, positive=name.startswith("sapo"))
+        for name, value in zip(names, soft_options)
+    }
+    resolved = _resolve_backend(backend, logps)
+    if resolved == "triton" and loss_type not in TRITON_LOSS_TYPES:
+        if backend == "triton":
+            raise ValueError(
+                f"loss_type={loss_type!r} with backend='triton': the kernels compute "
+                f"{', '.join(TRITON_LOSS_TYPES)}; expected backend='torch' or 'auto'"
+            )
+        resolved = "torch"
+        if loss_type not in _FALLBACKS_LOGGED:
+            _FALLBACKS_LOGGED.add(loss_type)
+            logger.warning(
+                "grpo_loss: loss_type=%r has no Triton kernel; it runs on the torch reference", loss_type
+            )
     return _Config(
         group_size=group_size,
         beta=beta,
@@ -528,7 +614,8 @@ def _check_args(
         scale_rewards=scale_rewards,
         max_completion_length=max_completion_length,
         use_bias_correction_kl=use_bias_correction_kl,
-        backend=backend,
+        backend=resolved,
+        **soft,
     )
 
 
@@ -690,7 +777,8 @@ def grpo_loss_for_trainer(trainer: Any, model: Any, inputs: dict[str, Any], *, b
     `tool_mask`, the multimodal inputs, `old_per_token_logps`, `ref_per_token_logps`) and the
     two `put_rewards_in_batch` adds. The policy's log-probabilities come from the trainer's
     `_get_per_token_logps_and_entropies`, as in TRL. Logs what TRL logs: `kl` (when
-    `beta != 0`), `entropy`, `clip_ratio/*`, `aux_loss` (MoE models)."""
+    `beta != 0`), `entropy`, the loss type's own (`clip_ratio/*`, `cispo_clip_ratio`,
+    `vespo/phi_seq_mean`), `aux_loss` (MoE models)."""
     prompt_ids, completion_ids = inputs["prompt_ids"], inputs["completion_ids"]
     completion_mask = inputs["completion_mask"]
     mask = completion_mask * inputs["tool_mask"] if "tool_mask" in inputs else completion_mask
@@ -723,6 +811,7 @@ def grpo_loss_for_trainer(trainer: Any, model: Any, inputs: dict[str, Any], *, b
         scale_rewards=trainer.scale_rewards,
         max_completion_length=trainer.max_completion_length,
         use_bias_correction_kl=bool(getattr(trainer.args, "use_bias_correction_kl", False)),
+        **{name: getattr(trainer.args, name) for name in _SOFT_LOSS_OPTIONS},
         backend=backend,
     )
     accumulation = trainer.current_gradient_accumulation_steps if mode == "train" else 1.0
@@ -734,8 +823,9 @@ def grpo_loss_for_trainer(trainer: Any, model: Any, inputs: dict[str, Any], *, b
     if trainer.beta != 0.0:
         metrics["kl"].append(result.metrics["kl"].item())
     metrics["entropy"].append(((entropies * mask).sum() / mask.sum().clamp(min=1.0)).item())
-    for name in METRIC_NAMES[:-1]:
-        metrics[name].append(result.metrics[name].item())
+    for name, value in result.metrics.items():  # clip ratios, cispo_clip_ratio, vespo/phi_seq_mean
+        if name != "kl":
+            metrics[name].append(value.item())
     return loss
 
 
@@ -779,3 +869,14 @@ class FusedGRPOLossMixin(_TrainerBase):
 
     def _compute_loss(self, model, inputs):
         return grpo_loss_for_trainer(self, model, inputs, backend=self.fused_loss_backend)
+
+
+# The options of TRL 1.16's sapo and vespo objectives, under their GRPOConfig (and grpo_loss) names.
+_SOFT_LOSS_OPTIONS = (
+    "sapo_temperature_pos",
+    "sapo_temperature_neg",
+    "vespo_k_pos",
+    "vespo_lambda_pos",
+    "vespo_k_neg",
+    "vespo_lambda_neg",
+)
