@@ -15,13 +15,9 @@ Baselines, measured in the same run:
   pipelines: TRL's `selective_log_softmax` + our kernels vs Liger's fused kernel.
 
 CPU section: `modomodo torch` (the reference path, `backend="torch"`) against TRL eager.
-Time is the median of `torch.utils.benchmark`. Peak memory: each measurement runs in a fresh Python process,
-which warms up on a tiny batch, builds the inputs, resets the kernel's resident-set high-water mark
-(`/proc/self/clear_refs`), and runs one forward + backward; the figure is the high-water
-mark (`VmHWM`) minus the resident set just before the call, i.e. the extra RAM the
-computation touched at its peak (intermediates, autograd buffers, the gradient), malloc
-overhead included. (`tracemalloc` does not see torch's allocations; torch has no CPU
-counterpart of `max_memory_allocated`.)
+Time is the median of `torch.utils.benchmark`. Peak memory: each measurement runs in a fresh
+Python process, which warms up on a tiny batch, builds the inputs and runs one forward +
+backward; the figure is the peak resident-set growth during the call (`_memory.py` says how).
 
 CUDA section (needs a GPU; here it reports that none is present): `triton.testing.do_bench`
 for time and `torch.cuda.max_memory_allocated` minus the memory allocated before the call
@@ -40,6 +36,7 @@ import subprocess
 import sys
 
 import torch
+from _memory import peak_rss_growth
 
 from modomodo.loss import grpo_loss
 
@@ -141,14 +138,6 @@ def call(impl, inputs):
 # ---------------------------------------------------------------------------------------
 
 
-def _status_bytes(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
 def peak_rss_child(name: str, bg: int, t: int) -> None:
     """Runs in a fresh process: prints the peak resident-set growth of one call, in bytes."""
     impl = IMPLEMENTATIONS[name]
@@ -158,20 +147,8 @@ def peak_rss_child(name: str, bg: int, t: int) -> None:
     # caches) is not counted as the loss's memory.
     call(impl, make_inputs(GROUP_SIZE, 16))
     inputs = make_inputs(bg, t)
-    try:
-        # Reset the kernel's high-water mark (VmHWM) to the current resident set.
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        reset = True
-    except OSError:
-        reset = False
-    before = _status_bytes("VmRSS")
-    hidden = not reset and _status_bytes("VmHWM") > before
-    call(impl, inputs)
-    peak = _status_bytes("VmHWM") - before
-    # Without the reset, an earlier peak (imports) could hide the call's: say so rather
-    # than print a wrong number.
-    print(json.dumps({"peak_bytes": peak, "hidden": hidden and peak <= 0}))
+    _, peak = peak_rss_growth(lambda: call(impl, inputs))
+    print(json.dumps({"peak_bytes": peak}))
 
 
 def measure_peak_rss(name: str, bg: int, t: int) -> float | None:
@@ -182,7 +159,7 @@ def measure_peak_rss(name: str, bg: int, t: int) -> float | None:
         check=True,
     )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    return None if result["hidden"] else result["peak_bytes"] / 2**20
+    return None if result["peak_bytes"] is None else result["peak_bytes"] / 2**20
 
 
 def cpu_section(min_run_time: float) -> None:
