@@ -31,8 +31,6 @@ import torch
 import triton
 import triton.language as tl
 
-from modomodo.loss import _compute_dtype
-
 # torch.addmm(..., out_dtype=torch.float32) from bf16/fp16 inputs exists from torch 2.8, on CUDA.
 _ADDMM_OUT_DTYPE = tuple(int(x) for x in torch.__version__.split(".")[:2]) >= (2, 8)
 
@@ -136,11 +134,10 @@ def _addmm_fp32(acc: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
         acc.addmm_(a.float(), b.float())
 
 
-def linear_logps_forward(hidden, weight, bias, token_ids, temperature, chunk_size, with_entropy):
-    """Launch the matmul and the forward kernel chunk by chunk. (N, H) hidden, (N,) ids ->
-    (logps, log_z, entropies or None), float32 (N,)."""
+def linear_logps_forward(hidden, weight, bias, token_ids, temperature, chunk_size, with_entropy, dtype):
+    """Launch the matmul (in `dtype`) and the forward kernel chunk by chunk. (N, H) hidden, (N,)
+    ids -> (logps, log_z, entropies or None), float32 (N,)."""
     n, vocab = hidden.shape[0], weight.shape[0]
-    dtype = _compute_dtype(hidden, weight)
     w = weight.to(dtype)
     b = bias.to(dtype) if bias is not None else None
     logps = torch.empty(n, dtype=torch.float32, device=hidden.device)
@@ -162,12 +159,11 @@ def linear_logps_forward(hidden, weight, bias, token_ids, temperature, chunk_siz
 
 def linear_logps_backward(
     grad_logps, grad_entropies, hidden, weight, bias, token_ids, log_z, entropies, temperature, chunk_size,
-    need_hidden=True, need_weight=True, need_bias=True,
+    dtype, need_hidden=True, need_weight=True, need_bias=True,
 ):  # fmt: skip
     """Recompute each chunk's logits, turn them into d loss / d logits in place, and fold them
     into the gradients. Returns (d hidden, d weight, d bias), each None when not needed."""
     n, vocab = hidden.shape[0], weight.shape[0]
-    dtype = _compute_dtype(hidden, weight)
     w = weight.to(dtype)
     b = bias.to(dtype) if bias is not None else None
     grad_hidden = torch.empty_like(hidden) if need_hidden else None
@@ -218,31 +214,33 @@ class LinearLogpsFunction(torch.autograd.Function):
     None; differentiable with respect to hidden, weight and bias."""
 
     @staticmethod
-    def forward(ctx, hidden, weight, bias, token_ids, temperature, chunk_size, with_entropy):
+    def forward(ctx, hidden, weight, bias, token_ids, temperature, chunk_size, with_entropy, dtype):
         ctx.set_materialize_grads(False)  # entropies are often logged only: no gradient to fold
         logps, log_z, entropies = linear_logps_forward(
-            hidden, weight, bias, token_ids, temperature, chunk_size, with_entropy
+            hidden, weight, bias, token_ids, temperature, chunk_size, with_entropy, dtype
         )
         ctx.save_for_backward(hidden, weight, bias, token_ids, log_z, entropies)
-        ctx.temperature, ctx.chunk_size = temperature, chunk_size
+        ctx.temperature, ctx.chunk_size, ctx.dtype = temperature, chunk_size, dtype
         return logps, entropies
 
     @staticmethod
     def backward(ctx, grad_logps, grad_entropies):
         hidden, weight, bias, token_ids, log_z, entropies = ctx.saved_tensors
         need_hidden, need_weight, need_bias = ctx.needs_input_grad[:3]
-        grads = linear_logps_backward(
-            grad_logps.contiguous() if grad_logps is not None else None,
-            grad_entropies.contiguous() if grad_entropies is not None else None,
-            hidden, weight, bias, token_ids, log_z, entropies, ctx.temperature, ctx.chunk_size,
-            need_hidden=need_hidden, need_weight=need_weight, need_bias=need_bias,
-        )  # fmt: skip
-        return (*grads, None, None, None, None)
+        with torch.autocast(hidden.device.type, enabled=False):  # the matmuls in ctx.dtype, as forward
+            grads = linear_logps_backward(
+                grad_logps.contiguous() if grad_logps is not None else None,
+                grad_entropies.contiguous() if grad_entropies is not None else None,
+                hidden, weight, bias, token_ids, log_z, entropies, ctx.temperature, ctx.chunk_size, ctx.dtype,
+                need_hidden=need_hidden, need_weight=need_weight, need_bias=need_bias,
+            )  # fmt: skip
+        return (*grads, None, None, None, None, None)
 
 
-def triton_linear_logps(hidden, weight, bias, token_ids, temperature, chunk_size, with_entropy):
+def triton_linear_logps(hidden, weight, bias, token_ids, temperature, chunk_size, with_entropy, dtype):
     """(logps, entropies or None) with the kernels; arguments as `modomodo.loss.linear_logps`
-    (already checked there), hidden flattened to (N, H) and token_ids to (N,)."""
+    (already checked there), hidden flattened to (N, H) and token_ids to (N,), `dtype` the
+    matmul's. Called with autocast off."""
     return LinearLogpsFunction.apply(
-        hidden.contiguous(), weight, bias, token_ids.contiguous(), temperature, chunk_size, with_entropy
+        hidden, weight, bias, token_ids.contiguous(), temperature, chunk_size, with_entropy, dtype
     )

@@ -252,9 +252,9 @@ def test_default_chunk_keeps_the_logits_within_the_budget(monkeypatch):
     seen_chunks = []
     original = kernels.linear_logps_forward
 
-    def spy(hidden, weight, bias, ids, temperature, chunk_size, with_entropy):
+    def spy(hidden, weight, bias, ids, temperature, chunk_size, *rest):
         seen_chunks.append(chunk_size)
-        return original(hidden, weight, bias, ids, temperature, chunk_size, with_entropy)
+        return original(hidden, weight, bias, ids, temperature, chunk_size, *rest)
 
     monkeypatch.setattr(kernels, "linear_logps_forward", spy)
     vocab = 151_936  # Qwen2-VL's
@@ -323,3 +323,206 @@ def test_bad_arguments_raise_value_error_naming_the_value(change, match):
         args["token_ids"] = torch.zeros(2, dtype=torch.long)
     with pytest.raises(ValueError, match=match):
         linear_logps(args["hidden"], args["weight"], args["token_ids"], **change)
+
+
+# ---------------------------------------------------------------------------------------
+# In the trainer: linear_logps_head in place of TRL's fused head.
+# ---------------------------------------------------------------------------------------
+
+
+def tiny_qwen2_vl(processor, seed=0):
+    """A randomly initialised Qwen2-VL (the architecture of MoDoMoDo's Qwen2-VL-2B), tiny."""
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+
+    from modomodo.tiny import MERGE_SIZE, PATCH_SIZE
+
+    tok = processor.tokenizer
+    config = Qwen2VLConfig(
+        text_config=dict(
+            vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+            pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, bos_token_id=None,
+        ),
+        vision_config=dict(
+            depth=1, embed_dim=32, hidden_size=64, num_heads=2, mlp_ratio=2, patch_size=PATCH_SIZE,
+            spatial_merge_size=MERGE_SIZE, temporal_patch_size=2,
+        ),
+        image_token_id=tok.convert_tokens_to_ids("<|image_pad|>"),
+        video_token_id=tok.convert_tokens_to_ids("<|video_pad|>"),
+        vision_start_token_id=tok.convert_tokens_to_ids("<|vision_start|>"),
+        vision_end_token_id=tok.convert_tokens_to_ids("<|vision_end|>"),
+        tie_word_embeddings=True,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    return Qwen2VLForConditionalGeneration(config)
+
+
+def model_and_inputs(kind):
+    """A tiny model of each family the trainer serves, and a padded batch of two sequences
+    (with an image each for the vision-language ones)."""
+    from PIL import Image
+
+    from modomodo.tiny import build_tokenizer, build_vl_processor, tiny_text_model, tiny_vl_model
+
+    if kind == "qwen2-text":
+        tok = build_tokenizer()
+        model = tiny_text_model(tok, seed=0)
+        batch = tok(["how many squares are there", "yes"], return_tensors="pt", padding=True)
+    else:
+        processor = build_vl_processor(image_size=56)
+        model = tiny_vl_model(processor, seed=0) if kind == "qwen2.5-vl" else tiny_qwen2_vl(processor)
+        image = "<|vision_start|><|image_pad|><|vision_end|>"
+        images = [Image.new("RGB", (56, 56), color) for color in ("red", "blue")]
+        texts = [f"{image}how many squares are there", f"{image}yes"]
+        batch = processor(text=texts, images=images, return_tensors="pt", padding=True)
+    model.float().train()
+    return model, dict(batch)
+
+
+@pytest.mark.parametrize("logits_to_keep", [4, None], ids=["completion-only", "all-positions"])
+@pytest.mark.parametrize("kind", ["qwen2-text", "qwen2.5-vl", "qwen2-vl"])
+def test_linear_logps_head_equals_trls_fused_head(kind, logits_to_keep):
+    """The model call TRL's GRPOTrainer makes for every per-token log-prob gives the same
+    log-probs, entropies and parameter gradients through linear_logps as through TRL's head."""
+    from trl.trainer.utils import add_fused_lm_head
+
+    from modomodo.loss import linear_logps_head, linear_logps_head_unsupported
+
+    model, batch = model_and_inputs(kind)
+    assert linear_logps_head_unsupported(model) == []
+    add_fused_lm_head(model, temperature=0.9, outputs=("log_probs", "entropy"))
+    # TRL's labels: the ids, -100 at padding and (with logits_to_keep) before the completion.
+    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+    if logits_to_keep is not None:
+        labels[:, :-logits_to_keep] = -100
+
+    trls_forward = vars(model)["forward"]
+
+    def run(use_linear_logps):
+        model.zero_grad()
+        if use_linear_logps:
+            with linear_logps_head(model, temperature=0.9, backend="torch"):
+                out = model(**batch, labels=labels, fused_lm_head=True)
+        else:
+            out = model(**batch, labels=labels, fused_lm_head=True)
+        g = torch.Generator().manual_seed(0)
+        weights = torch.randn(out.log_probs.shape, generator=g)
+        ((out.log_probs + 0.3 * out.entropy) * weights).sum().backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        return out, grads
+
+    ours, our_grads = run(True)
+    assert vars(model)["forward"] is trls_forward  # TRL's head is back
+    trl, trl_grads = run(False)
+    torch.testing.assert_close(ours.label_mask, trl.label_mask)
+    kept = trl.label_mask
+    assert kept.sum() >= (8 if logits_to_keep is None else 4) and not kept.all()  # padding is left out
+    torch.testing.assert_close(ours.log_probs, trl.log_probs, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours.entropy, trl.entropy, atol=1e-5, rtol=1e-5)
+    assert (ours.log_probs[~kept] == 0).all() and (ours.log_probs[kept] < 0).all()
+    assert our_grads.keys() == trl_grads.keys() and len(our_grads) > 10
+    for name, grad in trl_grads.items():
+        torch.testing.assert_close(our_grads[name], grad, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_linear_logps_head_passes_other_calls_through():
+    from modomodo.loss import linear_logps_head
+
+    model, batch = model_and_inputs("qwen2-text")
+    plain = model(**batch).logits
+    with linear_logps_head(model, temperature=1.0):
+        torch.testing.assert_close(model(**batch).logits, plain)  # generation's call
+    assert "forward" not in vars(model)  # the class's forward again
+
+
+def test_linear_logps_head_refuses_scaled_or_capped_logits():
+    from modomodo.loss import linear_logps_head_unsupported
+
+    model, _ = model_and_inputs("qwen2-text")
+    model.config.final_logit_softcapping = 30.0
+    model.config.logit_scale = 0.5
+    reasons = linear_logps_head_unsupported(model)
+    assert any("final_logit_softcapping=30.0" in r for r in reasons)
+    assert any("logit_scale=0.5" in r for r in reasons)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
+def test_a_trainer_step_with_and_without_linear_logps(tmp_path, monkeypatch):
+    """On the tiny model, one generation batch (with reference and old-policy log-probs): the
+    per-token log-probs of the policy and of the reference, the loss and every parameter's
+    gradient are the same with linear_logps (the default) and with TRL's head (switched off).
+    In float32: under bf16 autocast both heads multiply in bf16, and TRL also rounds the
+    logits' gradient to bf16 where linear_logps keeps it in float32."""
+    from test_train_trainer import text_dataset
+    from trl import GRPOConfig
+
+    import modomodo.loss
+    from modomodo.tiny import build_tokenizer, tiny_text_model
+    from modomodo.train.trainer import ModomodoGRPOTrainer
+
+    calls = []
+    real = modomodo.loss.linear_logps
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs["backend"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(modomodo.loss, "linear_logps", counted)
+
+    def length(prompts, completions, **kwargs):
+        return [float(len(c[0]["content"]) % 4) for c in completions]
+
+    tok = build_tokenizer()
+    model_dir = tmp_path / "tiny"  # TRL loads the KL reference from the policy's path
+    tiny_text_model(tok, seed=0).save_pretrained(model_dir)
+    args = GRPOConfig(
+        output_dir=str(tmp_path / "out"), use_cpu=True, max_steps=1, per_device_train_batch_size=8, num_generations=4,
+        max_completion_length=6, beta=0.04, num_iterations=2, temperature=0.8, report_to="none", bf16=False,
+        save_strategy="no", disable_tqdm=True, seed=1,
+    )  # fmt: skip
+    trainer = ModomodoGRPOTrainer(
+        model=str(model_dir), reward_funcs=[length], args=args, train_dataset=text_dataset(),
+        processing_class=tok, mixture_weights={"a": 0.5, "b": 0.5}, loss_backend="torch",
+    )  # fmt: skip
+    assert trainer.linear_logps  # the default with a grpo_loss backend
+    trainer.model.train()
+    trainer.current_gradient_accumulation_steps = 1  # set by train(); one batch here
+    inputs = trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+    # Generation scored the old policy and the reference through linear_logps.
+    assert calls == ["torch", "torch"] and "ref_per_token_logps" in inputs and "old_per_token_logps" in inputs
+
+    # As after an update: old-policy log-probs apart from the policy's, so that ratios clip and
+    # the loss is not the on-policy 0 of equal-length completions.
+    g = torch.Generator().manual_seed(0)
+    old = inputs["old_per_token_logps"]
+    inputs["old_per_token_logps"] = old + 0.3 * torch.randn(old.shape, generator=g)
+
+    def logps_loss_and_grads(on):
+        trainer.linear_logps = on
+        trainer.model.zero_grad()
+        ids = torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], 1)
+        mask = torch.cat([inputs["prompt_mask"], inputs["completion_mask"]], 1)
+        width = inputs["completion_ids"].size(1)
+        with torch.no_grad():
+            ref = trainer._get_per_token_logps_and_entropies(trainer.ref_model, ids, mask, width)[0]
+        loss = trainer._compute_loss(trainer.model, inputs)
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+        return ref, loss.detach(), grads, trainer._metrics["train"]["entropy"][-1]
+
+    calls.clear()
+    ref_on, loss_on, grads_on, entropy_on = logps_loss_and_grads(True)
+    assert calls == ["torch", "torch"]  # the reference and the policy in the loss
+    calls.clear()
+    ref_off, loss_off, grads_off, entropy_off = logps_loss_and_grads(False)
+    assert calls == []
+    completion = inputs["completion_mask"].bool()
+    torch.testing.assert_close(ref_on[completion], ref_off[completion], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ref_on, inputs["ref_per_token_logps"], atol=1e-5, rtol=1e-5)
+    assert loss_on != 0 and all(grad.abs().sum() > 0 for grad in grads_on.values())
+    torch.testing.assert_close(loss_on, loss_off, atol=1e-6, rtol=1e-5)
+    assert entropy_on == pytest.approx(entropy_off, rel=1e-5)
+    assert grads_on.keys() == grads_off.keys() and len(grads_on) > 10
+    for name, grad in grads_off.items():
+        torch.testing.assert_close(grads_on[name], grad, atol=1e-6, rtol=1e-4, msg=name)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import modomodo.kernels.grpo_loss as kernels
+import modomodo.loss
 from modomodo.loss import METRIC_NAMES, grpo_advantages, grpo_loss
 
 pytestmark = pytest.mark.filterwarnings(
@@ -372,6 +373,30 @@ def test_scale_rewards_accepts_trl_booleans():
         a = grpo_loss(**batch, scale_rewards=flag, backend="torch").advantages
         b = grpo_loss(**batch, scale_rewards=name, backend="torch").advantages
         torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("loss_type", ["cispo", "sapo", "luspo", "vespo"])
+def test_loss_types_without_kernels_run_on_the_reference(monkeypatch, caplog, loss_type):
+    # TRL's own trainer is their oracle (test_loss_trl.py); here the backend choice. An explicit
+    # Triton backend is refused; auto on CUDA (simulated) falls back to the reference, logged once.
+    batch = make_batch(B=4, T=5, G=2)
+    with pytest.raises(ValueError, match=f"loss_type='{loss_type}' with backend='triton'"):
+        grpo_loss(**batch, loss_type=loss_type, backend="triton")
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the Triton path ran for a loss type it does not compute")
+
+    monkeypatch.setattr(kernels, "triton_grpo_loss", fail)
+    monkeypatch.setattr(modomodo.loss, "_resolve_backend", lambda backend, tensor: "triton")
+    monkeypatch.setattr(modomodo.loss, "_FALLBACKS_LOGGED", set())
+    with caplog.at_level("WARNING", logger="modomodo.loss"):
+        auto = grpo_loss(**batch, loss_type=loss_type, beta=0.1)
+        grpo_loss(**batch, loss_type=loss_type, beta=0.1)
+    reference = grpo_loss(**batch, loss_type=loss_type, beta=0.1, backend="torch")
+    torch.testing.assert_close(auto.loss, reference.loss)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"grpo_loss: loss_type='{loss_type}' has no Triton kernel; it runs on the torch reference"
+    ]
 
 
 def test_triton_launches_two_kernels_forward_and_one_backward(monkeypatch):

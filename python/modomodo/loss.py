@@ -25,10 +25,12 @@ weight, holding one chunk of logits at a time instead of the (tokens x vocabular
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -363,16 +365,17 @@ def linear_logps(
     cfg = _check_linear_logps_args(hidden, weight, token_ids, temperature, bias, chunk_size, backend)
     flat_hidden = hidden.reshape(-1, hidden.shape[-1])
     flat_ids = token_ids.reshape(-1)
-    if cfg.backend == "triton":
-        from modomodo.kernels.linear_logps import triton_linear_logps
+    # The lm-head matmul runs in autocast's dtype when autocast is on, as the model's own head
+    # would; inside, autocast is off, so that the rest runs in float32 as written.
+    dtype = _compute_dtype(hidden, weight)
+    args = (flat_hidden, weight, bias, flat_ids, cfg.temperature, cfg.chunk_size, return_entropy, dtype)
+    with torch.autocast(hidden.device.type, enabled=False):
+        if cfg.backend == "triton":
+            from modomodo.kernels.linear_logps import triton_linear_logps
 
-        logps, entropies = triton_linear_logps(
-            flat_hidden, weight, bias, flat_ids, cfg.temperature, cfg.chunk_size, return_entropy
-        )
-    else:
-        logps, entropies = _LinearLogps.apply(
-            flat_hidden, weight, bias, flat_ids, cfg.temperature, cfg.chunk_size, return_entropy
-        )
+            logps, entropies = triton_linear_logps(*args)
+        else:
+            logps, entropies = _LinearLogps.apply(*args)
     logps = logps.view(token_ids.shape)
     if return_entropy:
         return logps, entropies.view(token_ids.shape)
@@ -402,9 +405,8 @@ class _LinearLogps(torch.autograd.Function):
     """`linear_logps` in chunked torch ops: (N, H) hidden, (N,) ids -> (N,) logps, (N,) entropies."""
 
     @staticmethod
-    def forward(ctx, hidden, weight, bias, token_ids, temperature, chunk_size, with_entropy):
+    def forward(ctx, hidden, weight, bias, token_ids, temperature, chunk_size, with_entropy, compute_dtype):
         ctx.set_materialize_grads(False)  # entropies are often logged only: no gradient to fold
-        compute_dtype = _compute_dtype(hidden, weight)
         w = weight.to(compute_dtype)
         n = hidden.shape[0]
         logps = torch.empty(n, dtype=torch.float32, device=hidden.device)
@@ -426,50 +428,52 @@ class _LinearLogps(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_logps, grad_entropies):
         hidden, weight, bias, token_ids, log_z, entropies = ctx.saved_tensors
-        need_hidden, need_weight, need_bias = ctx.needs_input_grad[:3]
-        temperature, chunk_size, compute_dtype = ctx.temperature, ctx.chunk_size, ctx.compute_dtype
-        w = weight.to(compute_dtype)
-        n = hidden.shape[0]
-        grad_hidden = torch.empty_like(hidden) if need_hidden else None
-        # float32 accumulators (the weight's own gradient buffer when it is float32 already)
-        grad_weight = (
-            torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if need_weight else None
-        )
-        grad_bias = (
-            torch.zeros(weight.shape[0], dtype=torch.float32, device=weight.device) if need_bias else None
-        )
-        for start in range(0, n, chunk_size):
-            rows = slice(start, min(start + chunk_size, n))
-            hidden_chunk = hidden[rows].to(compute_dtype)
-            log_p = _chunk_logits(hidden_chunk, w, bias, temperature).sub_(log_z[rows].unsqueeze(1))
-            p = log_p.exp()
-            # d logp_t / dz_v = 1[v = t] - p_v;  d H / dz_v = -p_v (log p_v + H)
-            grad = p
-            if grad_logps is not None:
-                g = grad_logps[rows].float().unsqueeze(1)
-                if grad_entropies is not None:
-                    # grad = -g p - g_H p (log p + H), the entropy term built in log_p's buffer
-                    g_h = grad_entropies[rows].float().unsqueeze(1)
-                    term = log_p.add_(entropies[rows].unsqueeze(1)).mul_(p).mul_(g_h)
-                    grad = p.mul_(-g).sub_(term)
+        with torch.autocast(hidden.device.type, enabled=False):
+            need_hidden, need_weight, need_bias = ctx.needs_input_grad[:3]
+            temperature, chunk_size, compute_dtype = ctx.temperature, ctx.chunk_size, ctx.compute_dtype
+            w = weight.to(compute_dtype)
+            n = hidden.shape[0]
+            grad_hidden = torch.empty_like(hidden) if need_hidden else None
+            # float32 accumulators (the weight's own gradient buffer when it is float32 already)
+            grad_weight = (
+                torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if need_weight else None
+            )
+            grad_bias = (
+                torch.zeros(weight.shape[0], dtype=torch.float32, device=weight.device) if need_bias else None
+            )
+            for start in range(0, n, chunk_size):
+                rows = slice(start, min(start + chunk_size, n))
+                hidden_chunk = hidden[rows].to(compute_dtype)
+                log_p = _chunk_logits(hidden_chunk, w, bias, temperature).sub_(log_z[rows].unsqueeze(1))
+                p = log_p.exp()
+                # d logp_t / dz_v = 1[v = t] - p_v;  d H / dz_v = -p_v (log p_v + H)
+                grad = p
+                if grad_logps is not None:
+                    g = grad_logps[rows].float().unsqueeze(1)
+                    if grad_entropies is not None:
+                        # grad = -g p - g_H p (log p + H), the entropy term built in log_p's buffer
+                        g_h = grad_entropies[rows].float().unsqueeze(1)
+                        term = log_p.add_(entropies[rows].unsqueeze(1)).mul_(p).mul_(g_h)
+                        grad = p.mul_(-g).sub_(term)
+                    else:
+                        grad = p.mul_(-g)
+                    grad.scatter_add_(1, token_ids[rows].unsqueeze(1), g)
                 else:
-                    grad = p.mul_(-g)
-                grad.scatter_add_(1, token_ids[rows].unsqueeze(1), g)
-            else:
-                g_h = grad_entropies[rows].float().unsqueeze(1)
-                grad = log_p.add_(entropies[rows].unsqueeze(1)).mul_(p).mul_(-g_h)
-            if temperature != 1.0:
-                grad.div_(temperature)
-            if grad_hidden is not None:
-                grad_hidden[rows] = grad.to(compute_dtype) @ w
-            if grad_weight is not None:
-                grad_weight.addmm_(grad.t(), hidden_chunk.float())
-            if grad_bias is not None:
-                grad_bias += grad.sum(0)
+                    g_h = grad_entropies[rows].float().unsqueeze(1)
+                    grad = log_p.add_(entropies[rows].unsqueeze(1)).mul_(p).mul_(-g_h)
+                if temperature != 1.0:
+                    grad.div_(temperature)
+                if grad_hidden is not None:
+                    grad_hidden[rows] = grad.to(compute_dtype) @ w
+                if grad_weight is not None:
+                    grad_weight.addmm_(grad.t(), hidden_chunk.float())
+                if grad_bias is not None:
+                    grad_bias += grad.sum(0)
         return (
             grad_hidden,
             grad_weight.to(weight.dtype) if grad_weight is not None else None,
             grad_bias.to(bias.dtype) if grad_bias is not None else None,
+            None,
             None,
             None,
             None,
@@ -827,6 +831,99 @@ def grpo_loss_for_trainer(trainer: Any, model: Any, inputs: dict[str, Any], *, b
         if name != "kl":
             metrics[name].append(value.item())
     return loss
+
+
+def linear_logps_head_unsupported(model: Any) -> list[str]:
+    """Why `linear_logps_head` cannot stand in for TRL's fused lm-head on `model`, one reason per
+    setting; empty when it can: a plain linear head (weight, optional bias) on the last hidden
+    states, with no logit scaling or soft-capping and no MoE router loss."""
+    text = model.config.get_text_config()
+    reasons = []
+    if getattr(text, "final_logit_softcapping", None) is not None:
+        reasons.append(f"final_logit_softcapping={text.final_logit_softcapping!r} (expected None)")
+    for name in ("logit_scale", "output_multiplier", "lm_head_multiplier", "logits_scaling"):
+        if getattr(text, name, None) not in (None, 1, 1.0):
+            reasons.append(f"{name}={getattr(text, name)!r} (expected no logit scaling)")
+    if getattr(text, "output_router_logits", False):
+        reasons.append("output_router_logits=True (expected a model without a MoE router loss)")
+    head = model.get_output_embeddings()
+    if not isinstance(getattr(head, "weight", None), torch.Tensor):
+        reasons.append(f"lm-head {type(head).__name__} (expected a linear layer)")
+    return reasons
+
+
+@contextlib.contextmanager
+def linear_logps_head(
+    model: Any,
+    *,
+    temperature: float,
+    backend: str = "auto",
+    return_entropy: bool = True,
+    cast_to_fp32: bool = False,
+) -> Iterator[None]:
+    """While active, `model(..., labels=labels, fused_lm_head=True)` computes the labels'
+    log-probabilities (and entropies) with `linear_logps` from the model's last hidden states.
+
+    That call is how TRL 1.16's `GRPOTrainer._get_per_token_logps_and_entropies` gets every
+    per-token log-probability (the policy's in the loss, the old policy's, the reference's):
+    TRL answers it with its own chunked head (`trl.trainer.utils.add_fused_lm_head`); here
+    the same backbone call is followed by `linear_logps` on the positions whose label is not
+    -100, and the result is TRL's `FusedCausalLMOutput` (log-probs and entropies zero at
+    -100, `label_mask`, `loss`). Calls without `fused_lm_head=True` (generation) pass through.
+    `model` is the unwrapped model; check it with `linear_logps_head_unsupported` first.
+    """
+    from trl.trainer.utils import FusedCausalLMOutput
+
+    previous = model.forward
+    had_own_forward = "forward" in vars(model)  # TRL's patch is an instance attribute
+
+    def forward(
+        *args, fused_lm_head=False, labels=None, shift_labels=None, num_items_in_batch=None, **kwargs
+    ):
+        if not fused_lm_head:
+            passed = {
+                "labels": labels,
+                "shift_labels": shift_labels,
+                "num_items_in_batch": num_items_in_batch,
+            }
+            return previous(*args, **kwargs, **{k: v for k, v in passed.items() if v is not None})
+        kwargs["use_cache"] = False
+        hidden = model.base_model(*args, **kwargs).last_hidden_state
+        if shift_labels is None:  # position t predicts token t + 1
+            hidden, labels = hidden[:, :-1], labels[:, 1:]
+        else:
+            labels = shift_labels
+        head = model.get_output_embeddings()
+        hidden, labels = hidden.to(head.weight.device), labels.to(head.weight.device)
+        mask = labels != -100
+        autocast = contextlib.nullcontext()
+        if cast_to_fp32:
+            hidden = hidden.float()
+            autocast = torch.autocast(hidden.device.type, enabled=False)
+        with autocast:
+            out = linear_logps(
+                hidden[mask], head.weight, labels[mask], temperature=temperature, bias=head.bias,
+                return_entropy=return_entropy, backend=backend,
+            )  # fmt: skip
+        logps, entropies = out if return_entropy else (out, None)
+        # masked_scatter keeps an all-masked batch connected to the model (a zero gradient).
+        log_probs = logps.new_zeros(mask.shape).masked_scatter(mask, logps)
+        entropy = (
+            entropies.new_zeros(mask.shape).masked_scatter(mask, entropies) if entropies is not None else None
+        )
+        normaliser = mask.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch
+        return FusedCausalLMOutput(
+            loss=-log_probs.sum() / normaliser, log_probs=log_probs, entropy=entropy, label_mask=mask
+        )
+
+    model.forward = forward
+    try:
+        yield
+    finally:
+        if had_own_forward:
+            model.forward = previous
+        else:
+            del model.forward
 
 
 class FusedGRPOLossMixin(_TrainerBase):

@@ -110,6 +110,13 @@ class RunArgs:
             "help": f"One of {list(LOSS_BACKENDS)}: grpo_loss ('auto': Triton on CUDA, torch otherwise) or TRL's own loss."
         },
     )
+    linear_logps: bool = field(
+        default=True,
+        metadata={
+            "help": "With a grpo_loss backend: per-token log-probs by modomodo.loss.linear_logps from the last "
+            "hidden states (false: TRL's fused head)."
+        },
+    )
     data_engine: bool = field(
         default=False, metadata={"help": "Drop groups whose completions are all correct or all wrong."}
     )

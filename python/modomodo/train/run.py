@@ -577,6 +577,7 @@ def build_trainer(cfg: TrainConfig, grpo, backend: str, setup: Setup, callbacks:
         on_exhausted=cfg.run.on_exhausted,
         replacement=cfg.run.replacement,
         loss_backend=backend,
+        linear_logps=cfg.run.linear_logps,
         data_engine=cfg.run.data_engine,
         metrics_path=out / "metrics.jsonl",
         draws_path=out / "draws.jsonl",

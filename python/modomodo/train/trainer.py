@@ -18,7 +18,10 @@ What it changes in TRL's `GRPOTrainer`, in the order of a training step:
   sampler's state), and a checkpoint is saved on Ctrl-C (`interrupt_callback`).
 
 The per-token log-probabilities (of the policy in the loss, of the old policy and of the KL
-reference) are all computed by one method, TRL's `_get_per_token_logps_and_entropies`.
+reference) are all computed by one method, TRL's `_get_per_token_logps_and_entropies`; with a
+grpo_loss backend (and `linear_logps=True`, the default) the model runs to its last hidden
+states and `modomodo.loss.linear_logps` computes them (`linear_logps_head`) in place of
+TRL's fused head.
 
 Metrics (each logged once, under one name; evaluation logs carry TRL's `eval_` prefix):
 
@@ -55,6 +58,8 @@ from modomodo.loss import (
     BACKENDS,
     fused_loss_unsupported,
     grpo_loss_for_trainer,
+    linear_logps_head,
+    linear_logps_head_unsupported,
     put_rewards_in_batch,
     weighted_rewards,
 )
@@ -100,6 +105,8 @@ class ModomodoGRPOTrainer(GRPOTrainer):
     - `mixture_weights`, `domain_sizes`, `replacement`, `on_exhausted`: the `MixtureSampler`
       (`domain_sizes` by default from the dataset's `domain` column, which the trainer needs);
     - `loss_backend`: `trl` or a `grpo_loss` backend (`resolve_loss_backend`);
+    - `linear_logps`: with a grpo_loss backend, compute the per-token log-probabilities with
+      `modomodo.loss.linear_logps` (on by default; models it cannot serve keep TRL's head, logged);
     - `domain_max_reward`: domain -> best attainable reward ("all correct" for the data engine);
     - `data_engine`: drop groups that are all correct or all wrong;
     - `draws_path`: where to append each generation batch's domains and rows (JSON lines).
@@ -115,6 +122,7 @@ class ModomodoGRPOTrainer(GRPOTrainer):
         replacement: bool = False,
         on_exhausted: str = "reshuffle",
         loss_backend: str = "auto",
+        linear_logps: bool = True,
         domain_max_reward: Mapping[str, float] | None = None,
         data_engine: bool = False,
         draws_path: str | os.PathLike | None = None,
@@ -126,6 +134,11 @@ class ModomodoGRPOTrainer(GRPOTrainer):
             )
         super().__init__(*args, **kwargs)
         self.loss_backend = resolve_loss_backend(loss_backend, self.args)
+        self.linear_logps = bool(linear_logps) and self.loss_backend != "trl"
+        reasons = linear_logps_head_unsupported(self.model) if self.linear_logps else []
+        if reasons:
+            logger.warning("linear_logps: TRL's fused head instead (%s)", "; ".join(reasons))
+            self.linear_logps = False
         self._mixture_options: dict[str, Any] = {
             "weights": mixture_weights,
             "domain_sizes": domain_sizes,
@@ -226,6 +239,19 @@ class ModomodoGRPOTrainer(GRPOTrainer):
                 fh.write(json.dumps(record) + "\n")
 
     # -- the loss --------------------------------------------------------------------------
+
+    def _get_per_token_logps_and_entropies(self, model, *args, compute_entropy=False, **kwargs):
+        if not self.linear_logps:
+            return super()._get_per_token_logps_and_entropies(
+                model, *args, compute_entropy=compute_entropy, **kwargs
+            )
+        with linear_logps_head(
+            self.accelerator.unwrap_model(model), temperature=self.temperature, backend=self.loss_backend,
+            return_entropy=compute_entropy, cast_to_fp32=self.args.cast_lm_head_to_fp32,
+        ):  # fmt: skip
+            return super()._get_per_token_logps_and_entropies(
+                model, *args, compute_entropy=compute_entropy, **kwargs
+            )
 
     def _compute_loss(self, model, inputs):
         if self.loss_backend == "trl":
@@ -367,6 +393,7 @@ def make_trainer(
     on_exhausted: str = "reshuffle",
     replacement: bool = False,
     loss_backend: str = "auto",
+    linear_logps: bool = True,
     data_engine: bool = False,
     metrics_path: str | os.PathLike | None = None,
     draws_path: str | os.PathLike | None = None,
@@ -399,6 +426,7 @@ def make_trainer(
         replacement=replacement,
         on_exhausted=on_exhausted,
         loss_backend=loss_backend,
+        linear_logps=linear_logps,
         domain_max_reward=max_reward,
         data_engine=data_engine,
         draws_path=draws_path,
