@@ -216,10 +216,12 @@ def test_the_loss_backend_falls_back_to_trl_only_for_auto(tmp_path, caplog):
         "triton",
         "trl",
     ]
-    odd = config(per_device_train_batch_size=2, steps_per_generation=2, loss_type="cispo")
+    odd = config(per_device_train_batch_size=2, steps_per_generation=2, top_entropy_quantile=0.5)
     with caplog.at_level("WARNING", logger="modomodo.train.trainer"):
         assert resolve_loss_backend("auto", odd) == "trl"
-    assert "TRL's own loss (steps_per_generation=2" in caplog.text and "loss_type='cispo'" in caplog.text
+    assert (
+        "TRL's own loss (steps_per_generation=2" in caplog.text and "top_entropy_quantile=0.5" in caplog.text
+    )
     assert resolve_loss_backend("trl", odd) == "trl"
     with pytest.raises(
         ValueError, match=r"loss_backend='torch' \(grpo_loss\) cannot run with steps_per_generation=2"
