@@ -121,27 +121,33 @@ def warm_start(
             )
             stats["seconds"] = time.perf_counter() - start
             if state.is_main_process:
-                from safetensors.torch import save_file
-
-                tmp = folder / f".{key}.tmp{os.getpid()}"
-                tmp.mkdir(parents=True, exist_ok=True)
-                tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-                # Tied weights share storage: safetensors wants one copy.
-                seen: dict[int, str] = {}
-                for k in list(tensors):
-                    ptr = tensors[k].data_ptr()
-                    if ptr in seen:
-                        del tensors[k]
-                    else:
-                        seen[ptr] = k
-                save_file(tensors, str(tmp / "model.safetensors"))
-                (tmp / "warmstart.json").write_text(json.dumps(stats))
-                if path.exists():
-                    shutil.rmtree(tmp)
-                else:
-                    tmp.rename(path)
+                save_to_cache(model, stats, path)
             info.update(cached=False, **stats)
     return model, info
+
+
+def save_to_cache(model, stats: dict[str, Any], path: Path) -> None:
+    """The warm-started weights and their stats into `path`, complete or not at all (written
+    in a temporary sibling, then one rename; a concurrent writer's copy wins)."""
+    from safetensors.torch import save_file
+
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    # Tied weights share storage: safetensors wants one copy.
+    seen: set[int] = set()
+    for k in list(tensors):
+        ptr = tensors[k].data_ptr()
+        if ptr in seen:
+            del tensors[k]
+        else:
+            seen.add(ptr)
+    save_file(tensors, str(tmp / "model.safetensors"))
+    (tmp / "warmstart.json").write_text(json.dumps(stats))
+    if path.exists():
+        shutil.rmtree(tmp)
+    else:
+        tmp.rename(path)
 
 
 # -- evaluation --------------------------------------------------------------------------------
