@@ -257,3 +257,53 @@ def test_iou_reward_is_in_unit_interval_for_any_text(text, mode, t):
         [text], ["[10, 10, 50, 50] [0, 0, 5, 5]"], mode=mode, threshold=t, image_sizes=[(100, 100)]
     )
     assert 0.0 <= v <= 1.0
+
+
+def test_gold_boxes_as_lists_tuples_and_arrays_score_as_text() -> None:
+    comps = ["<answer>[0, 0, 10, 10]</answer>", "[0,0,10,10] [20,20,30,30]", "no box"] * 2
+    as_text = ["[0, 0, 10, 5]", "[[0,0,10,10],[20,20,30,30]]", "[0, 0, 1, 1]"] * 2
+    forms = [
+        [[0, 0, 10, 5], [[0, 0, 10, 10], [20, 20, 30, 30]], [0, 0, 1, 1]] * 2,
+        [(0, 0, 10, 5.0), ((0, 0, 10, 10), (20, 20, 30, 30)), (0.0, 0, 1, 1)] * 2,
+        [np.array([0, 0, 10, 5]), np.array([[0, 0, 10, 10], [20, 20, 30, 30]]), np.array([0, 0, 1, 1.0])] * 2,
+        [
+            np.array([0, 0, 10, 5], dtype=np.float32),
+            [np.array([0, 0, 10, 10]), (20, 20, 30, 30)],
+            [0, 0, 1, 1],
+        ]
+        * 2,
+    ]
+    for mode in ("continuous", "match"):
+        want = iou_reward(comps, as_text, mode=mode)
+        assert want[:3] == [0.5, 1.0, 0.0]
+        for golds in forms:
+            assert iou_reward(comps, golds, mode=mode) == want
+
+
+def test_bool_and_number_subclasses_in_gold_boxes_take_the_general_path() -> None:
+    # exact floats and ints are read directly; anything else (numpy scalars) as before
+    assert iou_reward(["[0,0,10,10]"], [[np.float64(0), 0, np.int64(10), 10]]) == [1.0]
+    assert iou_reward(["[0,0,1,1]"], [[True, False, True, True]]) == iou_reward(["[0,0,1,1]"], [[1, 0, 1, 1]])
+    assert iou_reward(["[0,0,10,10]"], [[]]) == [0.0]  # no gold box
+
+
+@pytest.mark.parametrize("bad", [None, b"[0, 0, 1, 1]", {"a": [0, 0, 1, 1]}, {1, 2}])
+def test_iou_lists_of_the_wrong_type_are_refused_naming_them(bad: object) -> None:
+    with pytest.raises(ValueError, match="invalid solutions .*expected one solution per completion"):
+        iou_reward(["[0, 0, 1, 1]"], bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="invalid completions: expected a list of str, got"):
+        iou_reward(bad, [[0, 0, 1, 1]])  # type: ignore[arg-type]
+
+
+def test_a_huge_bad_gold_gives_a_short_error() -> None:
+    with pytest.raises(ValueError) as err:
+        iou_reward(["[0, 0, 1, 1]"], [list(range(2_000_000))])
+    message = str(err.value)
+    assert "solutions[0]" in message and "expected a box" in message
+    assert len(message) < 500, len(message)
+    with pytest.raises(ValueError) as err:
+        iou_reward(["[0, 0, 1, 1]"], list(range(2_000_000)))  # a length mismatch
+    assert len(str(err.value)) < 500
+    with pytest.raises(ValueError) as err:
+        iou_reward(["a"], [[0, 0, 1, 1]], image_sizes=[list(range(1_000_000))])
+    assert "image_sizes" in str(err.value) and len(str(err.value)) < 500

@@ -34,10 +34,21 @@ def acc(pred: str, gold: str, kind: str = "auto", **kw: object) -> float:
         ("<answer>7</answer> \\boxed{8}", "7"),
         ("plain text", None),
         ("</answer> reversed <answer>", None),
+        ("<answer>42</answer></answer>", "42"),  # a stray closing tag (a sampling glitch)
+        ("<think>t</think><answer>42</answer>\n</answer>\n</answer>", "42"),
     ],
 )
 def test_extract_answer(text: str, want: str | None) -> None:
     assert extract_answer(text) == want
+
+
+def test_stray_closing_tag_keeps_the_answer_and_fails_strict_format() -> None:
+    stray = "<think>t</think><answer>42</answer></answer>"
+    for kind in ("auto", "numeric", "math", "count"):
+        assert acc(stray, "42", kind) == 1.0
+        assert acc(stray, "41", kind) == 0.0
+    assert format_reward([stray], strict=True) == [0.0]
+    assert format_reward([stray], strict=False) == [1.0]
 
 
 def test_extract_answer_list_keeps_order() -> None:
@@ -114,6 +125,33 @@ def test_mcq_naming_several_letters_scores_zero(pred: str) -> None:
     assert acc(pred, "B", "auto") == 0.0
 
 
+@pytest.mark.parametrize(
+    "pred, letter",
+    [
+        ("A. Because B is not valid", "A"),
+        ("(C) The area doubles, so B and D are wrong", "C"),
+        ("B) cat, since A is a dog", "B"),
+        ("**D.** Only D fits", "D"),
+        ("[e] because (A) is wrong", "E"),
+    ],
+)
+def test_mcq_leading_marked_letter_names_the_answer(pred: str, letter: str) -> None:
+    # an answer opening with a marked option letter and an explanation names that letter
+    for gold in "ABCDE":
+        want = 1.0 if gold == letter else 0.0
+        assert acc(pred, gold, "mcq") == want, gold
+        assert acc(f"<answer>{pred}</answer>", f"({gold}) x", "mcq") == want, gold
+
+
+@pytest.mark.parametrize(
+    "pred", ["A or B", "A, B", "A. or B", "A. B", "(A) (B)", "A: B is right", "A. and C"]
+)
+def test_mcq_two_options_still_score_zero(pred: str) -> None:
+    for gold in "ABC":
+        assert acc(pred, gold, "mcq") == 0.0
+        assert acc(pred, gold, "auto") == 0.0
+
+
 def test_mcq_article_and_option_text() -> None:
     assert acc("B) A cat", "B", "mcq") == 1.0  # "A cat": the article, not option A
     assert acc("A is correct", "A", "mcq") == 1.0
@@ -172,6 +210,18 @@ def test_yesno_hacks_and_lookalikes_score_zero(pred: str) -> None:
 def test_numeric_forms(pred: str, gold: str) -> None:
     assert acc(pred, gold, "numeric") == 1.0
     assert acc(pred, gold, "auto") == 1.0
+
+
+@pytest.mark.parametrize("sep", [" ", "\u00a0", "\u2009", "\u202f"])
+def test_thousands_separated_by_spaces(sep: str) -> None:
+    for kind in ("numeric", "auto", "count", "math"):
+        assert acc(f"1{sep}000", "1000", kind) == 1.0, kind
+        assert acc(f"There are 12{sep}345 people", "12345", kind if kind != "math" else "numeric") == 1.0
+        assert acc(f"1{sep}000", "1001", kind) == 0.0, kind
+    assert chart_reward([f"2{sep}500{sep}000"], ["2.5e6"]) == [1.0]
+    # a group has three digits: `1 00`, `12 3456` are not one number
+    assert acc(f"1{sep}00", "100", "numeric") == 0.0
+    assert acc(f"12{sep}3456", "123456", "numeric") == 0.0
 
 
 def test_numeric_tolerance_is_relative_to_gold() -> None:
@@ -248,6 +298,63 @@ def test_math_differences(pred: str, gold: str) -> None:
     assert acc(pred, gold, "math") == 0.0
 
 
+def test_math_equation_gold_is_not_its_right_hand_side() -> None:
+    # only a lone variable or simple symbol on the left may be dropped
+    for pred in ("3", "x = 3", "\\boxed{3}"):
+        assert acc(pred, "2x + 1 = 3", "math") == 0.0
+    assert acc("0", "a + 3z = 0", "math") == 0.0
+    assert acc("2x+1=3", "3", "math") == 0.0
+    assert acc("AB = 5", "5", "math") == 0.0  # undecided: two letters are no lone variable
+    # the right answers still score
+    assert acc("2x + 1 = 3", "2x+1=3", "math") == 1.0
+    for pred, gold in [
+        ("x = 1", "1"),
+        ("1", "x = 1"),
+        ("y = 2x + 1", "2x+1"),
+        ("f(x) = 4", "4"),
+        ("\\theta = \\frac{\\pi}{2}", "\\frac{\\pi}{2}"),
+        ("a_{n} = 7", "7"),
+        ("x = 2 + 3 = 5", "5"),
+    ]:
+        assert acc(pred, gold, "math") == 1.0, (pred, gold)
+
+
+def test_math_split_boxes_are_one_answer() -> None:
+    assert acc("So \\boxed{1},\\boxed{2},\\boxed{3}", "{1,2,3}", "math") == 1.0
+    assert acc("$\\boxed{3}$ and $\\boxed{1}$, $\\boxed{2}$", "\\{1, 2, 3\\}", "math") == 1.0
+    assert acc("\\boxed{1},\\boxed{2},\\boxed{4}", "{1,2,3}", "math") == 0.0
+    assert acc("\\boxed{1},\\boxed{2}", "{1,2,3}", "math") == 0.0
+    assert acc("\\boxed{3}", "{1,2,3}", "math") == 0.0
+    # one box still reads as before
+    assert acc("first \\boxed{2} is wrong, so x = \\boxed{3}", "3", "math") == 1.0
+
+
+def test_math_undecided_pairs_score_zero_without_the_fallback() -> None:
+    from modomodo import _core
+
+    undecided = [
+        ("-x >= -1", "x <= 1"),  # inequalities
+        ("x < 2", "x <= 2"),
+        ("(1, 2)", "[1, 2]"),  # intervals
+        ("3", "2x + 1 = 3"),  # equations
+        ("x + 1", "1 + x"),  # expressions with variables
+    ]
+    preds, golds = [p for p, _ in undecided], [g for _, g in undecided]
+    assert _core.math_verdicts(preds, golds) == [-1] * len(undecided)
+    assert accuracy_reward(preds, golds, kind="math") == [0.0] * len(undecided)
+    # proven: equal (1), unequal (0)
+    assert _core.math_verdicts(
+        ["\\frac94\\pi", "x <= 1", "4", "\\{2,1\\}"], ["\\frac{9}{4}\\pi", "x<=1", "3", "\\{1,2\\}"]
+    ) == [1, 1, 0, 1]
+
+
+def test_math_latex_shorthand_arguments() -> None:
+    # `\\frac94` is 9/4 in LaTeX (one character per brace-less argument), not 94/...
+    assert acc("Therefore $\\boxed{\\frac94\\pi}$.", "$\\frac{9}{4}\\pi$", "math") == 1.0
+    assert acc("\\frac12", "0.5", "math") == 1.0
+    assert acc("\\frac94\\pi", "\\frac{94}{\\pi}", "math") == 0.0
+
+
 # --- auto and solutions ----------------------------------------------------------------
 
 
@@ -306,6 +413,23 @@ def test_bad_arguments_raise_value_error_naming_them() -> None:
         accuracy_reward([None], ["a"])  # type: ignore[list-item]
 
 
+@pytest.mark.parametrize(
+    "bad, given", [(None, "None"), (b"abc", "bytes"), ({"a": "b"}, "a dict"), ({"a"}, "a set")]
+)
+def test_lists_of_the_wrong_type_are_refused_naming_them(bad: object, given: str) -> None:
+    for call in (
+        lambda: accuracy_reward(bad, ["a"]),  # type: ignore[arg-type]
+        lambda: accuracy_reward(["a"], bad, kind="math", math_verify=False),  # type: ignore[arg-type]
+        lambda: chart_reward(["a"], bad),  # type: ignore[arg-type]
+        lambda: format_reward(bad),  # type: ignore[arg-type]
+        lambda: extract_answer(bad),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(TypeError, match=f"expected a list of str, got {given}"):
+            call()
+    # a generator is read as a list
+    assert accuracy_reward((c for c in ["1", "2"]), iter(["1", "3"])) == [1.0, 0.0]
+
+
 def test_batch_results_keep_input_order() -> None:
     n = 5000
     preds = [f"<answer>{i}</answer>" for i in range(n)]
@@ -357,10 +481,28 @@ def warm_worker() -> None:
 
 @needs_math_verify
 def test_math_verify_decides_what_rust_cannot(warm_worker: None) -> None:
-    preds = ["<answer>x+1</answer>", "\\boxed{\\{2, 1\\}}", "(x-1)(x+1)", "x+2", "0.5"]
-    golds = ["1+x", "\\{1,2\\}", "x^2-1", "1+x", "\\frac{1}{2}"]
+    preds = ["<answer>x+1</answer>", "\\boxed{-x >= -1}", "(x-1)(x+1)", "x+2", "0.5"]
+    golds = ["1+x", "x \\le 1", "x^2-1", "1+x", "\\frac{1}{2}"]
     assert accuracy_reward(preds, golds, kind="math") == [0.0, 0.0, 0.0, 0.0, 1.0]  # Rust alone
     assert accuracy_reward(preds, golds, kind="math", math_verify=True) == [1.0, 1.0, 1.0, 0.0, 1.0]
+
+
+@needs_math_verify
+def test_math_verify_receives_every_undecided_pair(warm_worker: None) -> None:
+    cases = [
+        ("-x >= -1", "x <= 1", 1.0),  # an inequality
+        ("Therefore $\\boxed{\\frac94\\pi}$.", "$\\frac{9}{4}\\pi$", 1.0),  # text around a box
+        ("\\boxed{1},\\boxed{2},\\boxed{3}", "{1,2,3}", 1.0),  # split boxes
+        ("\\boxed{3}, \\boxed{1}", "\\{1, 3\\}", 1.0),
+        ("(1, 2)", "(1,2)", 1.0),
+        ("3", "2x + 1 = 3", 0.0),  # the right-hand side of an equation is not its answer
+        ("\\boxed{1},\\boxed{2}", "{1,2,3}", 0.0),
+        ("x < 1", "x <= 1", 0.0),
+    ]
+    preds, golds, want = zip(*cases)
+    assert accuracy_reward(list(preds), list(golds), kind="math", math_verify=True, math_timeout=60) == list(
+        want
+    )
 
 
 @needs_math_verify

@@ -15,6 +15,7 @@ __all__ = [
     "extract_answer_batch",
     "format_reward",
     "iou_reward",
+    "math_answer_batch",
     "math_verdicts",
     "parse_boxes",
     "parse_boxes_batch",
@@ -37,6 +38,7 @@ def chart_reward(
 def math_verdicts(
     completions: Sequence[str], solutions: Sequence[str], rel_tol: float = 1e-6
 ) -> list[int]: ...
+def math_answer_batch(texts: Sequence[str]) -> list[str]: ...
 
 # --- rust/python/src/boxes.rs -----------------------------------------------------------
 

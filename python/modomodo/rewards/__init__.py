@@ -5,16 +5,19 @@ Every reward takes one string or a list of strings and returns a list of floats 
 scored in one Rust call that releases the GIL and spreads the work over threads; the
 result order is the input order. No model output makes a reward raise: unparseable text
 scores 0.0. A bad *argument* (unknown kind, lists of different lengths, a negative or
-non-finite tolerance) raises `ValueError` naming it.
+non-finite tolerance) raises `ValueError` naming it; `None`, `bytes`, a `dict` or a `set`
+where a list of strings is expected raises `TypeError` naming what was given.
 
-- `extract_answer(text)`: the trimmed content of the last `<answer>…</answer>` block,
-  else of the last balanced `\\boxed{…}`, else None.
+- `extract_answer(text)`: the trimmed content of the last `<answer>…</answer>` block
+  (up to the first closing tag after its opening one, so a stray `</answer>` is left
+  out), else of the last balanced `\\boxed{…}`, else None.
 - `format_reward(completions, *, strict=True)`: strict = one `<think>…</think>` then one
   `<answer>…</answer>` and only white space around; lenient = an answer block is present.
 - `accuracy_reward(completions, solutions, *, kind="auto", rel_tol=1e-6)`: the answer
   (`extract_answer`, else the whole completion) against the solution (which may itself be
   wrapped in `<answer>` tags), by kind: `exact`, `mcq`, `yesno`, `numeric`, `count`,
-  `math`, `auto`. With `kind="math"` and `math_verify=True`, the pairs the Rust check
+  `math`, `auto`. `math` is three-valued inside (proven equal, proven unequal,
+  undecided); with `kind="math"` and `math_verify=True`, the pairs the Rust check
   cannot decide go to math-verify under a hard time bound (`math_timeout` seconds per
   call); see `modomodo.rewards.math_fallback`. The fallback is off by default so that
   rewards are deterministic and fast.
@@ -26,7 +29,7 @@ non-finite tolerance) raises `ValueError` naming it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import overload
 
 from modomodo import _core
@@ -45,14 +48,16 @@ __all__ = [
 ]
 
 
-def _texts(value: str | Iterable[str]) -> Sequence[str]:
-    """One string -> a list of one; lists and tuples pass as they are (Rust reads any
-    sequence of str and raises TypeError naming a non-str item)."""
+def _texts(value: str | Iterable[str]) -> Sequence[str] | Iterable[str]:
+    """One string -> a list of one; an iterator -> a list (it is read once and may be read
+    again); anything else goes to Rust as it is, which reads any sequence of str and
+    raises TypeError naming what it got instead (`None`, `bytes`, a `dict`, a `set`, a
+    non-str item and its index)."""
     if isinstance(value, str):
         return [value]
-    if isinstance(value, (list, tuple)):
-        return value
-    return list(value)
+    if isinstance(value, Iterator):
+        return list(value)
+    return value
 
 
 @overload
@@ -60,7 +65,8 @@ def extract_answer(text: str) -> str | None: ...
 @overload
 def extract_answer(text: Sequence[str]) -> list[str | None]: ...
 def extract_answer(text: str | Sequence[str]) -> str | None | list[str | None]:
-    """The trimmed content of the last `<answer>…</answer>` block, else of the last
+    """The trimmed content of the last `<answer>…</answer>` block (a stray closing tag
+    after it is left out: `<answer>42</answer></answer>` gives `42`), else of the last
     balanced `\\boxed{…}`, else None. A list gives a list, in order."""
     if isinstance(text, str):
         return _core.extract_answer(text)
@@ -95,14 +101,31 @@ def accuracy_reward(
     """1.0 per completion whose answer matches its solution under `kind`.
 
     Kinds: `exact` (case, white space, surrounding quotes/brackets and a final period
-    ignored), `mcq` (the single option letter named; naming two letters scores 0), `yesno`
-    (saying both scores 0), `numeric` (within `rel_tol` of the gold, or 1e-9 absolute;
-    non-finite numbers never match), `count` (integers, number words zero to twenty),
-    `math` (numbers and closed-form LaTeX arithmetic, then canonical forms), `auto`
-    (mcq / yesno / numeric / exact from the gold's shape).
+    ignored), `mcq`, `yesno` (saying both scores 0), `numeric` (within `rel_tol` of the
+    gold, or 1e-9 absolute; non-finite numbers never match; thousands may be separated by
+    `,`, a space or a thin space: `1,000`, `1 000`), `count` (integers, number words zero
+    to twenty), `math`, `auto` (mcq / yesno / numeric / exact from the gold's shape).
 
-    `math_verify=True` (kind `math` only; needs `pip install 'modomodo[math]'`) sends the
-    pairs the Rust check leaves undecided to math-verify in a worker process; the whole
+    `mcq`: the option letter the answer names equals the gold letter. An answer that opens
+    with a marked option letter — `(A)`, `[A]`, `A)`, `A.`, `A:` — followed by an
+    explanation names that letter (`A. Because B is not valid` names A), unless the
+    explanation opens with a single letter or a joining word (`A. B`, `A. or B`). Any
+    other answer names the option letters standing alone in it, and naming two or more
+    different letters (`A or B`, `A, B`) scores 0. So at most one letter can ever score.
+
+    `math` is three-valued inside: proven equal (1.0), proven unequal (0.0), undecided
+    (0.0 unless `math_verify=True` decides it); a wrong answer is never rewarded. The
+    answer is the answer block, else the boxes it is split over (`\\boxed{1},
+    \\boxed{2}` reads as `1, 2`), else the whole text. Proven: both sides evaluate to
+    numbers (closed-form LaTeX arithmetic: `\\frac`, `\\sqrt`, `\\pi`, degrees) and are
+    equal within `rel_tol` or not; equal canonical forms; the same set of values
+    (`1, 2, 3` and `\\{3, 2, 1\\}`). `x = 5` reads as `5` only when a lone variable or
+    simple symbol stands on the left (`x`, `θ`, `a_n`, `f(x)`): `2x + 1 = 3` is an
+    equation, so `3` does not match it. Equations, inequalities, intervals and
+    expressions with variables are undecided.
+
+    `math_verify=True` (kind `math` only; needs `pip install 'modomodo[math]'`) sends every
+    pair the Rust check leaves undecided to math-verify in a worker process; the whole
     fallback finishes within `math_timeout` seconds (first call included, which starts the
     worker), and pairs not decided by then score 0.0.
     """
@@ -119,13 +142,11 @@ def accuracy_reward(
     scores = [1.0 if v == 1 else 0.0 for v in verdicts]
     undecided = [i for i, v in enumerate(verdicts) if v < 0]
     if undecided:
-        golds = extract_answer([sols[i] for i in undecided])
-        preds = extract_answer([comps[i] for i in undecided])
-        pairs = [
-            (g if g is not None else sols[i].strip(), p if p is not None else comps[i].strip())
-            for i, g, p in zip(undecided, golds, preds)
-        ]
-        for i, ok in zip(undecided, math_fallback.verify_pairs(pairs, timeout)):
+        # the answers as the `math` kind reads them (an answer split over several boxes
+        # is the list of their contents)
+        golds = _core.math_answer_batch([sols[i] for i in undecided])
+        preds = _core.math_answer_batch([comps[i] for i in undecided])
+        for i, ok in zip(undecided, math_fallback.verify_pairs(list(zip(golds, preds)), timeout)):
             scores[i] = 1.0 if ok else 0.0
     return scores
 

@@ -8,6 +8,7 @@ Qwen2-VL, or `norm1`), which are scaled by the row's image size.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,16 @@ from modomodo import _core
 
 Box = tuple[float, float, float, float]
 ImageSize = Sequence[float]
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlist = _REPR.maxtuple = 8
+
+
+def _short_repr(value: Any) -> str:
+    """`repr(value)` cut to a readable length for an error message."""
+    return _REPR.repr(value)
 
 
 def _is_size(value: Any) -> bool:
@@ -39,7 +50,9 @@ def _sizes(value: Any, n: int) -> Any:
     if _is_size(value):
         return [value] * n
     if isinstance(value, str) or not isinstance(value, Sequence):
-        raise ValueError(f"invalid image_sizes {value!r}: expected (width, height) or one per item")
+        raise ValueError(
+            f"invalid image_sizes {_short_repr(value)}: expected (width, height) or one per item"
+        )
     return value
 
 
@@ -85,16 +98,9 @@ def iou_reward(
     """
     if isinstance(completions, str):
         completions, solutions = [completions], [solutions]
-    else:
-        completions = list(completions)
-        if isinstance(solutions, str) or not isinstance(solutions, Sequence):
-            raise ValueError(
-                f"invalid solutions {solutions!r}: expected one solution per completion (a list)"
-            )
-    if len(solutions) != len(completions):
+    elif isinstance(solutions, (str, bytes, dict)) or not isinstance(solutions, Sequence):
         raise ValueError(
-            f"length mismatch: completions has {len(completions)} items but solutions has {len(solutions)}"
+            f"invalid solutions {_short_repr(solutions)}: expected one solution per completion (a list)"
         )
-    return _core.iou_reward(
-        completions, solutions, mode, float(threshold), coords, _sizes(image_sizes, len(completions))
-    )
+    n = len(solutions)
+    return _core.iou_reward(completions, solutions, mode, float(threshold), coords, _sizes(image_sizes, n))

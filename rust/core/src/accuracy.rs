@@ -11,6 +11,7 @@ use crate::numeric::{self, Number, Reading, Surround};
 use crate::text;
 use crate::{Error, Result};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,6 +65,20 @@ pub fn check_rel_tol(rel_tol: f64) -> Result<()> {
 /// whole trimmed text when it has no answer block.
 pub fn answer_of(text: &str) -> &str {
     text::extract_answer(text).unwrap_or_else(|| text::trim(text))
+}
+
+/// The answer a completion (or a solution) gives for the `math` kind: as [`answer_of`],
+/// except that an answer split over several boxes (`\\boxed{1}, \\boxed{2}`, see
+/// [`text::boxed_run`]) is the list of their contents, `1, 2`.
+pub fn math_answer_of(text: &str) -> Cow<'_, str> {
+    if let Some(block) = text::answer_block(text) {
+        return Cow::Borrowed(text::trim(block));
+    }
+    match text::boxed_run(text)[..] {
+        [] => Cow::Borrowed(text::trim(text)),
+        [one] => Cow::Borrowed(one),
+        ref several => Cow::Owned(several.join(", ")),
+    }
 }
 
 /// The kind `auto` picks from the gold answer: a single option letter A–H -> `mcq`;
@@ -126,13 +141,19 @@ fn gold_option(gold: &str) -> Option<(char, &str)> {
     Some((letter, rest.map_or("", str::trim)))
 }
 
-/// `mcq`: the single option letter named by the answer equals the gold letter. An
-/// answer naming two or more different letters scores 0. An answer naming no letter
-/// scores 1 only if it equals the gold's option text (`cat` for gold `(B) cat`).
+/// `mcq`: the option letter the answer names equals the gold letter. An answer that
+/// opens with a marked option letter and an explanation (`A. Because B is not valid`,
+/// see [`text::leading_option`]) names that letter; any other answer names the letters
+/// standing alone in it, and naming two or more different letters (`A or B`, `A, B`)
+/// scores 0. Either way one letter at most can score. An answer naming no letter scores
+/// 1 only if it equals the gold's option text (`cat` for gold `(B) cat`).
 pub fn score_mcq(pred: &str, gold: &str) -> f64 {
     let Some((gold_letter, gold_text)) = gold_option(gold) else {
         return score_exact(pred, gold);
     };
+    if let Some(letter) = text::leading_option(pred) {
+        return bool_score(letter == gold_letter);
+    }
     let named = text::option_letters(pred);
     match named.count() {
         1 => bool_score(named.first == Some(gold_letter)),
@@ -191,8 +212,9 @@ fn count_of(s: &str) -> Option<i64> {
     numeric::parse_count(s)
 }
 
-/// The outcome of the Rust `math` check. `Unknown` scores 0.0 here; the Python layer
-/// may hand exactly those pairs to math-verify.
+/// The outcome of the Rust `math` check: `Equal` only when equality is proven, `NotEqual`
+/// only when inequality is proven, `Unknown` otherwise. `Unknown` scores 0.0 here; the
+/// Python layer (`math_verify=True`) hands exactly those pairs to math-verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Equal,
@@ -200,24 +222,65 @@ pub enum Verdict {
     Unknown,
 }
 
-/// `math`: both sides evaluate to numbers (plain, `\frac`, `\sqrt`, `\pi`, `x = 5`,
-/// degrees, LaTeX wrappers) -> compared within `rel_tol`; else equal canonical forms
-/// -> `Equal`; else `Unknown`.
+/// `math`, on answers already extracted ([`math_answer_of`]):
+/// - both sides have a value (numbers, `\\frac`, `\\sqrt`, `\\pi`, degrees, LaTeX
+///   wrappers, `x = 5` with a lone variable on the left, see [`numeric::value_side`]):
+///   `Equal` within `rel_tol`, else `NotEqual`;
+/// - else equal canonical forms (white space aside): `Equal`;
+/// - else both sides are lists or sets of values (`1, 2, 3`, `\\{3, 2, 1\\}`) with the
+///   same values in some order: `Equal`;
+/// - else `Unknown`: equations, inequalities, intervals, expressions with variables, and
+///   sets that differ are never judged here.
 pub fn math_verdict(pred: &str, gold: &str, rel_tol: f64) -> Verdict {
     if text::trim(pred).is_empty() || text::trim(gold).is_empty() {
         return Verdict::NotEqual;
     }
     let (pred, gold) = (numeric::math_form_cow(pred), numeric::math_form_cow(gold));
     // the gold first: when it has no value the prediction's is not needed
-    if let Some(g) = numeric::math_form_value(&gold) {
-        if let Some(p) = numeric::math_form_value(&pred) {
-            return if numeric::numbers_match(p, g, rel_tol) { Verdict::Equal } else { Verdict::NotEqual };
-        }
+    let gold_value = numeric::math_form_value(&gold);
+    let pred_value = gold_value.and_then(|_| numeric::math_form_value(&pred));
+    if let (Some(g), Some(p)) = (gold_value, pred_value) {
+        return if numeric::numbers_match(p, g, rel_tol) { Verdict::Equal } else { Verdict::NotEqual };
     }
     if numeric::math_form_keys_equal(&pred, &gold) {
         return Verdict::Equal;
     }
+    if gold_value.is_none() && same_value_sets(&pred, &gold, rel_tol) {
+        return Verdict::Equal;
+    }
     Verdict::Unknown
+}
+
+/// A set or list of values, sorted: `1, 2, 3`, `\\{3, 1, 2\\}` or `{1, 2}` (a math form
+/// with at least two elements, each with a value; `None` otherwise, and for a form that
+/// is one value itself, such as `1,000`).
+fn value_set(form: &str) -> Option<Vec<f64>> {
+    let inner = ["\\{", "{"]
+        .iter()
+        .zip(["\\}", "}"])
+        .find_map(|(open, close)| form.strip_prefix(open)?.strip_suffix(close))
+        .unwrap_or(form);
+    if !inner.contains(',') || numeric::math_form_value(form).is_some() {
+        return None;
+    }
+    let mut values = inner
+        .split(',')
+        .take(text::MAX_BOXES * 4)
+        .map(|element| numeric::math_form_value(text::trim(element)).map(|n| n.value))
+        .collect::<Option<Vec<f64>>>()?;
+    if values.len() < 2 || inner.split(',').nth(text::MAX_BOXES * 4).is_some() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    Some(values)
+}
+
+/// Whether both forms are sets of values ([`value_set`]) holding the same values.
+fn same_value_sets(pred: &str, gold: &str, rel_tol: f64) -> bool {
+    let (Some(g), Some(p)) = (value_set(gold), value_set(pred)) else {
+        return false;
+    };
+    g.len() == p.len() && g.iter().zip(&p).all(|(&g, &p)| numeric::close(p, g, rel_tol))
 }
 
 /// Scores an extracted answer against an extracted gold answer.
@@ -241,6 +304,9 @@ pub fn score(kind: Kind, pred: &str, gold: &str, rel_tol: f64) -> f64 {
 
 /// Accuracy of one completion against one solution (both may hold answer blocks).
 pub fn accuracy(completion: &str, solution: &str, kind: Kind, rel_tol: f64) -> f64 {
+    if kind == Kind::Math {
+        return score(kind, &math_answer_of(completion), &math_answer_of(solution), rel_tol);
+    }
     score(kind, answer_of(completion), answer_of(solution), rel_tol)
 }
 
@@ -388,7 +454,7 @@ where
     check_lengths(completions.len(), solutions.len())?;
     Ok(map_indices(completions.len(), |i| {
         let (c, s) = (completions[i].as_ref(), solutions[i].as_ref());
-        catch_unwind(|| math_verdict(answer_of(c), answer_of(s), rel_tol)).unwrap_or(Verdict::NotEqual)
+        catch_unwind(|| math_verdict(&math_answer_of(c), &math_answer_of(s), rel_tol)).unwrap_or(Verdict::NotEqual)
     }))
 }
 
@@ -500,6 +566,46 @@ mod tests {
         assert_eq!(math_verdict("x+1", "1+x", 1e-6), Verdict::Unknown);
         assert_eq!(math_verdict("3", "4", 1e-6), Verdict::NotEqual);
         assert_eq!(math_verdict("2x", "2", 1e-6), Verdict::Unknown);
+    }
+
+    #[test]
+    fn math_is_three_valued() {
+        let v = |p: &str, g: &str| math_verdict(&math_answer_of(p), &math_answer_of(g), 1e-6);
+        // equations are compared whole: only a lone symbol on the left is dropped
+        assert_eq!(v("3", "2x + 1 = 3"), Verdict::Unknown);
+        assert_eq!(v("0", "a + 3z = 0"), Verdict::Unknown);
+        assert_eq!(v("2x+1=3", "3"), Verdict::Unknown);
+        assert_eq!(v("2x + 1 = 3", "2x+1=3"), Verdict::Equal);
+        assert_eq!(v("x = 3", "3"), Verdict::Equal);
+        assert_eq!(v("x = 4", "3"), Verdict::NotEqual);
+        // inequalities, intervals: undecided, never a definite 0
+        assert_eq!(v("-x >= -1", "x <= 1"), Verdict::Unknown);
+        assert_eq!(v("x \\geq 1", "x > 1"), Verdict::Unknown);
+        assert_eq!(v("(1, 2)", "[1, 2]"), Verdict::Unknown);
+        assert_eq!(v("[1,2)", "[1, 2)"), Verdict::Equal);
+        // a box with text around it; LaTeX shorthand arguments
+        assert_eq!(v("Therefore $\\boxed{\\frac94\\pi}$.", "$\\frac{9}{4}\\pi$"), Verdict::Equal);
+        // answers split over boxes, sets of values
+        assert_eq!(v("\\boxed{1},\\boxed{2},\\boxed{3}", "{1,2,3}"), Verdict::Equal);
+        assert_eq!(v("\\boxed{3}, \\boxed{1} and \\boxed{2}", "\\{1, 2, 3\\}"), Verdict::Equal);
+        assert_eq!(v("\\boxed{1},\\boxed{2},\\boxed{4}", "{1,2,3}"), Verdict::Unknown);
+        assert_eq!(v("\\boxed{1},\\boxed{2}", "{1,2,3}"), Verdict::Unknown);
+        assert_eq!(v("1,000", "{1, 0}"), Verdict::Unknown); // one number, not a list
+        assert_eq!(v("\\{x, 1\\}", "\\{1, x\\}"), Verdict::Unknown);
+        assert_eq!(math_answer_of("\\boxed{1}, \\boxed{2}"), "1, 2");
+        assert_eq!(math_answer_of("<answer>\\boxed{1}</answer> \\boxed{2}, \\boxed{3}"), "\\boxed{1}");
+    }
+
+    #[test]
+    fn mcq_leading_letter_and_explanation() {
+        assert_eq!(acc("A. Because B is not valid", "A", "mcq"), 1.0);
+        assert_eq!(acc("A. Because B is not valid", "B", "mcq"), 0.0);
+        assert_eq!(acc("(C) since A fails", "(C) dog", "mcq"), 1.0);
+        for pred in ["A or B", "A, B", "A. or B", "A. B", "(A) (B)"] {
+            for gold in ["A", "B"] {
+                assert_eq!(acc(pred, gold, "mcq"), 0.0, "{pred:?} {gold}");
+            }
+        }
     }
 
     #[test]
@@ -657,6 +763,36 @@ pub(crate) mod props {
             prop_assert_eq!(accuracy(&pred, &y.to_string(), Kind::Auto, 0.0), 0.0);
             let single = format!("<answer>({x}){tail}</answer>");
             prop_assert_eq!(accuracy(&single, &x.to_string(), Kind::Mcq, 0.0), 1.0);
+        }
+
+        #[test]
+        fn a_leading_marked_letter_alone_can_score(
+            a in 0u8..8, b in 0u8..8,
+            mark in prop::sample::select(&["(X)", "X)", "X.", "X:", "[X]"][..]),
+            why in prop::sample::select(&["Because", "since", "The", "Only", "It is", "5 cm"][..]),
+            tail in "[a-z ,.]{0,12}",
+            joiner in prop::sample::select(&["", "or ", "and ", ", ", "/"][..]),
+        ) {
+            let (x, y) = ((b'A' + a) as char, (b'A' + b) as char);
+            let lead = mark.replace('X', &x.to_string());
+            // an explanation, naming other letters or not: the leading letter alone scores
+            let pred = format!("{lead} {why} {y}{tail}");
+            prop_assert_eq!(accuracy(&pred, &x.to_string(), Kind::Mcq, 0.0), 1.0, "{}", pred);
+            if x != y {
+                prop_assert_eq!(accuracy(&pred, &y.to_string(), Kind::Mcq, 0.0), 0.0, "{}", pred);
+                // a second letter right after the mark (or after a joiner) names two: 0
+                let two = format!("{lead} {joiner}{y}.");
+                prop_assert_eq!(accuracy(&two, &x.to_string(), Kind::Mcq, 0.0), 0.0, "{}", two);
+                prop_assert_eq!(accuracy(&two, &y.to_string(), Kind::Mcq, 0.0), 0.0, "{}", two);
+            }
+        }
+
+        #[test]
+        fn equations_are_not_their_right_hand_side(a in 2i64..9, b in -9i64..9, c in -9i64..9, var in "[a-z]") {
+            let gold = format!("{a}{var} + {b} = {c}");
+            prop_assert_eq!(math_verdict(&c.to_string(), &gold, 1e-6), Verdict::Unknown);
+            prop_assert_eq!(math_verdict(&format!("{var} = {c}"), &c.to_string(), 1e-6), Verdict::Equal);
+            prop_assert_eq!(math_verdict(&format!("{var} <= {c}"), &c.to_string(), 1e-6), Verdict::Unknown);
         }
 
         #[test]

@@ -193,7 +193,10 @@ pub fn clean_latex(text: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Number grammar
 
-const NUM: &str = r"(?:(?:[0-9]{1,3}(?:(?:,|\{,\})[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)";
+/// A number: digits with optional thousands separators (`,`, `{,}`, a space, a no-break
+/// space U+00A0, a thin space U+2009 or a narrow no-break space U+202F: `1,000`, `1 000`),
+/// then an optional decimal part; or a decimal part alone.
+const NUM: &str = r"(?:(?:[0-9]{1,3}(?:(?:,|\{,\}|[\x20\x{A0}\x{2009}\x{202F}])[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)";
 
 /// One number: optional sign and currency, then a `\frac`, an `a/b` fraction or a
 /// decimal with optional exponent (`1e3`, `1 \times 10^{3}`), then an optional `%`.
@@ -599,11 +602,15 @@ impl Num {
         let mut num = Num { start: i, end: i, digits: 0, scale: 0, exact: true };
         num.take_digits(b);
         if num.end - i <= 3 {
-            while b.get(num.end) == Some(&b',') && b.len() >= num.end + 4 && b[num.end + 1..num.end + 4].iter().all(u8::is_ascii_digit) {
-                for k in num.end + 1..num.end + 4 {
+            while let Some(sep) = thousands_separator(&b[num.end..]) {
+                let group = num.end + sep;
+                if !b.get(group..group + 3).is_some_and(|g| g.iter().all(u8::is_ascii_digit)) {
+                    break;
+                }
+                for k in group..group + 3 {
                     num.push(b[k]);
                 }
-                num.end += 4;
+                num.end = group + 3;
             }
         }
         if b.get(num.end) == Some(&b'.') && b.get(num.end + 1).is_some_and(u8::is_ascii_digit) {
@@ -658,6 +665,18 @@ impl Num {
             text.push_str(std::str::from_utf8(e).ok()?);
         }
         text.parse::<f64>().ok()
+    }
+}
+
+/// The length of the thousands separator `NUM` reads at the start of `b` (`{,}` is left to
+/// the regex: [`Num::read`] refuses a following `{`).
+#[inline]
+fn thousands_separator(b: &[u8]) -> Option<usize> {
+    match b {
+        [b',' | b' ', ..] => Some(1),
+        [0xC2, 0xA0, ..] => Some(2),                         // U+00A0 no-break space
+        [0xE2, 0x80, 0x89, ..] | [0xE2, 0x80, 0xAF, ..] => Some(3), // U+2009, U+202F
+        _ => None,
     }
 }
 
@@ -879,16 +898,49 @@ fn number_word(word: &[u8]) -> Option<usize> {
 // ---------------------------------------------------------------------------------------
 // Closed-form arithmetic for the `math` kind
 
-/// The right-hand side of the last `=` or `≈` (`x = 5` -> `5`), trimmed.
-pub fn right_of_equals(s: &str) -> &str {
-    // `≈` is E2 89 88 in UTF-8: a SIMD reverse scan for `=` and its last byte
+/// A lone variable or simple symbol, the only left-hand side [`value_side`] drops: one
+/// letter (`x`, `θ`, `π`) or one LaTeX command of letters (`\\theta`), with an optional
+/// subscript (`x_1`, `a_{n}`), primes (`y'`) and a list of such arguments (`f(x)`).
+/// Two letters (`AB`, `xy`) are a product or a segment, not a lone variable.
+static LONE_SYMBOL: LazyLock<Regex> = LazyLock::new(|| {
+    let symbol = r"(?:\p{Alphabetic}|\\[A-Za-z]+)";
+    let pattern = format!(
+        r"^{symbol}(?:_(?:[A-Za-z0-9]|\{{[A-Za-z0-9]+\}}))?'*(?:\(\s*{symbol}(?:\s*,\s*{symbol})*\s*\))?$"
+    );
+    Regex::new(&pattern).expect("static regex")
+});
+
+/// Whether `s` (trimmed) is a lone variable or simple symbol (see [`LONE_SYMBOL`]).
+pub fn is_lone_symbol(s: &str) -> bool {
+    s.len() <= 64 && LONE_SYMBOL.is_match(s)
+}
+
+/// The part of a `math` answer that states its value, trimmed: after the last `=` or `≈`
+/// when what stands left of the first one is a lone variable or simple symbol (`x = 5`,
+/// `f(x) = 2x`, `\\theta \\approx 0.5`, a chain `x = 2 + 3 = 5`) -> `5`, `2x`, `0.5`, `5`.
+/// Anything else is kept whole: an equation (`2x + 1 = 3`, `a + 3z = 0`) is compared as
+/// one, never by its right-hand side, and text holding an inequality (`<`, `>`, `≤`, `≥`,
+/// `≠`, `!=`) is never split.
+pub fn value_side(s: &str) -> &str {
     let b = s.as_bytes();
-    let last = memchr::memrchr2_iter(b'=', 0x88, b).find(|&k| b[k] == b'=' || b[..=k].ends_with("≈".as_bytes()));
-    match last {
-        // `k` is the last byte of `=` or `≈`: the next byte starts a char
-        Some(k) => crate::text::trim(&s[k + 1..]),
-        None => crate::text::trim(s),
+    // `≈` is E2 89 88 in UTF-8: one scan for `=` and its last byte
+    let mut relations = memchr::memchr2_iter(b'=', 0x88, b).filter(|&k| b[k] == b'=' || b[..=k].ends_with("≈".as_bytes()));
+    let Some(first) = relations.next() else {
+        return crate::text::trim(s);
+    };
+    let last = relations.last().unwrap_or(first);
+    let lhs_end = if b[first] == b'=' { first } else { first + 1 - "≈".len() };
+    // `k` is the last byte of `=` or `≈`: the next byte starts a char
+    if is_lone_symbol(crate::text::trim(&s[..lhs_end])) && !has_inequality(s) {
+        crate::text::trim(&s[last + 1..])
+    } else {
+        crate::text::trim(s)
     }
+}
+
+/// Whether the text holds an inequality sign: `<`, `>`, `!=`, `≤`, `≥`, `≠`.
+fn has_inequality(s: &str) -> bool {
+    memchr::memchr2(b'<', b'>', s.as_bytes()).is_some() || s.contains("!=") || s.contains(['≤', '≥', '≠'])
 }
 
 /// The cleaned form of a `math` answer: LaTeX cleaned, `$` removed, degrees dropped,
@@ -907,11 +959,11 @@ pub fn math_form_cow(text: &str) -> Cow<'_, str> {
         .enumerate()
         .find(|&(k, kept)| (k == 0 || (!kept.is_empty() && !kept.ends_with(['^', '\\']))) && cleans_to_itself(kept));
     if let Some((_, kept)) = kept {
-        return Cow::Borrowed(crate::text::strip_quotes(right_of_equals(kept)));
+        return Cow::Borrowed(crate::text::strip_quotes(value_side(kept)));
     }
     let mut cleaned = clean_latex(text);
     cleaned.retain(|c| c != '$' && c != '°');
-    let form = crate::text::strip_quotes(right_of_equals(&cleaned));
+    let form = crate::text::strip_quotes(value_side(&cleaned));
     let start = form.as_ptr() as usize - cleaned.as_ptr() as usize;
     let end = start + form.len();
     cleaned.truncate(end);
@@ -1000,6 +1052,8 @@ struct Lexer<'a> {
     count: usize,
     /// set when the text holds something that is no token (the whole text is refused)
     failed: bool,
+    /// where the last token read starts
+    start: usize,
 }
 
 impl Lexer<'_> {
@@ -1019,6 +1073,7 @@ impl Lexer<'_> {
                 return None;
             }
             let i = self.i;
+            self.start = i;
             let b = bytes[i];
             if b.is_ascii_digit() || b == b'.' {
                 let mut j = digits_end(bytes, i);
@@ -1163,7 +1218,21 @@ impl Eval<'_> {
         Some(base)
     }
 
-    fn group(&mut self) -> Option<f64> {
+    /// An argument of `\\frac` or `\\sqrt`: a group, or without braces one character,
+    /// as LaTeX reads it (`\\frac94` is 9/4, `\\sqrt23` is √2 then 3).
+    fn argument(&mut self) -> Option<f64> {
+        if let Some(Tok::Num(_)) = self.ahead {
+            let start = self.lexer.start;
+            if self.lexer.i - start > 1 {
+                let digit = self.lexer.s.as_bytes()[start];
+                if !digit.is_ascii_digit() {
+                    return None; // `\\frac.5`: not a closed form
+                }
+                self.lexer.i = start + 1; // read on after the one digit
+                self.skip();
+                return Some(f64::from(digit - b'0'));
+            }
+        }
         self.enter()?;
         let v = self.primary()?;
         self.depth -= 1;
@@ -1179,8 +1248,8 @@ impl Eval<'_> {
                 (self.next()? == Tok::Close(kind)).then_some(v)
             }
             Tok::Frac => {
-                let n = self.group()?;
-                let d = self.group()?;
+                let n = self.argument()?;
+                let d = self.argument()?;
                 finite(n / d)
             }
             Tok::Sqrt => {
@@ -1191,7 +1260,7 @@ impl Eval<'_> {
                 } else {
                     2.0
                 };
-                let radicand = self.group()?;
+                let radicand = self.argument()?;
                 let v = if index == 2.0 {
                     radicand.sqrt()
                 } else if index == 3.0 {
@@ -1212,7 +1281,7 @@ fn finite(v: f64) -> Option<f64> {
 
 /// Evaluates a closed-form arithmetic expression; `None` unless the whole input is one.
 pub fn eval_expression(s: &str) -> Option<f64> {
-    let mut lexer = Lexer { s, i: 0, count: 0, failed: false };
+    let mut lexer = Lexer { s, i: 0, count: 0, failed: false, start: 0 };
     let first = lexer.next_token()?;
     let mut ev = Eval { lexer, ahead: Some(first), depth: 0 };
     let v = ev.expr()?;
@@ -1283,6 +1352,16 @@ mod tests {
         assert_eq!(val("1,234,567.5"), Some(1234567.5));
         assert_eq!(val("1{,}000"), Some(1000.0));
         assert_eq!(val("1\\,000"), Some(1000.0));
+        // thousands separated by spaces: a space, U+00A0, U+2009 (thin), U+202F
+        for sep in [" ", "\u{a0}", "\u{2009}", "\u{202f}"] {
+            assert_eq!(val(&format!("1{sep}000")), Some(1000.0), "{sep:?}");
+            assert_eq!(val(&format!("12{sep}345{sep}678.5 kg")), Some(12345678.5), "{sep:?}");
+            assert_eq!(val(&format!("-1{sep}000%")).map(|v| v), Some(-1000.0), "{sep:?}");
+        }
+        assert_eq!(val("1 00"), None); // a group has three digits
+        assert_eq!(val("1 0000"), None);
+        assert_eq!(val("1234 567"), None);
+        assert_eq!(val("5 10"), None);
         assert_eq!(val("1.5e3"), Some(1500.0));
         assert_eq!(val("2.5E-2"), Some(0.025));
         assert_eq!(val("3 \\times 10^{4}"), Some(30000.0));
@@ -1405,6 +1484,27 @@ mod tests {
         assert_eq!(eval_expression(&"-".repeat(100_000)), None);
         assert_eq!(eval_expression(&"2^".repeat(100_000)), None);
         assert_eq!(math_key("\\dfrac{x}{ 2 }"), math_key("\\frac{x}{2}"));
+        // brace-less arguments are one character each, as in LaTeX
+        assert!(approx(v("\\frac94\\pi"), 2.25 * std::f64::consts::PI));
+        assert!(approx(v("\\frac 1 2"), 0.5));
+        assert!(approx(v("\\frac{9}4"), 2.25));
+        assert!(approx(v("\\sqrt2"), 2f64.sqrt()));
+        assert_eq!(v("\\sqrt23"), None); // √2 then a bare 3: not a closed form
+        assert_eq!(v("\\frac.54"), None);
+    }
+
+    #[test]
+    fn value_sides() {
+        for (s, side) in [("x = 5", "5"), ("f(x) = 2x", "2x"), ("\\theta ≈ 0.5", "0.5"), ("x = 2 + 3 = 5", "5"),
+                          ("a_{n} = 3", "3"), ("y' = 1", "1"), ("θ=1", "1"),
+                          ("2x + 1 = 3", "2x + 1 = 3"), ("a + 3z = 0", "a + 3z = 0"), ("AB = 5", "AB = 5"),
+                          ("-x >= -1", "-x >= -1"), ("x <= 1", "x <= 1"), ("x = 1 <= 2", "x = 1 <= 2"), (" 5 ", "5"),
+                          ("x != 2", "x != 2"), ("x ≠ 2", "x ≠ 2"), ("= 5", "= 5")] {
+            assert_eq!(value_side(s), side, "{s:?}");
+        }
+        assert_eq!(math_value("2x+1=3"), None);
+        assert!(math_value("\\theta \\approx 0.5").is_some_and(|n| n.value == 0.5));
+        assert!(math_value("x = 3").is_some_and(|n| n.value == 3.0));
     }
 }
 
@@ -1541,7 +1641,7 @@ mod props {
     }
 
     fn lex_all(s: &str) -> Option<Vec<Tok>> {
-        let mut lexer = Lexer { s, i: 0, count: 0, failed: false };
+        let mut lexer = Lexer { s, i: 0, count: 0, failed: false, start: 0 };
         let mut toks = Vec::new();
         while let Some(t) = lexer.next_token() {
             toks.push(t);
@@ -1560,10 +1660,35 @@ mod props {
         }
     }
 
+    /// [`value_side`] as plain string operations: split at every `=` and `≈`; the last
+    /// part when the first is a lone symbol and there is no inequality sign.
+    fn plain_value_side(s: &str) -> &str {
+        let parts: Vec<&str> = s.split(['=', '≈']).collect();
+        let inequality = s.contains(['<', '>', '≤', '≥', '≠']) || s.contains("!=");
+        match parts[..] {
+            [first, .., last] if !inequality && is_lone_symbol(first.trim()) => last.trim(),
+            _ => s.trim(),
+        }
+    }
+
+    /// Equations, inequalities and `symbol = value` answers.
+    fn equation_soup() -> impl Strategy<Value = String> {
+        let side = proptest::sample::select(&[
+            "x", " x ", "y'", "x_1", "a_{n}", "f(x)", "g(x, y)", "\\theta", "θ", "π", "2x", "2x+1", "a + 3z", "AB",
+            "5", " 5", "-1", "", "x_", "f(x", "é", "\\frac{1}{2}", "1 000",
+        ][..]);
+        let rel = proptest::sample::select(&["=", " = ", "≈", "<=", ">=", "!=", "==", "<", "≥", " =", "= "][..]);
+        (side.clone(), rel.clone(), side.clone(), proptest::option::of((rel, side)))
+            .prop_map(|(a, r, b, more)| match more {
+                Some((r2, c)) => format!("{a}{r}{b}{r2}{c}"),
+                None => format!("{a}{r}{b}"),
+            })
+    }
+
     /// The math form as first written: clean-up, then `$` and `°` dropped.
     fn reference_math_form(text: &str) -> String {
         let cleaned: String = clean_latex(text).chars().filter(|&c| c != '$' && c != '°').collect();
-        crate::text::strip_quotes(right_of_equals(&cleaned)).to_string()
+        crate::text::strip_quotes(plain_value_side(&cleaned)).to_string()
     }
 
     /// Math answers: LaTeX numbers, degrees, delimiters, equations, wrappers.
@@ -1632,12 +1757,8 @@ mod props {
         #![proptest_config(ProptestConfig::with_cases(20000))]
 
         #[test]
-        fn right_of_equals_is_the_char_search(s in prop_oneof![math_soup(), text()]) {
-            let plain = match s.rfind(['=', '≈']) {
-                Some(k) => s[k..].trim_start_matches(['=', '≈']).trim(),
-                None => s.trim(),
-            };
-            prop_assert_eq!(right_of_equals(&s), plain);
+        fn value_side_is_the_plain_rule(s in prop_oneof![math_soup(), equation_soup(), text()]) {
+            prop_assert_eq!(value_side(&s), plain_value_side(&s));
             prop_assert_eq!(strip_math_delimiters(&s), strip_math_delimiters(s.trim()));
         }
 

@@ -18,7 +18,9 @@ static BOXED_FWD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(BOXED
 /// The trimmed content of the last `<answer>…</answer>` block (multi-line); else the
 /// trimmed content of the last `\boxed{…}` whose braces balance; else `None`.
 ///
-/// "Last block" = the last `</answer>` and the nearest `<answer>` before it.
+/// "Last block" = the `<answer>` nearest before the last `</answer>`, up to the first
+/// `</answer>` after it: a stray closing tag (`<answer>42</answer></answer>`, a common
+/// sampling glitch) is not part of the answer.
 pub fn extract_answer(text: &str) -> Option<&str> {
     answer_block(text).or_else(|| last_boxed(text)).map(trim)
 }
@@ -29,7 +31,9 @@ fn rfind_tag(bytes: &[u8], tag: &str) -> Option<usize> {
     memchr::memrchr_iter(b'<', bytes).find(|&at| bytes[at..].starts_with(tag.as_bytes()))
 }
 
-/// Content (untrimmed) of the last `<answer>…</answer>` block.
+static ANSWER_CLOSE_FWD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(ANSWER_CLOSE));
+
+/// Content (untrimmed) of the last `<answer>…</answer>` block (see [`extract_answer`]).
 pub fn answer_block(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
     if bytes.len() < ANSWER_OPEN.len() + ANSWER_CLOSE.len() {
@@ -37,13 +41,16 @@ pub fn answer_block(text: &str) -> Option<&str> {
     }
     // the common case: the text ends with the closing tag (and perhaps white space)
     let end = text.trim_ascii_end().len();
-    let close = match bytes[..end].ends_with(ANSWER_CLOSE.as_bytes()) {
+    let last_close = match bytes[..end].ends_with(ANSWER_CLOSE.as_bytes()) {
         true => end - ANSWER_CLOSE.len(),
         false => rfind_tag(bytes, ANSWER_CLOSE)?,
     };
-    let open = rfind_tag(&bytes[..close], ANSWER_OPEN)?;
-    // both indices sit at ASCII `<`, so they are char boundaries
-    Some(&text[open + ANSWER_OPEN.len()..close])
+    let open = rfind_tag(&bytes[..last_close], ANSWER_OPEN)?;
+    let start = open + ANSWER_OPEN.len();
+    // the block ends at the first closing tag after its opening one (there is one)
+    let close = ANSWER_CLOSE_FWD.find(&bytes[start..last_close]).map_or(last_close, |k| start + k);
+    // all indices sit at ASCII `<` or just after a tag, so they are char boundaries
+    Some(&text[start..close])
 }
 
 /// Content (untrimmed) of the balanced `\boxed{…}` that starts last.
@@ -99,6 +106,54 @@ pub fn last_boxed(text: &str) -> Option<&str> {
     }
     // All indices sit next to ASCII bytes, so they are char boundaries.
     best.map(|(s, e)| &text[s..e])
+}
+
+/// At most this many boxes make one split answer (which bounds the work of
+/// [`boxed_run`] to a few scans of the text).
+pub const MAX_BOXES: usize = 16;
+
+/// Separators allowed between the boxes of one split answer, stripped from the end.
+const BOX_SEPARATORS: [&str; 8] = [",", ";", "$", "\\,", "\\quad", "\\text{and}", "\\text{ and }", "and"];
+
+/// The contents of the boxes an answer is split over (`\boxed{1}, \boxed{2} and
+/// \boxed{3}` -> `1`, `2`, `3`), in order: the last balanced box ([`last_boxed`]) and the
+/// boxes just before it, separated from the next only by white space, `,`, `;`, `$`,
+/// `\,`, `\quad` or `and` (at most [`MAX_BOXES`]). Empty when the text has no box.
+pub fn boxed_run(text: &str) -> Vec<&str> {
+    let mut run = Vec::new();
+    let mut rest = text;
+    while run.len() < MAX_BOXES {
+        let Some(content) = last_boxed(rest) else { break };
+        let start = content.as_ptr() as usize - rest.as_ptr() as usize;
+        let end = start + content.len();
+        // the box must close the text before it (or be the last box of all)
+        if !run.is_empty() && end + 1 != rest.len() {
+            break;
+        }
+        run.push(trim(content));
+        rest = strip_box_separators(&rest[..start - BOXED_OPEN.len()]);
+        if !rest.ends_with('}') {
+            break;
+        }
+    }
+    run.reverse();
+    run
+}
+
+/// `s` without the white space and [`BOX_SEPARATORS`] at its end (`and` only as a word).
+fn strip_box_separators(mut s: &str) -> &str {
+    loop {
+        s = s.trim_end();
+        let cut = BOX_SEPARATORS.iter().find_map(|sep| {
+            let before = s.strip_suffix(sep)?;
+            let word_ok = *sep != "and" || !before.ends_with(|c: char| c.is_alphanumeric());
+            word_ok.then_some(before)
+        });
+        match cut {
+            Some(before) => s = before,
+            None => return s,
+        }
+    }
 }
 
 /// Which of the four format tags starts at `at` (a `<`), if any.
@@ -644,6 +699,42 @@ pub fn option_letters(s: &str) -> OptionLetters {
     found
 }
 
+/// Words that join two options: after a leading option letter they make the answer name
+/// two (`A. or B`), not explain one.
+const JOINERS: [&str; 5] = ["and", "or", "nor", "vs", "versus"];
+
+/// The option letter an answer opens with when the letter is marked as an option —
+/// `(A)`, `[A]`, `A)`, `A.` or `A:` — and followed by an explanation: `A. Because B is
+/// not valid` -> `A`, `(C) The area doubles` -> `C`. `None` when nothing follows, or when
+/// the explanation opens with a single letter, a word that joins options or a sign
+/// (`A. B`, `A. or B`, `(A) (B)`, `A: B`), or when the letter is not marked (`A or B`,
+/// `A, B`).
+pub fn leading_option(s: &str) -> Option<char> {
+    let s = s.trim_start();
+    let s = s.strip_prefix("**").unwrap_or(s);
+    let b = s.as_bytes();
+    let is_letter = |c: u8| matches!(c, b'A'..=b'H' | b'a'..=b'h');
+    let (letter, marked_len) = match b {
+        [b'(', c, b')', ..] | [b'[', c, b']', ..] if is_letter(*c) => (*c, 3),
+        [c, b')' | b'.' | b':', ..] if is_letter(*c) => (*c, 2),
+        _ => return None,
+    };
+    let after = &s[marked_len..];
+    let after = after.strip_prefix("**").unwrap_or(after);
+    let explanation = after.trim_start();
+    if explanation.len() == after.len() || explanation.is_empty() {
+        return None; // no white space after the mark (`A.B`), or nothing follows
+    }
+    let word_len = explanation.find(|c: char| !c.is_alphanumeric()).unwrap_or(explanation.len());
+    let word = &explanation[..word_len];
+    let joins = JOINERS.iter().any(|j| word.eq_ignore_ascii_case(j));
+    let single_letter = word.chars().count() == 1 && word.chars().all(char::is_alphabetic);
+    if word.is_empty() || joins || single_letter {
+        return None;
+    }
+    Some(char::from(letter.to_ascii_uppercase()))
+}
+
 /// Bit `i` is set when byte `i` of an ASCII text of at most 64 bytes is a letter A–H /
 /// a–h with no letter or digit on either side (as [`has_lone_option_byte`] asks). Eight
 /// bytes at a time: each byte class is a range test done on all eight lanes at once.
@@ -738,6 +829,10 @@ mod tests {
         assert_eq!(extract_answer("</answer><answer>"), None);
         // answer block wins over a later \boxed
         assert_eq!(extract_answer("<answer>7</answer> \\boxed{8}"), Some("7"));
+        // a stray closing tag is no part of the answer
+        assert_eq!(extract_answer("<answer>42</answer></answer>"), Some("42"));
+        assert_eq!(extract_answer("<answer>1</answer> <answer>42</answer>\n</answer> \n"), Some("42"));
+        assert_eq!(extract_answer("<answer>42</answer>x</answer>"), Some("42"));
     }
 
     #[test]
@@ -815,6 +910,33 @@ mod tests {
         for s in ["", "cat", "A dog", "Because", "BCD", "a b c", "I", "x_B"] {
             assert_eq!(option_letters(s).count(), 0, "{s:?}");
         }
+    }
+
+    #[test]
+    fn leading_options() {
+        for (s, want) in [("A. Because B is not valid", 'A'), ("(C) The area doubles", 'C'), ("B) cat", 'B'),
+                          ("[d] 5 cm", 'D'), ("**A.** since B fails", 'A'), ("  E: both are wrong", 'E'),
+                          ("A) Because B is wrong, A", 'A')] {
+            assert_eq!(leading_option(s), Some(want), "{s:?}");
+        }
+        for s in ["A", "A.", "A or B", "A, B", "A. or B", "A. B", "(A) (B)", "A: B", "A.B", "A. , B", "(A)",
+                  "A. and C", "I. think", "The answer is A. Because", "AB. c"] {
+            assert_eq!(leading_option(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn boxed_runs() {
+        assert_eq!(boxed_run("so \\boxed{1},\\boxed{2},\\boxed{3}"), vec!["1", "2", "3"]);
+        assert_eq!(boxed_run("$\\boxed{1}$ and $\\boxed{ 2 }$."), vec!["1", "2"]);
+        assert_eq!(boxed_run("\\boxed{a}; \\boxed{b} \\quad \\boxed{c}"), vec!["a", "b", "c"]);
+        assert_eq!(boxed_run("\\boxed{1} so x = \\boxed{2}"), vec!["2"]);
+        assert_eq!(boxed_run("\\boxed{1} band \\boxed{2}"), vec!["2"]);
+        assert_eq!(boxed_run("\\boxed{\\boxed{5}}"), vec!["5"]);
+        assert_eq!(boxed_run("\\boxed{x}"), vec!["x"]);
+        assert!(boxed_run("no box").is_empty());
+        let many = "\\boxed{1},".repeat(100) + "\\boxed{2}";
+        assert_eq!(boxed_run(&many).len(), MAX_BOXES);
     }
 }
 
@@ -1057,6 +1179,9 @@ mod props {
         fn last_answer_block_wins(a in "[^<>]{0,20}", b in "[^<>]{0,20}", noise in "[^<>]{0,20}") {
             let s = format!("<answer>{a}</answer>{noise}<answer>{b}</answer>{noise}");
             prop_assert_eq!(extract_answer(&s), Some(b.trim()));
+            // stray closing tags after the block are not part of it
+            let stray = format!("<answer>{a}</answer>{noise}</answer>{noise}</answer>");
+            prop_assert_eq!(extract_answer(&stray), Some(a.trim()));
         }
 
         #[test]

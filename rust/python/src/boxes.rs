@@ -7,12 +7,12 @@ use std::borrow::Cow;
 use modomodo_core::bmas::{bmas as bmas_core, bmas_batch as bmas_batch_core, Embeddings};
 use modomodo_core::boxes::{self, BBox, Coords, Frame};
 use modomodo_core::iou::{self, IouConfig, Solution};
-use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use crate::errors::IntoPyResult;
+use crate::errors::{short_repr, IntoPyResult};
 use crate::texts::{text_of, Texts};
 
 type Size = (f64, f64);
@@ -59,7 +59,7 @@ fn size_of(obj: &Bound<'_, PyAny>, name: impl FnOnce() -> String) -> PyResult<Op
         PyValueError::new_err(format!(
             "invalid {} {}: expected (width, height) or None",
             name(),
-            obj.repr().map(|r| r.to_string()).unwrap_or_default()
+            short_repr(obj)
         ))
     })
 }
@@ -119,12 +119,62 @@ fn parse_boxes_batch(
     Ok(out.into_iter().map(as_tuples).collect())
 }
 
-/// A solution: text (borrowed from the `str`), one box (four numbers) or a list of boxes;
-/// a dict or a list of dicts (e.g. `[{'Position': [...]}]`) is read through its Python
-/// literal.
+/// A number of a gold box: an exact `float` or `int` (not `bool`), read without the
+/// generic conversion.
+fn plain_number(item: &Bound<'_, PyAny>) -> Option<f64> {
+    if let Ok(f) = item.cast_exact::<PyFloat>() {
+        return Some(f.value());
+    }
+    if item.is_exact_instance_of::<PyInt>() {
+        return item.extract::<f64>().ok();
+    }
+    None
+}
+
+/// The items of an exact `list` or `tuple`.
+fn plain_items<'py>(obj: &Bound<'py, PyAny>) -> Option<Vec<Bound<'py, PyAny>>> {
+    if let Ok(l) = obj.cast_exact::<PyList>() {
+        return Some(l.iter().collect());
+    }
+    obj.cast_exact::<PyTuple>().ok().map(|t| t.iter().collect())
+}
+
+/// One box as an exact list or tuple of four plain numbers.
+fn plain_box(obj: &Bound<'_, PyAny>) -> Option<BBox> {
+    match plain_items(obj)?[..] {
+        [ref a, ref b, ref c, ref d] => Some([plain_number(a)?, plain_number(b)?, plain_number(c)?, plain_number(d)?]),
+        _ => None,
+    }
+}
+
+/// The usual gold boxes, read first and without raising: an exact list or tuple that is
+/// one box of four plain numbers, empty, or a list of such boxes. `None`: the general
+/// path of [`solution_of`] decides.
+fn plain_boxes(obj: &Bound<'_, PyAny>) -> Option<Vec<BBox>> {
+    let items = plain_items(obj)?;
+    if let [a, b, c, d] = &items[..] {
+        if let (Some(a), Some(b), Some(c), Some(d)) = (plain_number(a), plain_number(b), plain_number(c), plain_number(d)) {
+            return Some(vec![[a, b, c, d]]);
+        }
+    }
+    items.iter().map(plain_box).collect()
+}
+
+/// A solution: text (borrowed from the `str`), one box (four numbers) or a list of boxes
+/// (lists, tuples, or arrays: anything with `tolist()`); a dict or a list of dicts
+/// (e.g. `[{'Position': [...]}]`) is read through its Python literal.
 fn solution_of<'a>(obj: &'a Bound<'_, PyAny>, i: usize) -> PyResult<Solution<Cow<'a, str>>> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(Solution::Text(text_of(s)));
+    }
+    if let Some(boxes) = plain_boxes(obj) {
+        return Ok(Solution::Boxes(boxes));
+    }
+    if obj.is_instance_of::<PyUntypedArray>() {
+        // numpy boxes: their `tolist()` is lists of floats
+        if let Some(boxes) = plain_boxes(&obj.call_method0("tolist")?) {
+            return Ok(Solution::Boxes(boxes));
+        }
     }
     let holds_dicts = obj.is_instance_of::<PyDict>()
         || ((obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>())
@@ -133,7 +183,7 @@ fn solution_of<'a>(obj: &'a Bound<'_, PyAny>, i: usize) -> PyResult<Solution<Cow
         return Ok(Solution::Text(Cow::Owned(obj.repr()?.to_string())));
     }
     if obj.hasattr("tolist")? && !obj.is_instance_of::<PyList>() {
-        // numpy / torch boxes
+        // torch tensors and other arrays
         return Ok(match solution_of(&obj.call_method0("tolist")?, i)? {
             Solution::Text(t) => Solution::Text(Cow::Owned(t.into_owned())),
             Solution::Boxes(b) => Solution::Boxes(b),
@@ -153,7 +203,7 @@ fn solution_of<'a>(obj: &'a Bound<'_, PyAny>, i: usize) -> PyResult<Solution<Cow
     }
     Err(PyValueError::new_err(format!(
         "invalid solutions[{i}] {}: expected a box [x1, y1, x2, y2], a list of boxes, or text",
-        obj.repr().map(|r| r.to_string()).unwrap_or_default()
+        short_repr(obj)
     )))
 }
 

@@ -1,5 +1,6 @@
 //! Bindings of the text rewards: `extract_answer`, `extract_answer_batch`,
-//! `format_reward`, `accuracy_reward`, `chart_reward`, `math_verdicts`. Batches take
+//! `format_reward`, `accuracy_reward`, `chart_reward`, `math_verdicts`,
+//! `math_answer_batch`. Batches take
 //! sequences of `str` (the Python layer wraps a single string); strings are borrowed, not
 //! copied, the GIL is released for the work, and rayon spreads it over threads with the
 //! results in input order.
@@ -46,6 +47,16 @@ fn extract_answer_batch(py: Python<'_>, texts: Bound<'_, PyAny>) -> PyResult<Vec
         use rayon::prelude::*;
         texts.par_iter().map(|t| text::extract_answer(t).map(str::to_owned)).collect()
     }))
+}
+
+/// The answer of each text as the `math` kind reads it (the answer block, else the boxes
+/// an answer is split over joined by `, `, else the whole text), in order: what the
+/// math-verify fallback is given.
+#[pyfunction]
+fn math_answer_batch(py: Python<'_>, texts: Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let texts = Texts::new(&texts, "texts")?;
+    let texts = texts.strs()?;
+    Ok(py.detach(|| accuracy::map_indices(texts.len(), |i| accuracy::math_answer_of(&texts[i]).into_owned())))
 }
 
 /// 1.0 when a completion has the required format (strict: `<think>…</think><answer>…</answer>`
@@ -149,5 +160,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(accuracy_reward, m)?)?;
     m.add_function(wrap_pyfunction!(chart_reward, m)?)?;
     m.add_function(wrap_pyfunction!(math_verdicts, m)?)?;
+    m.add_function(wrap_pyfunction!(math_answer_batch, m)?)?;
     Ok(())
 }

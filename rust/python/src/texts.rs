@@ -14,7 +14,7 @@ use std::ffi::c_char;
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyFrozenSet, PyList, PySet, PyString};
 
 /// A private list of `str` and the argument name it came from (for error messages).
 pub struct Texts<'py> {
@@ -23,10 +23,25 @@ pub struct Texts<'py> {
 }
 
 impl<'py> Texts<'py> {
-    /// `list(obj)`; a bare `str` is refused (it would be read as its characters).
+    /// `list(obj)`. Refused with a `TypeError` naming what was given: `None`, a bare `str`
+    /// or `bytes` (they would be read as their characters or byte values), a `dict` (its
+    /// keys would be scored) and a `set` (it has no order).
     pub fn new(obj: &Bound<'py, PyAny>, name: &'static str) -> PyResult<Self> {
-        if obj.is_instance_of::<PyString>() {
-            return Err(PyTypeError::new_err(format!("invalid {name}: expected a list of str, got one str")));
+        let refused = if obj.is_none() {
+            Some("None")
+        } else if obj.is_instance_of::<PyString>() {
+            Some("one str")
+        } else if obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>() {
+            Some("bytes")
+        } else if obj.is_instance_of::<PyDict>() {
+            Some("a dict")
+        } else if obj.is_instance_of::<PySet>() || obj.is_instance_of::<PyFrozenSet>() {
+            Some("a set")
+        } else {
+            None
+        };
+        if let Some(given) = refused {
+            return Err(PyTypeError::new_err(format!("invalid {name}: expected a list of str, got {given}")));
         }
         let list = obj
             .py()
