@@ -348,6 +348,16 @@ def parse_boxes(text: str) -> list[list[float]]:
     return [[float(x) for x in t] for t in LIST_RE.findall(text)]
 
 
+def gold_boxes(sol) -> list[list[float]]:
+    """A gold given as text (parsed as a completion's answer) or as a value: one box or a
+    list of boxes, as lists, tuples or arrays (read through `tolist()`)."""
+    if isinstance(sol, str):
+        return parse_boxes(gold_text(sol))
+    out: list[list[float]] = []
+    _boxes_from_value(sol.tolist() if hasattr(sol, "tolist") else sol, out)
+    return out
+
+
 def box_iou(a, b) -> float:
     # Visual-RFT `calculate_iou` (continuous; VLM-R1's REC reward uses a +1 pixel convention).
     x1, y1, x2, y2 = a
@@ -371,7 +381,7 @@ def _first_ious(completions, solutions, image_sizes, norm1000: bool):
     for i, (c, s) in enumerate(zip(completions, solutions)):
         try:
             pred = parse_boxes(extract(c))
-            gold = parse_boxes(gold_text(s))
+            gold = gold_boxes(s)
             if norm1000:
                 pred = [resize(b, image_sizes[i]) for b in pred]
             yield box_iou(pred[0], gold[0]) if pred and gold else 0.0
@@ -399,7 +409,7 @@ def iou_match(completions, solutions, image_sizes=None, threshold=0.5):
     for c, s in zip(completions, solutions):
         try:
             pred = parse_boxes(extract(c))
-            gold = parse_boxes(gold_text(s))
+            gold = gold_boxes(s)
         except Exception:
             out.append(0.0)
             continue
@@ -438,6 +448,9 @@ PLAIN = {
     "iou_norm1000": iou_norm1000,
     "iou_threshold": iou_threshold,
     "iou_match": iou_match,
+    "iou_gold_list": iou_continuous,
+    "iou_gold_tuple": iou_continuous,
+    "iou_gold_array": iou_continuous,
 }
 
 

@@ -13,8 +13,10 @@ gives the same strings in every process (string seeds go through SHA-512 in `ran
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -30,7 +32,7 @@ class Family:
     func: str  # format_reward | accuracy_reward | chart_reward | iou_reward
     kwargs: dict
     completions: list[str] = field(default_factory=list)
-    solutions: list[str] = field(default_factory=list)
+    solutions: list = field(default_factory=list)  # str; or box values (iou_gold_* families)
     golds: list[float] = field(default_factory=list)
     variants: list[str] = field(default_factory=list)
     image_sizes: list[tuple[int, int]] | None = None
@@ -1107,7 +1109,32 @@ GENERATORS: dict[str, tuple[str, dict, Callable]] = {
         {"mode": "match", "threshold": 0.5},
         lambda f, r, n: gen_boxes(f, r, n, "match"),
     ),
+    # the `iou` cases with golds as Python values: lists, tuples, numpy arrays
+    "iou_gold_list": ("iou_reward", {"mode": "continuous"}, lambda f, r, n: gen_box_values(f, r, n, list)),
+    "iou_gold_tuple": (
+        "iou_reward",
+        {"mode": "continuous"},
+        lambda f, r, n: gen_box_values(f, r, n, _tuples),
+    ),
+    "iou_gold_array": ("iou_reward", {"mode": "continuous"}, lambda f, r, n: gen_box_values(f, r, n, _array)),
 }
+
+
+def gen_box_values(fam: Family, rng: random.Random, n: int, as_value) -> None:
+    """The `iou` cases with each gold given as a Python value (the usual dataset column)
+    instead of text: `as_value` of the gold's boxes (one box, or a list of boxes)."""
+    gen_boxes(fam, rng, n, "continuous")
+    fam.solutions = [as_value(json.loads(re.sub(r"</?answer>", "", s))) for s in fam.solutions]
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _array(value):
+    import numpy as np
+
+    return np.asarray(value, dtype=np.float64)
 
 
 def gen_auto(fam: Family, rng: random.Random, n: int) -> None:
@@ -1129,12 +1156,16 @@ def gen_auto(fam: Family, rng: random.Random, n: int) -> None:
         )
 
 
+# families built from the cases of another (the same draws), differing only in form
+SAME_CASES_AS = {"iou_gold_list": "iou", "iou_gold_tuple": "iou", "iou_gold_array": "iou"}
+
+
 def build_corpus(n_per_family: int, seed: int = 0, families: list[str] | None = None) -> dict[str, Family]:
     out = {}
     for name in families or list(GENERATORS):
         func, kwargs, gen = GENERATORS[name]
         fam = Family(name, func, dict(kwargs))
-        rng = random.Random(f"modomodo-bench:{seed}:{name}")
+        rng = random.Random(f"modomodo-bench:{seed}:{SAME_CASES_AS.get(name, name)}")
         (gen or gen_auto)(fam, rng, n_per_family)
         out[name] = fam
     return out
@@ -1147,5 +1178,5 @@ def fingerprint(corpus: dict[str, Family]) -> str:
         for c, s in zip(fam.completions, fam.solutions):
             h.update(c.encode())
             h.update(b"\0")
-            h.update(s.encode())
+            h.update(s.encode() if isinstance(s, str) else repr(s).encode())
     return h.hexdigest()[:16]

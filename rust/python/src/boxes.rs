@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use modomodo_core::bmas::{bmas as bmas_core, bmas_batch as bmas_batch_core, Embeddings};
 use modomodo_core::boxes::{self, BBox, Coords, Frame};
 use modomodo_core::iou::{self, IouConfig, Solution};
-use numpy::{PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -131,33 +131,60 @@ fn plain_number(item: &Bound<'_, PyAny>) -> Option<f64> {
     None
 }
 
-/// The items of an exact `list` or `tuple`.
-fn plain_items<'py>(obj: &Bound<'py, PyAny>) -> Option<Vec<Bound<'py, PyAny>>> {
-    if let Ok(l) = obj.cast_exact::<PyList>() {
-        return Some(l.iter().collect());
-    }
-    obj.cast_exact::<PyTuple>().ok().map(|t| t.iter().collect())
+/// Four plain numbers from `item(0..4)`.
+fn four_numbers<'py>(item: impl Fn(usize) -> Option<Bound<'py, PyAny>>) -> Option<BBox> {
+    Some([plain_number(&item(0)?)?, plain_number(&item(1)?)?, plain_number(&item(2)?)?, plain_number(&item(3)?)?])
 }
 
 /// One box as an exact list or tuple of four plain numbers.
 fn plain_box(obj: &Bound<'_, PyAny>) -> Option<BBox> {
-    match plain_items(obj)?[..] {
-        [ref a, ref b, ref c, ref d] => Some([plain_number(a)?, plain_number(b)?, plain_number(c)?, plain_number(d)?]),
-        _ => None,
+    if let Ok(l) = obj.cast_exact::<PyList>() {
+        return (l.len() == 4).then(|| four_numbers(|i| l.get_item(i).ok())).flatten();
     }
+    let t = obj.cast_exact::<PyTuple>().ok()?;
+    (t.len() == 4).then(|| four_numbers(|i| t.get_item(i).ok())).flatten()
+}
+
+/// The boxes of `n` items `item(0..n)`: one box of four plain numbers, or boxes.
+fn boxes_of_items<'py>(n: usize, item: impl Fn(usize) -> Option<Bound<'py, PyAny>>) -> Option<Vec<BBox>> {
+    if n == 4 {
+        if let Some(one) = four_numbers(&item) {
+            return Some(vec![one]);
+        }
+    }
+    (0..n).map(|i| plain_box(&item(i)?)).collect()
 }
 
 /// The usual gold boxes, read first and without raising: an exact list or tuple that is
 /// one box of four plain numbers, empty, or a list of such boxes. `None`: the general
 /// path of [`solution_of`] decides.
 fn plain_boxes(obj: &Bound<'_, PyAny>) -> Option<Vec<BBox>> {
-    let items = plain_items(obj)?;
-    if let [a, b, c, d] = &items[..] {
-        if let (Some(a), Some(b), Some(c), Some(d)) = (plain_number(a), plain_number(b), plain_number(c), plain_number(d)) {
-            return Some(vec![[a, b, c, d]]);
-        }
+    if let Ok(l) = obj.cast_exact::<PyList>() {
+        return boxes_of_items(l.len(), |i| l.get_item(i).ok());
     }
-    items.iter().map(plain_box).collect()
+    let t = obj.cast_exact::<PyTuple>().ok()?;
+    boxes_of_items(t.len(), |i| t.get_item(i).ok())
+}
+
+/// The numbers of a contiguous numpy array of element type `T`, and its shape.
+fn array_numbers<T: Element + Copy>(obj: &Bound<'_, PyAny>, to_f64: fn(T) -> f64) -> Option<(Vec<f64>, Vec<usize>)> {
+    let array = obj.cast::<PyArrayDyn<T>>().ok()?;
+    let numbers = array.to_vec().ok()?.into_iter().map(to_f64).collect();
+    Some((numbers, array.shape().to_vec()))
+}
+
+/// Gold boxes as a numpy array of floats or integers: shape (4,) is one box, (0,) none,
+/// (k, 4) k boxes. `None` for other arrays: the general path decides.
+fn array_boxes(obj: &Bound<'_, PyAny>) -> Option<Vec<BBox>> {
+    let (numbers, shape) = array_numbers::<f64>(obj, |v| v)
+        .or_else(|| array_numbers::<f32>(obj, f64::from))
+        .or_else(|| array_numbers::<i64>(obj, |v| v as f64))
+        .or_else(|| array_numbers::<i32>(obj, f64::from))?;
+    let boxes = numbers.chunks_exact(4).map(|b| [b[0], b[1], b[2], b[3]]).collect();
+    match shape[..] {
+        [4] | [0] | [_, 4] => Some(boxes),
+        _ => None,
+    }
 }
 
 /// A solution: text (borrowed from the `str`), one box (four numbers) or a list of boxes
@@ -171,8 +198,7 @@ fn solution_of<'a>(obj: &'a Bound<'_, PyAny>, i: usize) -> PyResult<Solution<Cow
         return Ok(Solution::Boxes(boxes));
     }
     if obj.is_instance_of::<PyUntypedArray>() {
-        // numpy boxes: their `tolist()` is lists of floats
-        if let Some(boxes) = plain_boxes(&obj.call_method0("tolist")?) {
+        if let Some(boxes) = array_boxes(obj) {
             return Ok(Solution::Boxes(boxes));
         }
     }

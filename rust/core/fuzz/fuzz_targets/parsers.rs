@@ -1,5 +1,6 @@
 //! Every text parser and reward over arbitrary bytes: no panic, scores 0.0 or 1.0,
-//! extracted answers are trimmed slices of the input, parsed numbers are finite.
+//! extracted answers (and boxes, value sides) are slices of the input, parsed numbers
+//! are finite.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -45,6 +46,14 @@ fuzz_target!(|data: &[u8]| {
     if let Some(v) = numeric::eval_expression(&c) {
         assert!(v.is_finite());
     }
+    let within = |part: &str| {
+        let (o, i) = (c.as_ptr() as usize, part.as_ptr() as usize);
+        i >= o && i + part.len() <= o + c.len()
+    };
+    let run = text::boxed_run(&c);
+    assert!(run.len() <= text::MAX_BOXES && run.iter().all(|b| within(b)));
+    assert!(within(numeric::value_side(&c)));
+    let _ = (accuracy::math_answer_of(&c), text::leading_option(&c));
     let letters = text::option_letters(&c);
     assert!(letters.count() <= 2);
     let _ = (numeric::parse_count(&c), text::yes_no(&c), text::normalize_exact(&c));
