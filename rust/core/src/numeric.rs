@@ -607,8 +607,8 @@ impl Num {
                 if !b.get(group..group + 3).is_some_and(|g| g.iter().all(u8::is_ascii_digit)) {
                     break;
                 }
-                for k in group..group + 3 {
-                    num.push(b[k]);
+                for &digit in &b[group..group + 3] {
+                    num.push(digit);
                 }
                 num.end = group + 3;
             }
@@ -928,7 +928,7 @@ pub fn value_side(s: &str) -> &str {
     let Some(first) = relations.next() else {
         return crate::text::trim(s);
     };
-    let last = relations.last().unwrap_or(first);
+    let last = relations.next_back().unwrap_or(first);
     let lhs_end = if b[first] == b'=' { first } else { first + 1 - "≈".len() };
     // `k` is the last byte of `=` or `≈`: the next byte starts a char
     if is_lone_symbol(crate::text::trim(&s[..lhs_end])) && !has_inequality(s) {
