@@ -1,5 +1,5 @@
 # Type stubs for the Rust extension module `modomodo._core`. Kept by hand and checked
-# against the built module by tests/test_stubs.py (mypy.stubtest). Each section is owned by
+# against the built module by tests/test_package.py (mypy.stubtest). Each section is owned by
 # the Rust file named in its header.
 
 __version__: str

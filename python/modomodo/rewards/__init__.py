@@ -29,7 +29,7 @@ where a list of strings is expected raises `TypeError` naming what was given.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import overload
 
 from modomodo import _core
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 
-def _texts(value: str | Iterable[str]) -> Sequence[str] | Iterable[str]:
+def _texts(value: str | Sequence[str]) -> Sequence[str]:
     """One string -> a list of one; an iterator -> a list (it is read once and may be read
     again); anything else goes to Rust as it is, which reads any sequence of str and
     raises TypeError naming what it got instead (`None`, `bytes`, a `dict`, a `set`, a
@@ -60,8 +60,9 @@ def _texts(value: str | Iterable[str]) -> Sequence[str] | Iterable[str]:
     return value
 
 
+# A str is itself a Sequence[str]; it matches the first overload, which is listed first.
 @overload
-def extract_answer(text: str) -> str | None: ...
+def extract_answer(text: str) -> str | None: ...  # type: ignore[overload-overlap]
 @overload
 def extract_answer(text: Sequence[str]) -> list[str | None]: ...
 def extract_answer(text: str | Sequence[str]) -> str | None | list[str | None]:
