@@ -2,12 +2,12 @@
 reward hacking, bad arguments, and arbitrary text (hypothesis)."""
 
 import math
-import time
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from linear_time import BOUND, growth_ratio, repeat_to
 
 from modomodo.rewards.geometry import iou_reward, parse_boxes
 
@@ -220,13 +220,22 @@ def test_batch_order_matches_single_calls():
     assert len(set(batch)) > 50
 
 
-def test_one_megabyte_completion_scores_fast():
-    big = "noise [1, 2, " * 45_000 + "<answer>[0, 0, 10, 10]</answer>" + " {'bbox': [" * 45_000
-    assert len(big) > 1_000_000
-    start = time.perf_counter()
-    assert iou_reward([big], [[0, 0, 10, 10]], mode="match") == [1.0]
-    # Linear time: a quadratic parser would take minutes here. Generous bound, not a benchmark.
-    assert time.perf_counter() - start < 5.0
+def _boxes_in_noise(length: int) -> str:
+    """The answer box between two runs of unclosed box openings, about `length` characters."""
+    half = length // 2
+    return (
+        repeat_to("noise [1, 2, ", half) + "<answer>[0, 0, 10, 10]</answer>" + repeat_to(" {'bbox': [", half)
+    )
+
+
+def _score_match(completion: str) -> None:
+    assert iou_reward([completion], [[0, 0, 10, 10]], mode="match") == [1.0]
+
+
+def test_box_parsing_takes_linear_time():
+    _score_match(_boxes_in_noise(1 << 20))  # a megabyte scores (no hang)
+    # the time on 64 KiB over the time on 4 KiB stays far below quadratic growth (`linear_time`)
+    assert growth_ratio(_score_match, _boxes_in_noise) < BOUND
 
 
 # --- arbitrary text -------------------------------------------------------------------------

@@ -4,9 +4,11 @@ always return one score in [0, 1] per completion, and take time linear in the in
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from linear_time import BOUND, GROWTH, growth_ratio, repeat_to
 
 from modomodo.rewards import accuracy_reward, chart_reward, extract_answer, format_reward
 
@@ -148,34 +150,21 @@ PATHOLOGICAL = [
 ]
 
 
-def _time_all(completion: str) -> float:
-    """The fastest of three runs of every text reward on one completion."""
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for kind in KINDS:
-            assert _valid(accuracy_reward([completion], ["42"], kind=kind), 1)
-        assert _valid(chart_reward([completion], [completion]), 1)
-        assert _valid(format_reward([completion]), 1)
-        best = min(best, time.perf_counter() - t0)
-    return best
+def _score_all(completion: str) -> None:
+    """Every text reward on one completion."""
+    for kind in KINDS:
+        assert _valid(accuracy_reward([completion], ["42"], kind=kind), 1)
+    assert _valid(chart_reward([completion], [completion]), 1)
+    assert _valid(format_reward([completion]), 1)
 
 
 def test_megabyte_completions_score_in_linear_time() -> None:
-    """1 MB of each pathological piece scores (no hang); the time is printed, and compared
-    with 256 KB of the same: linear work gives a ratio near 4, quadratic near 16."""
-    ratios = []
+    """1 MB of each pathological piece scores (no hang; the time is printed), and the time
+    on 64 KiB over the time on 4 KiB stays far below quadratic growth (`linear_time`)."""
     for piece in PATHOLOGICAL:
-        big = piece * ((1 << 20) // len(piece))
-        small = big[: len(big) // 4]
-        ratio = float("inf")
-        for _ in range(3):  # a scheduling hiccup inflates one measurement; growth persists
-            t_big, t_small = _time_all(big), _time_all(small)
-            ratio = min(ratio, t_big / max(t_small, 1e-4))
-            if ratio < 8:
-                break
-        ratios.append(ratio)
-        print(f"{piece!r:>14}: 1 MB {t_big * 1e3:7.1f} ms (all 9 rewards), ratio to 256 KB {ratio:5.1f}")
-    # generous for timing noise on a shared machine, yet well below quadratic growth (16)
-    assert sorted(ratios)[len(ratios) // 2] < 7
-    assert max(ratios) < 10
+        start = time.perf_counter()
+        _score_all(repeat_to(piece, 1 << 20))
+        megabyte = time.perf_counter() - start
+        ratio = growth_ratio(_score_all, partial(repeat_to, piece))
+        print(f"{piece!r:>14}: 1 MB {megabyte * 1e3:7.1f} ms (all 9 rewards), 64 KiB / 4 KiB {ratio:5.1f}")
+        assert ratio < BOUND, f"{piece!r}: {ratio:.1f} times the time for {GROWTH} times the text"
