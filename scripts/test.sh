@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs modomodo from this checkout into a fresh virtual environment and runs every
-# test: the Rust core's `cargo test`, then pytest against the installed wheel.
+# check and test: the Rust core's `cargo test`, the Python formatter, linter and type checker
+# (any finding fails the script), then pytest against the installed wheel.
 # Usage: bash scripts/test.sh [extra pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=${MODOMODO_TEST_VENV:-.venv-test}
+case $venv in /*) ;; *) venv=$PWD/$venv ;; esac # absolute: pytest runs from tests/
 python=${PYTHON:-python3}
 
 echo "== cargo test (modomodo-core)"
@@ -20,6 +22,14 @@ echo "== maturin build (release wheel)"
 "$venv/bin/maturin" build --release --quiet --out dist
 wheel=$(ls dist/modomodo-*.whl)
 "$venv/bin/pip" install --quiet "${wheel}[test,math]"
+
+# ruff and mypy (pinned in the `test` extra) read their settings from pyproject.toml.
+echo "== ruff check"
+"$venv/bin/ruff" check .
+echo "== ruff format --check"
+"$venv/bin/ruff" format --check .
+echo "== mypy python/modomodo"
+"$venv/bin/mypy" python/modomodo
 
 # verl 0.9 pins transformers<5.11 and an old antlr, so it cannot live in the main test
 # environment. Its own environment holds verl and those pins only, and sees everything
@@ -52,7 +62,7 @@ run_pytest() {
 
 echo "== pytest against the installed package"
 status=0
-run_pytest "../$venv/bin/python" --ignore=test_rewards_verl.py "$@" . || status=$?
+run_pytest "$venv/bin/python" --ignore=test_rewards_verl.py "$@" . || status=$?
 echo "== pytest: the verl adapter under the real verl"
-run_pytest "../$venv-verl/bin/python" test_rewards_verl.py || status=$?
+run_pytest "$venv-verl/bin/python" test_rewards_verl.py || status=$?
 exit "$status"
