@@ -1,6 +1,8 @@
 """modomodo-train end to end on a tiny configuration: summary, metrics, plot, evaluation,
-warm-start cache, Ctrl-C and resume, modomodo-eval on the result."""
+console, warm-start cache, Ctrl-C and resume, modomodo-eval on the result."""
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -53,8 +55,13 @@ def tiny_config(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def finished_run(tiny_config):
+    """The run as a person starts it (progress bars on); its console in console.txt beside it."""
     out = tiny_config.parent / "run"
-    assert cli.train_main(["--config", str(tiny_config), "--output-dir", str(out)]) == 0
+    console = io.StringIO()
+    with contextlib.redirect_stdout(console), contextlib.redirect_stderr(console):
+        argv = ["--config", str(tiny_config), "--output-dir", str(out), "--disable_tqdm", "false"]
+        assert cli.train_main(argv) == 0
+    (tiny_config.parent / "console.txt").write_text(console.getvalue())
     return out
 
 
@@ -70,7 +77,13 @@ def test_summary_metrics_plot_and_eval(finished_run):
     assert ev["benchmarks"]["spatial_test"]["role"] == "in" and ev["benchmarks"]["multi_mc"]["role"] == "out"
     assert ev["in_score"] == ev["benchmarks"]["spatial_test"]["score"]
     assert ev["out_score"] == ev["benchmarks"]["multi_mc"]["score"]
-    assert set(ev["before"]) == {"benchmarks", "in_score", "out_score"}
+    assert set(ev["before"]) == {
+        "benchmarks",
+        "in_score",
+        "out_score",
+        "in_standard_error",
+        "out_standard_error",
+    }
     assert (out / "reward_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The trainer's per-step logs carry the per-domain metrics, in metrics.jsonl too.
     steps = [r for r in read_jsonl(out / "metrics.jsonl") if "reward" in r]
@@ -88,10 +101,66 @@ def test_summary_metrics_plot_and_eval(finished_run):
     assert s["warm_start"]["steps"] == 4
 
 
-def test_warm_start_is_cached(tiny_config, finished_run):
+def test_every_score_has_its_error_and_the_change_is_paired_over_the_rows(finished_run):
+    import numpy as np
+
+    ev = json.loads((finished_run / "summary.json").read_text())["eval"]
+    before, after = (
+        read_jsonl(finished_run / "eval_before.jsonl"),
+        read_jsonl(finished_run / "eval_after.jsonl"),
+    )
+    assert [(r["benchmark"], r["row"]) for r in before] == [(r["benchmark"], r["row"]) for r in after]
+    assert {"benchmark", "row", "score", "completion", "solution"} <= set(after[0])
+    for name, block in (("before", ev["before"]), ("after", ev)):
+        rows = before if name == "before" else after
+        for b, score in block["benchmarks"].items():
+            values = [r["score"] for r in rows if r["benchmark"] == b]
+            assert score["n"] == len(values) == 4
+            assert score["score"] == pytest.approx(np.mean(values))
+            assert score["standard_error"] == pytest.approx(np.std(values, ddof=1) / 2)
+        # One benchmark per role: its error is the role's.
+        assert block["in_standard_error"] == pytest.approx(
+            block["benchmarks"]["spatial_test"]["standard_error"]
+        )
+    change = ev["change"]
+    assert change["resamples"] == 2000 and set(change["benchmarks"]) == {"spatial_test", "multi_mc"}
+    for b, c in change["benchmarks"].items():
+        assert c["delta"] == pytest.approx(
+            ev["benchmarks"][b]["score"] - ev["before"]["benchmarks"][b]["score"]
+        )
+        assert c["standard_error"] >= 0
+    assert change["in_score"] == change["benchmarks"]["spatial_test"]
+    assert change["out_score"] == change["benchmarks"]["multi_mc"]
+    # The first completions are still kept in eval_before.json for a look.
+    kept = json.loads((finished_run / "eval_before.json").read_text())["benchmarks"]["multi_mc"]["examples"]
+    assert [k["completion"] for k in kept] == [
+        r["completion"] for r in before if r["benchmark"] == "multi_mc"
+    ][:3]
+
+
+def test_the_console_shows_the_bar_and_ends_with_a_human_summary(finished_run, tiny_config):
+    text = (tiny_config.parent / "console.txt").read_text()
+    assert "3/3" in text  # the training progress bar reached its end
+    # No metric dict of TRL's (they are in metrics.jsonl), no raw JSON.
+    assert "'reward'" not in text and "'loss'" not in text and "train_runtime" not in text
+    assert '"steps"' not in text
+    tail = text[text.index("3 GRPO steps") :].splitlines()
+    assert tail[0].endswith(f"results in {finished_run}")
+    assert tail[1] == f"plot: {finished_run / 'reward_curves.png'}"
+    ev = json.loads((finished_run / "summary.json").read_text())["eval"]
+    (out_line,) = [line for line in tail if line.startswith("Out-Score")]
+    assert (
+        f"{ev['before']['out_score']:.3f}" in out_line
+        and f"{ev['change']['out_score']['delta']:+.3f}" in out_line
+    )
+
+
+def test_warm_start_is_cached(tiny_config, finished_run, capsys):
     out = tiny_config.parent / "run2"
     cfg = load_config(tiny_config, ["--output-dir", str(out), "--max_steps", "1", "--eval", "false"])
     s = run(cfg)
+    # Without progress bars (disable_tqdm), the metric dicts are not printed either.
+    assert "'reward'" not in capsys.readouterr().out
     first = json.loads((finished_run / "summary.json").read_text())["warm_start"]
     assert s["warm_start"]["cached"] is True and first["cached"] is False
     assert s["warm_start"]["key"] == first["key"]

@@ -5,17 +5,21 @@
 refuses any other shape with a message naming the file, the key and what was expected.
 
 In-Score and Out-Score are the means of the per-benchmark scores over the `in` and the
-`out` benchmarks, weighted by test-set size, as in the paper (`weighted_score`).
+`out` benchmarks, weighted by test-set size, as in the paper (`weighted_score`). Each score
+carries its standard error over rows; a run's change before -> after carries the standard
+error of a paired bootstrap over rows (`paired_change`).
 
-This module needs nothing beyond the standard library, so `modomodo.mixture` can read runs
-without TRL or torch.
+This module needs nothing beyond the standard library and numpy, so `modomodo.mixture` can
+read runs without TRL or torch.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+import math
+import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,23 @@ def weighted_score(scores: Mapping[str, float], sizes: Mapping[str, float]) -> f
     if total <= 0:
         raise ValueError(f"test-set sizes {dict(sizes)}: expected a positive total")
     return float(sum(float(scores[b]) * float(n) for b, n in sizes.items()) / total)
+
+
+def standard_error(values: Sequence[float]) -> float | None:
+    """The standard error of the mean of `values` (sample standard deviation / sqrt(n));
+    None for fewer than two values."""
+    if len(values) < 2:
+        return None
+    return statistics.stdev(values) / math.sqrt(len(values))
+
+
+def weighted_standard_error(errors: Mapping[str, float | None], sizes: Mapping[str, float]) -> float | None:
+    """The standard error of `weighted_score` from the benchmarks' own (independent rows):
+    sqrt(sum (n_b / N)^2 se_b^2); None when a benchmark has none."""
+    if any(errors.get(b) is None for b in sizes):
+        return None
+    total = float(sum(sizes.values()))
+    return math.sqrt(sum((float(n) / total * float(errors[b] or 0.0)) ** 2 for b, n in sizes.items()))
 
 
 # -- reading JSON strictly ---------------------------------------------------------------------
@@ -104,12 +125,20 @@ def _without_none(obj: Any) -> dict[str, Any]:
 @dataclass(frozen=True)
 class BenchmarkScore:
     """One benchmark: its mean score in [0, 1], its number of rows, its role (`in`, `out`),
-    and optionally the first few completions (kept by `modomodo-eval` for a look)."""
+    the `standard_error` of the mean over its rows, and optionally the first few completions
+    (kept by `modomodo-eval` for a look)."""
 
     score: float
     n: int
     role: str
+    standard_error: float | None = None
     examples: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def of(cls, scores: Sequence[float], role: str, **extra: Any) -> BenchmarkScore:
+        """The benchmark whose rows scored `scores`."""
+        mean = sum(scores) / len(scores) if scores else 0.0
+        return cls(mean, len(scores), role, standard_error(scores), **extra)
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> BenchmarkScore:
@@ -121,29 +150,143 @@ class BenchmarkScore:
             raise ValueError(f"{where}: role is {_short(role)}; expected 'in' or 'out'")
         if examples is not None and not isinstance(examples, list):
             raise ValueError(f"{where}: examples is {_short(examples)}; expected a list")
-        return cls(_number(data, "score", where), n, role, examples)
+        se = _number_or_none(data, "standard_error", where)
+        return cls(_number(data, "score", where), n, role, se, examples)
 
     def to_json(self) -> dict[str, Any]:
         return _without_none(dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)
+class ScoreChange:
+    """A score's change after - before (`delta`) and its `standard_error`."""
+
+    delta: float
+    standard_error: float
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> ScoreChange:
+        _check_keys(cls, data, where, ("delta", "standard_error"))
+        return cls(_number(data, "delta", where), _number(data, "standard_error", where))
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class EvalChange:
+    """The change of every score from the evaluation before RL to the one after, on the same
+    rows: per benchmark, In-Score and Out-Score (None without benchmarks of that role), each
+    with the standard error of a paired bootstrap over rows (`resamples`, `seed`)."""
+
+    benchmarks: dict[str, ScoreChange]
+    in_score: ScoreChange | None
+    out_score: ScoreChange | None
+    resamples: int
+    seed: int
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> EvalChange:
+        _check_keys(cls, data, where, tuple(f.name for f in dataclasses.fields(cls)))
+        benchmarks = data["benchmarks"]
+        if not isinstance(benchmarks, Mapping):
+            raise ValueError(
+                f"{where}: benchmarks is {_short(benchmarks)}; expected a mapping name -> change"
+            )
+        for key in ("resamples", "seed"):
+            if isinstance(data[key], bool) or not isinstance(data[key], int):
+                raise ValueError(f"{where}: {key} is {_short(data[key])}; expected an integer")
+        return cls(
+            {str(k): ScoreChange.from_json(v, f"{where}: benchmarks[{k!r}]") for k, v in benchmarks.items()},
+            *(
+                None if data[key] is None else ScoreChange.from_json(data[key], f"{where}: {key}")
+                for key in ("in_score", "out_score")
+            ),
+            resamples=data["resamples"],
+            seed=data["seed"],
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "benchmarks": {k: c.to_json() for k, c in self.benchmarks.items()},
+            "in_score": None if self.in_score is None else self.in_score.to_json(),
+            "out_score": None if self.out_score is None else self.out_score.to_json(),
+            "resamples": self.resamples,
+            "seed": self.seed,
+        }
+
+
+def paired_change(
+    before: Mapping[str, Sequence[float]],
+    after: Mapping[str, Sequence[float]],
+    roles: Mapping[str, str],
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> EvalChange:
+    """The change after - before of each benchmark's score and of In/Out-Score, with standard
+    errors from a paired bootstrap over rows: `before[b][i]` and `after[b][i]` score the same
+    row i of benchmark b; each resample draws rows with replacement within each benchmark,
+    and the In/Out change of a resample is the size-weighted mean of its benchmark changes,
+    as `weighted_score` averages scores. The standard error is the resamples' standard
+    deviation."""
+    import numpy as np
+
+    if set(before) != set(after) or set(before) - set(roles):
+        raise ValueError(
+            f"benchmarks before {sorted(before)}, after {sorted(after)}, roles {sorted(roles)}: "
+            "expected the same benchmarks, each with a role"
+        )
+    rng = np.random.default_rng(seed)
+    deltas: dict[str, np.ndarray] = {}  # benchmark -> its change in each resample
+    changes: dict[str, ScoreChange] = {}
+    for b in before:
+        if len(before[b]) != len(after[b]):
+            raise ValueError(
+                f"benchmark {b!r}: {len(before[b])} rows before, {len(after[b])} after; expected the same rows"
+            )
+        d = np.asarray(after[b], dtype=float) - np.asarray(before[b], dtype=float)
+        if d.size == 0:
+            continue
+        deltas[b] = d[rng.integers(0, d.size, size=(resamples, d.size))].mean(axis=1)
+        changes[b] = ScoreChange(float(d.mean()), float(deltas[b].std(ddof=1)))
+    by_role: list[ScoreChange | None] = []
+    for role in ("in", "out"):
+        chosen = [b for b in deltas if roles[b] == role]
+        if not chosen:
+            by_role.append(None)
+            continue
+        sizes = np.array([len(before[b]) for b in chosen], dtype=float)
+        weights = sizes / sizes.sum()
+        point = float(sum(w * changes[b].delta for w, b in zip(weights, chosen)))
+        boot = sum(w * deltas[b] for w, b in zip(weights, chosen))
+        by_role.append(ScoreChange(point, float(np.std(boot, ddof=1))))
+    return EvalChange(changes, by_role[0], by_role[1], resamples=resamples, seed=seed)
+
+
+@dataclass(frozen=True)
 class EvalScores:
     """An evaluation: per-benchmark scores and the In/Out scores (None without benchmarks
-    of that role); `before` is the evaluation before RL, `seconds` and `model` are what
+    of that role) with their standard errors; `before` is the evaluation before RL and
+    `change` the change from it (a run's final evaluation); `seconds` and `model` are what
     `modomodo-eval` adds."""
 
     benchmarks: dict[str, BenchmarkScore]
     in_score: float | None
     out_score: float | None
+    in_standard_error: float | None = None
+    out_standard_error: float | None = None
     before: EvalScores | None = None
+    change: EvalChange | None = None
     seconds: float | None = None
     model: str | None = None
 
     @classmethod
     def of(cls, benchmarks: Mapping[str, BenchmarkScore], **extra: Any) -> EvalScores:
-        """The evaluation of `benchmarks`, with its In/Out scores computed."""
-        return cls(dict(benchmarks), *in_out_scores(benchmarks), **extra)
+        """The evaluation of `benchmarks`, with its In/Out scores and their errors computed."""
+        ins, outs = in_out_scores(benchmarks)
+        ins_se, outs_se = in_out_standard_errors(benchmarks)
+        return cls(dict(benchmarks), ins, outs, ins_se, outs_se, **extra)
 
     def scores(self) -> dict[str, float]:
         """Score by benchmark name."""
@@ -151,11 +294,12 @@ class EvalScores:
 
     def brief(self) -> EvalScores:
         """The scores alone (no completions, timing or model path), as summary.json holds them."""
-        return EvalScores(
-            {k: dataclasses.replace(b, examples=None) for k, b in self.benchmarks.items()},
-            self.in_score,
-            self.out_score,
+        return dataclasses.replace(
+            self,
+            benchmarks={k: dataclasses.replace(b, examples=None) for k, b in self.benchmarks.items()},
             before=None if self.before is None else self.before.brief(),
+            seconds=None,
+            model=None,
         )
 
     @classmethod
@@ -166,7 +310,7 @@ class EvalScores:
             raise ValueError(
                 f"{where}: benchmarks is {_short(benchmarks)}; expected a mapping name -> {{score, n, role}}"
             )
-        before, model = data.get("before"), data.get("model")
+        before, change, model = data.get("before"), data.get("change"), data.get("model")
         if model is not None and not isinstance(model, str):
             raise ValueError(f"{where}: model is {_short(model)}; expected a path")
         return cls(
@@ -176,7 +320,10 @@ class EvalScores:
             },
             _number_or_none(data, "in_score", where),
             _number_or_none(data, "out_score", where),
+            _number_or_none(data, "in_standard_error", where),
+            _number_or_none(data, "out_standard_error", where),
             before=None if before is None else cls.from_json(before, f"{where}: before"),
+            change=None if change is None else EvalChange.from_json(change, f"{where}: change"),
             seconds=_number_or_none(data, "seconds", where),
             model=model,
         )
@@ -191,9 +338,15 @@ class EvalScores:
             "in_score": self.in_score,
             "out_score": self.out_score,
         }
-        if self.before is not None:
-            out["before"] = self.before.to_json()
-        return out | _without_none({"seconds": self.seconds, "model": self.model})
+        extra = {
+            "in_standard_error": self.in_standard_error,
+            "out_standard_error": self.out_standard_error,
+            "before": None if self.before is None else self.before.to_json(),
+            "change": None if self.change is None else self.change.to_json(),
+            "seconds": self.seconds,
+            "model": self.model,
+        }
+        return out | _without_none(extra)
 
 
 def in_out_scores(benchmarks: Mapping[str, BenchmarkScore]) -> tuple[float | None, float | None]:
@@ -204,6 +357,17 @@ def in_out_scores(benchmarks: Mapping[str, BenchmarkScore]) -> tuple[float | Non
         chosen = {k: b for k, b in benchmarks.items() if b.role == role and b.n > 0}
         sizes = {k: b.n for k, b in chosen.items()}
         out.append(weighted_score({k: b.score for k, b in chosen.items()}, sizes) if chosen else None)
+    return out[0], out[1]
+
+
+def in_out_standard_errors(benchmarks: Mapping[str, BenchmarkScore]) -> tuple[float | None, float | None]:
+    """The standard errors of `in_out_scores` (`weighted_standard_error`)."""
+    out: list[float | None] = []
+    for role in ("in", "out"):
+        chosen = {k: b for k, b in benchmarks.items() if b.role == role and b.n > 0}
+        sizes = {k: b.n for k, b in chosen.items()}
+        errors = {k: b.standard_error for k, b in chosen.items()}
+        out.append(weighted_standard_error(errors, sizes) if chosen else None)
     return out[0], out[1]
 
 
@@ -273,6 +437,69 @@ class RunSummary:
             if out[key] is not None:
                 out[key] = out[key].to_json()
         return _without_none(out)
+
+    def describe(self, output_dir: str | Path) -> str:
+        """A few lines for a person: where the results and the plot are, the training reward,
+        and each score before -> after RL with its standard error and the paired change."""
+        out = Path(output_dir)
+        total = self.seconds.get("total")
+        took = "" if total is None else f" in {total / 60:.1f} min"
+        lines = [
+            f"{self.steps} GRPO steps{' (interrupted)' if self.interrupted else ''}{took}; results in {out}"
+        ]
+        if self.plot:
+            lines.append(f"plot: {out / self.plot}")
+        if self.reward:
+            lines.append(
+                f"training reward {self.reward['start']:.3f} -> {self.reward['end']:.3f} (window means)"
+            )
+        ev = self.eval
+        before = self.eval_before if ev is None else ev.before
+        head = ev if ev is not None else before
+        if head is None:
+            return "\n".join(lines)
+        rows: list[tuple[str, str, str, str]] = [("", "before RL", "after RL", "change (paired bootstrap)")]
+
+        def pm(value: float | None, error: float | None, sign: str = "") -> str:
+            if value is None:
+                return "-"
+            return f"{value:{sign}.3f}" + ("" if error is None else f" ± {error:.3f}")
+
+        def change(c: ScoreChange | None) -> str:
+            if c is None:
+                return "-"
+            ratio = f" ({c.delta / c.standard_error:+.1f} SE)" if c.standard_error > 0 else ""
+            return pm(c.delta, c.standard_error, "+") + ratio
+
+        def score_of(e: EvalScores | None, key: str) -> str:
+            if e is None:
+                return "-"
+            return pm(getattr(e, key), getattr(e, key.replace("score", "standard_error")))
+
+        delta = None if ev is None else ev.change
+        for label, key in (("In-Score", "in_score"), ("Out-Score", "out_score")):
+            rows.append(
+                (
+                    label,
+                    score_of(before, key),
+                    score_of(ev, key),
+                    change(None if delta is None else getattr(delta, key)),
+                )
+            )
+        for name, b in head.benchmarks.items():
+            old = None if before is None else before.benchmarks.get(name)
+            new = None if ev is None else ev.benchmarks.get(name)
+            rows.append(
+                (
+                    f"  {name} ({b.role})",
+                    "-" if old is None else pm(old.score, old.standard_error),
+                    "-" if new is None else pm(new.score, new.standard_error),
+                    change(None if delta is None else delta.benchmarks.get(name)),
+                )
+            )
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines += ["  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows]
+        return "\n".join(lines)
 
     def write(self, path: str | Path) -> Path:
         """Write atomically: a reader sees the old summary or the new one, never a part."""

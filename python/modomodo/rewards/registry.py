@@ -13,7 +13,7 @@ format gate.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -70,7 +70,8 @@ class Reward:
     "text" (the gold answer as text) or "boxes" (a box, a list of boxes or text that
     `parse_boxes` reads; the `image_size` column is read too). `options`: what a domain may
     set. `needs_embedder`: the run supplies `embedder=` (the policy's token embeddings),
-    which no YAML spec can hold.
+    which no YAML spec can hold. `max_value`: the largest score it gives (its scores lie in
+    [0, max_value]).
     """
 
     name: str
@@ -78,6 +79,7 @@ class Reward:
     solution: str | None
     options: Mapping[str, Option] = field(default_factory=dict)
     needs_embedder: bool = False
+    max_value: float = 1.0
 
     @property
     def needs_solution(self) -> bool:
@@ -89,7 +91,7 @@ _FRACTION = Option(float, minimum=0.0, maximum=1.0)
 REWARDS: dict[str, Reward] = {
     r.name: r
     for r in (
-        Reward("format", format_reward, None, {"strict": Option(bool)}),
+        Reward("format", format_reward, None, {"strict": Option(bool)}, max_value=1.0),
         Reward(
             "accuracy",
             accuracy_reward,
@@ -101,18 +103,27 @@ REWARDS: dict[str, Reward] = {
                 "math_verify": Option(bool),
                 "math_timeout": Option(float, minimum=0.0),
             },
+            max_value=1.0,
         ),
         Reward(
             "iou",
             iou_reward,
             "boxes",
             {"mode": Option(str, IOU_MODES), "threshold": _FRACTION, "coords": Option(str, COORDS)},
+            max_value=1.0,  # an IoU, a 0/1 hit, or a mean of matched IoUs
         ),
-        Reward("chart", chart_reward, "text", {"rel_tol": Option(float, minimum=0.0)}),
-        Reward("bmas", bmas_reward, "text", needs_embedder=True),
+        Reward("chart", chart_reward, "text", {"rel_tol": Option(float, minimum=0.0)}, max_value=1.0),
+        Reward("bmas", bmas_reward, "text", needs_embedder=True, max_value=1.0),  # clipped to [0, 1]
     )
 }
 REWARD_NAMES = tuple(REWARDS)
+
+
+def max_total(rewards: Iterable[Any]) -> float:
+    """The largest total reward of a domain with `rewards` (items with `name` and `weight`,
+    as a DomainSpec's or `Entry`s): each reward's `max_value` times its weight, summed
+    (weights are > 0; the format gate only ever lowers a total)."""
+    return float(sum(REWARDS[r.name].max_value * r.weight for r in rewards))
 
 
 class Entry(NamedTuple):

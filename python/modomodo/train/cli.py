@@ -65,7 +65,9 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         print(f"modomodo-train: error: {exc}", file=sys.stderr)
         return 2
     if summary is not None:
-        print(json.dumps({k: summary[k] for k in ("steps", "reward", "eval") if k in summary}, indent=1))
+        from modomodo.summary import RunSummary
+
+        print(RunSummary.from_json(summary, "summary").describe(cfg.output_dir))
     return 0
 
 

@@ -1,10 +1,12 @@
 """Evaluation: greedy, batched decoding on evaluation domains, each scored by its own reward.
 
 Per benchmark the score is the mean over its rows of the domain's reward (`routed` over
-its spec), divided by the sum of the domain's reward weights so that every score lies in
-[0, 1] (exact match, or mean IoU for grounding, as in MoDoMoDo). In-Score and Out-Score are
-the means over the `in` and `out` benchmarks weighted by test-set size, as in the paper
-(`modomodo.summary.in_out_scores`).
+its spec), divided by the domain's largest total reward (`rewards.registry.max_total`) so
+that every score lies in [0, 1] (exact match, or mean IoU for grounding, as in MoDoMoDo),
+with its standard error over rows. In-Score and Out-Score are the means over the `in` and
+`out` benchmarks weighted by test-set size, as in the paper (`modomodo.summary.in_out_scores`).
+Every row's score and completion are kept, so that two evaluations of the same rows can be
+compared row by row (`modomodo.summary.paired_change`).
 """
 
 from __future__ import annotations
@@ -64,10 +66,11 @@ def score_rows(
 ) -> list[float]:
     """Each completion's reward under its domain's rewards, normalised to [0, 1]."""
     from modomodo.data import reward_spec
+    from modomodo.rewards.registry import max_total
     from modomodo.rewards.trl import routed
 
     func = routed(reward_spec([spec]), embedder=embedder, name=f"eval/{spec.name}")
-    total_weight = sum(r.weight for r in spec.rewards)
+    total_weight = max_total(spec.rewards)
     values = func(
         [r["prompt"] for r in rows],
         list(completions),
@@ -89,12 +92,14 @@ def evaluate(
     progress: bool = True,
     desc: str = "eval",
     keep_completions: int = 0,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Evaluate on `domains`, a list of `(DomainSpec, datasets.Dataset)`.
 
-    Returns `modomodo.summary.EvalScores` as JSON: `{"benchmarks": {name: {score, n, role}},
-    "in_score", "out_score", "seconds"}`; with `keep_completions`, also the first
-    completions of each benchmark (`examples`, for a look).
+    Returns `(scores, rows)`: `modomodo.summary.EvalScores` as JSON (`{"benchmarks": {name:
+    {score, n, role, standard_error}}, "in_score", "out_score", ..., "seconds"}`; with
+    `keep_completions`, also the first completions of each benchmark, `examples`, for a
+    look), and one record per row: `{"benchmark", "row"` (its index in the benchmark),
+    `"score", "completion", "solution"}`.
     """
     from tqdm.auto import tqdm
 
@@ -105,6 +110,7 @@ def evaluate(
     start = time.perf_counter()
     total = sum(len(ds) for _, ds in domains)
     benchmarks: dict[str, BenchmarkScore] = {}
+    records: list[dict[str, Any]] = []
     with tqdm(total=total, desc=desc, disable=not progress, dynamic_ncols=True, unit="ex") as bar:
         for spec, ds in domains:
             rows = [ds[i] for i in range(len(ds))]
@@ -112,14 +118,13 @@ def evaluate(
                 model, processor, rows, batch_size=batch_size, max_new_tokens=max_new_tokens, bar=bar
             )
             scores = score_rows(spec, rows, completions, embedder=embedder)
-            examples = [
-                {"solution": r["solution"], "completion": c, "score": s}
-                for r, c, s in list(zip(rows, completions, scores))[:keep_completions]
+            here = [
+                {"benchmark": spec.name, "row": i, "score": s, "completion": c, "solution": r["solution"]}
+                for i, (r, c, s) in enumerate(zip(rows, completions, scores))
             ]
-            benchmarks[spec.name] = BenchmarkScore(
-                score=sum(scores) / len(scores) if scores else 0.0,
-                n=len(scores),
-                role=spec.role,
-                examples=examples or None,
-            )
-    return EvalScores.of(benchmarks, seconds=time.perf_counter() - start).to_json()
+            records += here
+            examples = [
+                {k: x[k] for k in ("solution", "completion", "score")} for x in here[:keep_completions]
+            ]
+            benchmarks[spec.name] = BenchmarkScore.of(scores, spec.role, examples=examples or None)
+    return EvalScores.of(benchmarks, seconds=time.perf_counter() - start).to_json(), records

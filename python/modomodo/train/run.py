@@ -5,10 +5,13 @@ DIR/history.jsonl       one line per start or resume (with the keys a resume cha
 DIR/metrics.jsonl       every trainer log (per-domain metrics included), each step once
 DIR/draws.jsonl         per generation batch: the domain of each group, rows per rank
 DIR/eval_before.json    evaluation of the warm-started (or base) model
+DIR/eval_before.jsonl   its rows: benchmark, row, score, completion, solution
+DIR/eval_after.jsonl    the same rows evaluated after RL
 DIR/checkpoint-*/       TRL checkpoints (+ modomodo_state.json)
 DIR/reference_model/    the starting weights, the KL reference when beta > 0 (tiny or warm-started)
-DIR/summary.json        steps, reward {start, end, ...}, per_domain, eval {...}
-DIR/reward_curves.png   per-domain training reward curves
+DIR/summary.json        steps, reward {start, end, ...}, per_domain, eval {... before, change}
+DIR/reward_curves.png   training reward curves (per domain as a fraction of its maximum) and
+                        the benchmark scores before and after RL
 DIR/                    the final model and processor (modomodo-eval --model DIR)
 DIR/.lock               held while a run writes DIR (see `rundir.py`)
 """
@@ -29,11 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from modomodo._io import atomic_write_text
-from modomodo.summary import EvalScores, RunSummary
+from modomodo.summary import EvalChange, EvalScores, RunSummary, paired_change
 from modomodo.train import rundir
 from modomodo.train.config import TINY, ConfigError, TrainConfig
 
 log = logging.getLogger("modomodo.train")
+
+BEFORE_ROWS = "eval_before.jsonl"  # the rows of each evaluation, for the paired change
+AFTER_ROWS = "eval_after.jsonl"
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -153,10 +159,13 @@ def save_to_cache(model, stats: dict[str, Any], path: Path) -> None:
 # -- evaluation --------------------------------------------------------------------------------
 
 
-def run_eval(cfg: TrainConfig, model, processor, domains, *, desc: str) -> dict[str, Any]:
+def run_eval(
+    cfg: TrainConfig, model, processor, domains, *, desc: str, rows_path: Path | None = None
+) -> dict[str, Any]:
+    """The evaluation's scores (JSON); its rows into `rows_path` (JSON lines) when given."""
     from modomodo.train.evaluate import evaluate
 
-    return evaluate(
+    scores, rows = evaluate(
         model,
         processor,
         domains,
@@ -164,6 +173,33 @@ def run_eval(cfg: TrainConfig, model, processor, domains, *, desc: str) -> dict[
         max_new_tokens=cfg.run.eval_max_new_tokens,
         desc=desc,
         keep_completions=3,
+    )
+    if rows_path is not None:
+        atomic_write_text(rows_path, "".join(json.dumps(r, default=str) + "\n" for r in rows))
+    return scores
+
+
+def eval_change(
+    before: list[dict[str, Any]], after: list[dict[str, Any]], roles: dict[str, str]
+) -> EvalChange | None:
+    """The paired change between two evaluations' rows (`eval_before.jsonl`,
+    `eval_after.jsonl`); None, with a warning, when they did not score the same rows (a
+    resume that changed the evaluation sets)."""
+
+    def by_benchmark(rows: list[dict[str, Any]]) -> dict[str, dict[int, float]]:
+        out: dict[str, dict[int, float]] = {}
+        for r in rows:
+            out.setdefault(r["benchmark"], {})[int(r["row"])] = float(r["score"])
+        return out
+
+    old, new = by_benchmark(before), by_benchmark(after)
+    if {b: sorted(v) for b, v in old.items()} != {b: sorted(v) for b, v in new.items()}:
+        log.warning("the evaluations before and after RL scored different rows: no paired change")
+        return None
+    return paired_change(
+        {b: [v[i] for i in sorted(v)] for b, v in old.items()},
+        {b: [new[b][i] for i in sorted(v)] for b, v in old.items()},
+        roles,
     )
 
 
@@ -263,8 +299,15 @@ def summarize(records: list[dict[str, Any]], domains: Sequence[str]) -> dict[str
     return out
 
 
-def plot_curves(records: list[dict[str, Any]], domains: Sequence[str], path: Path) -> None:
-    """Per-domain training reward against step (moving average), and the overall reward."""
+def plot_curves(
+    records: list[dict[str, Any]],
+    maxima: dict[str, float],
+    path: Path,
+    evaluation: EvalScores | None = None,
+) -> None:
+    """The mean training reward against step; each domain's training reward as a fraction of
+    its maximum (`maxima`: domain -> its largest total reward; moving means); and, with an
+    `evaluation`, each benchmark's score before and after RL with its standard error."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -276,7 +319,8 @@ def plot_curves(records: list[dict[str, Any]], domains: Sequence[str], path: Pat
             return y
         return np.convolve(y, np.ones(w) / w, mode="valid")
 
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    panels = 3 if evaluation is not None else 2
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.8))
     steps = [r for r in records if r.get("reward") is not None]
     w = max(1, len(steps) // 15)
     if steps:
@@ -288,18 +332,53 @@ def plot_curves(records: list[dict[str, Any]], domains: Sequence[str], path: Pat
         )
     axes[0].set(title="mean training reward", xlabel="step", ylabel="reward")
     axes[0].legend()
-    for i, d in enumerate(domains):
+    for i, (d, top) in enumerate(maxima.items()):
         pts = [(r["step"], r[f"domain/{d}/reward"]) for r in steps if r.get(f"domain/{d}/reward") is not None]
         if not pts:
             continue
         x = np.array([p[0] for p in pts], dtype=float)
-        y = np.array([p[1] for p in pts], dtype=float)
+        y = np.array([p[1] for p in pts], dtype=float) / top
         axes[1].plot(x[w - 1 :] if len(y) >= w else x, smooth(y, w), lw=1.6, label=d, color=f"C{i % 10}")
-    axes[1].set(title=f"training reward per domain (moving mean of {w})", xlabel="step", ylabel="reward")
+    axes[1].set(
+        title=f"training reward per domain / its maximum (moving mean of {w})",
+        xlabel="step",
+        ylabel="fraction of the maximum",
+        ylim=(0, 1.05),
+    )
     axes[1].legend(fontsize=8, ncol=2)
+    if evaluation is not None:
+        plot_scores(axes[2], evaluation)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_scores(ax, evaluation: EvalScores) -> None:
+    """Bars of each benchmark's score (then In- and Out-Score) before and after RL, ± 1 SE."""
+    import numpy as np
+
+    after, before = evaluation, evaluation.before
+    labels = [f"{name}\n({b.role})" for name, b in after.benchmarks.items()] + ["In-Score", "Out-Score"]
+
+    def values(e: EvalScores | None) -> tuple[list[float], list[float]]:
+        if e is None:
+            return [np.nan] * len(labels), [0.0] * len(labels)
+        bench = [e.benchmarks.get(name) for name in after.benchmarks]
+        scores = [np.nan if b is None else b.score for b in bench] + [
+            np.nan if v is None else v for v in (e.in_score, e.out_score)
+        ]
+        errors = [b.standard_error if b is not None else None for b in bench]
+        errors += [e.in_standard_error, e.out_standard_error]
+        return scores, [0.0 if v is None else v for v in errors]
+
+    x = np.arange(len(labels))
+    for offset, e, name, color in ((-0.2, before, "before RL", "0.6"), (0.2, after, "after RL", "C0")):
+        scores, errors = values(e)
+        ax.bar(x + offset, scores, 0.4, yerr=errors, capsize=3, label=name, color=color)
+    ax.axvline(len(labels) - 2.5, color="0.3", lw=0.8, ls=":")
+    ax.set_xticks(x, labels, fontsize=7, rotation=30, ha="right")
+    ax.set(title="greedy evaluation (± 1 standard error)", ylabel="score", ylim=(0, 1.05))
+    ax.legend(fontsize=8)
 
 
 # -- the dry run --------------------------------------------------------------------------------
@@ -477,6 +556,7 @@ def run(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> dict[str, Any] | 
         with timed(timings, "setup"):
             setup = prepare(cfg, grpo, state, resumed=checkpoint is not None, timings=timings)
         trainer = build_trainer(cfg, grpo, backend, setup, callbacks)
+        progress_bar_only(trainer)
         if checkpoint is not None:
             trainer.load_modomodo_state(checkpoint)
             log.info("resuming from %s", checkpoint)
@@ -498,7 +578,14 @@ def run(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> dict[str, Any] | 
         eval_after = None
         if setup.evals and main:
             with timed(timings, "eval_after"):
-                eval_after = run_eval(cfg, trainer.model, setup.processor, setup.evals, desc="eval after RL")
+                eval_after = run_eval(
+                    cfg,
+                    trainer.model,
+                    setup.processor,
+                    setup.evals,
+                    desc="eval after RL",
+                    rows_path=cfg.output_dir / AFTER_ROWS,
+                )
         state.wait_for_everyone()
         if not main:
             return None
@@ -539,7 +626,9 @@ def prepare(cfg: TrainConfig, grpo, state, *, resumed: bool, timings: dict[str, 
             eval_before = json.loads(before_path.read_text())
         elif main:
             with timed(timings, "eval_before"):
-                eval_before = run_eval(cfg, model, processor, evals, desc="eval before RL")
+                eval_before = run_eval(
+                    cfg, model, processor, evals, desc="eval before RL", rows_path=out / BEFORE_ROWS
+                )
             atomic_write_text(before_path, json.dumps(eval_before, indent=1))
         state.wait_for_everyone()
 
@@ -565,6 +654,21 @@ def save_atomically(model, folder: Path) -> None:
     model.save_pretrained(str(tmp))
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
+
+
+def progress_bar_only(trainer) -> None:
+    """The trainer's progress bar without the metric dict it writes under the bar at each
+    log (transformers' ProgressCallback; PrinterCallback prints them when tqdm is disabled):
+    the logs go to metrics.jsonl, the console keeps the bar."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    class BarOnly(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            pass
+
+    trainer.pop_callback(PrinterCallback)
+    if trainer.pop_callback(ProgressCallback) is not None:
+        trainer.add_callback(BarOnly())
 
 
 def build_trainer(cfg: TrainConfig, grpo, backend: str, setup: Setup, callbacks: Sequence[Any]):
@@ -613,12 +717,18 @@ def write_summary(cfg: TrainConfig, trainer, setup: Setup, eval_after, timings, 
     )
     if eval_after is not None:
         after = EvalScores.from_json(eval_after, "eval after RL").brief()
-        summary.eval = dataclasses.replace(after, before=before)
+        change = None
+        if before is not None and (out / BEFORE_ROWS).exists():
+            roles = {s.name: s.role for s in cfg.eval_specs}
+            change = eval_change(read_jsonl(out / BEFORE_ROWS), read_jsonl(out / AFTER_ROWS), roles)
+        summary.eval = dataclasses.replace(after, before=before, change=change)
     else:
         summary.eval_before = before
     if cfg.run.plot and records:
+        from modomodo.rewards.registry import max_total
+
         png = out / "reward_curves.png"
-        plot_curves(records, cfg.train_domains, png)
+        plot_curves(records, {s.name: max_total(s.rewards) for s in cfg.train_specs}, png, summary.eval)
         summary.plot = png.name
     summary.write(out / "summary.json")
     return summary.to_json()

@@ -55,6 +55,8 @@ OUTPUTS = (
     HISTORY_FILE,
     *LOGS,
     "eval_before.json",
+    "eval_before.jsonl",
+    "eval_after.jsonl",
     "eval.json",
     "reward_curves.png",
     "completions",
