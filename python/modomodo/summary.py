@@ -196,12 +196,14 @@ class EvalChange:
         for key in ("resamples", "seed"):
             if isinstance(data[key], bool) or not isinstance(data[key], int):
                 raise ValueError(f"{where}: {key} is {_short(data[key])}; expected an integer")
+        in_score, out_score = (
+            None if data[key] is None else ScoreChange.from_json(data[key], f"{where}: {key}")
+            for key in ("in_score", "out_score")
+        )
         return cls(
             {str(k): ScoreChange.from_json(v, f"{where}: benchmarks[{k!r}]") for k, v in benchmarks.items()},
-            *(
-                None if data[key] is None else ScoreChange.from_json(data[key], f"{where}: {key}")
-                for key in ("in_score", "out_score")
-            ),
+            in_score,
+            out_score,
             resamples=data["resamples"],
             seed=data["seed"],
         )
