@@ -38,17 +38,20 @@ import triton.language as tl
 
 LOSS_TYPES = {"grpo": 0, "bnpo": 1, "dr_grpo": 2, "dapo": 3}
 SCALE_REWARDS = {"none": 0, "group": 1, "batch": 2}
-# Columns of the per-row statistics written by the forward kernel.
-ROW_LOSS, ROW_TOKENS, ROW_KL, ROW_LOW, ROW_HIGH, ROW_REGION, ROW_COEF, ROW_KL_RAW = range(8)
-ROW_STATS = 8
+# Columns of the per-row statistics written by the forward kernel (constexpr: the kernels read
+# them; a kernel may only read a global that is a `tl.constexpr`).
+ROW_STATS = tl.constexpr(8)
+ROW_LOSS, ROW_TOKENS, ROW_KL, ROW_LOW, ROW_HIGH, ROW_REGION, ROW_COEF, ROW_KL_RAW = (
+    tl.constexpr(column) for column in range(ROW_STATS)
+)
 # low_mean, low_min, high_mean, high_max, region_mean, kl (modomodo.loss.METRIC_NAMES), then
 # the batch's token count, which the backward of bnpo/dapo reads.
 N_METRICS = 6
-TOTAL_TOKENS = 6
+TOTAL_TOKENS = tl.constexpr(N_METRICS)
 # Upper bounds of the blocks; tests lower MAX_BLOCK_T to exercise the loop over T.
 MAX_BLOCK_T = 2048
 MAX_BLOCK_B = 1024
-FLT_MAX = 3.4028234663852886e38
+FLT_MAX = tl.constexpr(3.4028234663852886e38)  # the largest finite float32
 
 
 # ---------------------------------------------------------------------------------------
@@ -229,15 +232,15 @@ def _grpo_loss_fwd_kernel(
         region = tl.sum(acc_region, axis=0)
         coef_1 = 1.0
 
-    ROW += row * 8
-    tl.store(ROW + 0, loss)
-    tl.store(ROW + 1, tokens)
-    tl.store(ROW + 2, kl)
-    tl.store(ROW + 3, low)
-    tl.store(ROW + 4, high)
-    tl.store(ROW + 5, region)
-    tl.store(ROW + 6, coef_1)
-    tl.store(ROW + 7, kl_raw)
+    ROW += row * ROW_STATS
+    tl.store(ROW + ROW_LOSS, loss)
+    tl.store(ROW + ROW_TOKENS, tokens)
+    tl.store(ROW + ROW_KL, kl)
+    tl.store(ROW + ROW_LOW, low)
+    tl.store(ROW + ROW_HIGH, high)
+    tl.store(ROW + ROW_REGION, region)
+    tl.store(ROW + ROW_COEF, coef_1)
+    tl.store(ROW + ROW_KL_RAW, kl_raw)
 
 
 @triton.jit
@@ -257,19 +260,19 @@ def _grpo_loss_reduce_kernel(
     for off in tl.range(0, B, BLOCK_B):
         b = off + tl.arange(0, BLOCK_B)
         inb = b < B
-        n = tl.load(ROW + b * 8 + 1, mask=inb, other=0.0)
-        row_loss = tl.load(ROW + b * 8 + 0, mask=inb, other=0.0)
-        row_low = tl.load(ROW + b * 8 + 3, mask=inb, other=0.0)
-        row_high = tl.load(ROW + b * 8 + 4, mask=inb, other=0.0)
+        n = tl.load(ROW + b * ROW_STATS + ROW_TOKENS, mask=inb, other=0.0)
+        row_loss = tl.load(ROW + b * ROW_STATS + ROW_LOSS, mask=inb, other=0.0)
+        row_low = tl.load(ROW + b * ROW_STATS + ROW_LOW, mask=inb, other=0.0)
+        row_high = tl.load(ROW + b * ROW_STATS + ROW_HIGH, mask=inb, other=0.0)
         tokens += n
         if LOSS_TYPE == 0:  # grpo: mean over rows of the row's token mean
             loss += row_loss / tl.maximum(n, 1.0)
         else:
             loss += row_loss
-        kl += tl.load(ROW + b * 8 + 2, mask=inb, other=0.0)
+        kl += tl.load(ROW + b * ROW_STATS + ROW_KL, mask=inb, other=0.0)
         low += row_low
         high += row_high
-        region += tl.load(ROW + b * 8 + 5, mask=inb, other=0.0)
+        region += tl.load(ROW + b * ROW_STATS + ROW_REGION, mask=inb, other=0.0)
         # TRL's clip_ratio/low_min and high_max: nanmin / nanmax over rows of the row's
         # clip fraction; at token level a fully masked row has fraction 0/0 and is skipped.
         if SEQUENCE_LEVEL:
@@ -296,13 +299,14 @@ def _grpo_loss_reduce_kernel(
     else:
         denom = tl.maximum(n_tokens, 1.0)
     any_row = tl.sum(rows_counted, axis=0) > 0
+    # the metrics, in the order of METRIC_NAMES
     tl.store(METRICS + 0, tl.sum(low, axis=0) / denom)
     tl.store(METRICS + 1, tl.where(any_row, tl.min(low_min, axis=0), float("nan")))
     tl.store(METRICS + 2, tl.sum(high, axis=0) / denom)
     tl.store(METRICS + 3, tl.where(any_row, tl.max(high_max, axis=0), float("nan")))
     tl.store(METRICS + 4, tl.sum(region, axis=0) / denom)
     tl.store(METRICS + 5, tl.sum(kl, axis=0) / tl.maximum(n_tokens, 1.0))
-    tl.store(METRICS + 6, n_tokens)
+    tl.store(METRICS + TOTAL_TOKENS, n_tokens)
 
 
 @triton.jit
@@ -319,20 +323,20 @@ def _grpo_loss_bwd_kernel(
     t = tl.program_id(1) * BLOCK_T + tl.arange(0, BLOCK_T)
     inb = t < T
     adv = tl.load(ADV + row)
-    tokens = tl.load(ROW + row * 8 + 1)
+    tokens = tl.load(ROW + row * ROW_STATS + ROW_TOKENS)
     # weight = d loss / d (sum over the row of mask * per_token_loss)
     if LOSS_TYPE == 0:
         weight = 1.0 / (tl.maximum(tokens, 1.0) * B)
     elif LOSS_TYPE == 2:
         weight = 1.0 / NORM
     else:  # bnpo, dapo
-        weight = 1.0 / tl.maximum(tl.load(METRICS + 6), 1.0)
+        weight = 1.0 / tl.maximum(tl.load(METRICS + TOTAL_TOKENS), 1.0)
     weight = weight * tl.load(DLOSS).to(tl.float32)
 
     m = tl.load(MASK + row * stride_mb + t * stride_mt, mask=inb, other=0).to(tl.float32)
     logp = tl.load(LOGPS + row * stride_lb + t * stride_lt, mask=inb, other=0.0).to(tl.float32)
     if SEQUENCE_LEVEL:
-        coef_1 = tl.load(ROW + row * 8 + 6)
+        coef_1 = tl.load(ROW + row * ROW_STATS + ROW_COEF)
         # The row's loss is weight * (tokens * policy(coef_1) + beta * kl_raw * coef_1),
         # and d log(coef_1) / d logp_t = mask_t / max(tokens, 1).
         d_log_ratio = (
@@ -340,7 +344,7 @@ def _grpo_loss_bwd_kernel(
         )
         if KL_IN_LOSS:
             if BIAS_CORRECTION:
-                d_log_ratio += weight * BETA * tl.load(ROW + row * 8 + 7) * coef_1
+                d_log_ratio += weight * BETA * tl.load(ROW + row * ROW_STATS + ROW_KL_RAW) * coef_1
         grad = d_log_ratio * m / tl.maximum(tokens, 1.0)
         if KL_IN_LOSS:
             ref = tl.load(REF + row * stride_fb + t * stride_ft, mask=inb, other=0.0).to(tl.float32)
