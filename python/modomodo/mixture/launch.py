@@ -27,7 +27,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,7 +270,3 @@ def make_launcher(
         init = {"num_cpus": parallel} if address is None else {}
         return RayLauncher(address=address, timeout=timeout, init_kwargs=init)
     raise ValueError(f"launcher {kind!r}: expected 'local' or 'ray'")
-
-
-def run_all(launcher: Launcher, jobs: Iterable[Job]) -> list[JobResult]:
-    return list(launcher.run(list(jobs)))

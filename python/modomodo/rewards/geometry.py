@@ -15,7 +15,6 @@ from typing import Any
 from modomodo import _core
 
 Box = tuple[float, float, float, float]
-ImageSize = Sequence[float]
 
 
 _REPR = reprlib.Repr()
