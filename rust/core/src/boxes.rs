@@ -185,7 +185,7 @@ pub fn parse_boxes_batch<S: AsRef<str> + Sync>(
     image_sizes: Option<&[Option<(f64, f64)>]>,
 ) -> Result<Vec<Vec<BBox>>> {
     let frames = frames(Coords::parse(coords)?, image_sizes, "texts", texts.len())?;
-    Ok(crate::accuracy::map_indices(texts.len(), |i| parse_boxes_in(texts[i].as_ref(), &frames[i])))
+    Ok(crate::batch::map_indices(texts.len(), |i| parse_boxes_in(texts[i].as_ref(), &frames[i])))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -152,7 +152,7 @@ pub fn iou_reward<S: AsRef<str> + Sync, T: AsRef<str> + Sync>(
     let gold_frames = frames(Coords::Absolute, image_sizes, "completions", n)?;
     // Only `match` looks past the first box of each side.
     let limit = if cfg.mode == IouMode::Match { usize::MAX } else { 1 };
-    Ok(crate::accuracy::map_indices(n, |i| {
+    Ok(crate::batch::map_indices(n, |i| {
         let pred = predicted_boxes(completions[i].as_ref(), &pred_frames[i], limit);
         score_boxes(&pred, &gold_boxes(&solutions[i], &gold_frames[i], limit), cfg)
     }))

@@ -8,6 +8,7 @@ pub mod error;
 pub mod text;
 pub mod numeric;
 pub mod accuracy;
+pub mod batch;
 pub mod boxes;
 pub mod iou;
 pub mod bmas;

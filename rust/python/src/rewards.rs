@@ -7,7 +7,7 @@
 
 
 use modomodo_core::accuracy::{self, Kind, Verdict};
-use modomodo_core::text;
+use modomodo_core::{batch, text};
 use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyList, PyString};
 
@@ -56,7 +56,7 @@ fn extract_answer_batch(py: Python<'_>, texts: Bound<'_, PyAny>) -> PyResult<Vec
 fn math_answer_batch(py: Python<'_>, texts: Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     let texts = Texts::new(&texts, "texts")?;
     let texts = texts.strs()?;
-    Ok(py.detach(|| accuracy::map_indices(texts.len(), |i| accuracy::math_answer_of(&texts[i]).into_owned())))
+    Ok(py.detach(|| batch::map_indices(texts.len(), |i| accuracy::math_answer_of(&texts[i]).into_owned())))
 }
 
 /// 1.0 when a completion has the required format (strict: `<think>…</think><answer>…</answer>`
@@ -147,7 +147,7 @@ fn batch_floor<'py>(
     let scores = py.detach(|| {
         let n = completions.len();
         let lengths = |i: usize| completions[i].len() + solutions.as_ref().map_or(0, |s| s[i].len());
-        accuracy::map_indices(n, |i| std::hint::black_box(lengths(i)) as f64 * 0.0)
+        batch::map_indices(n, |i| std::hint::black_box(lengths(i)) as f64 * 0.0)
     });
     score_list(py, &scores)
 }
