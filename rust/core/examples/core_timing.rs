@@ -46,9 +46,8 @@ fn main() {
             continue;
         }
         let (comps, sols) = (strings(&fam["completions"]), strings(&fam["solutions"]));
-        let sizes: Option<Vec<Option<(f64, f64)>>> = fam["image_sizes"]
-            .as_array()
-            .map(|a| a.iter().map(|p| Some((p[0].as_f64()?, p[1].as_f64()?))).collect());
+        let sizes: Option<Vec<Option<(f64, f64)>>> =
+            fam["image_sizes"].as_array().map(|a| a.iter().map(|p| Some((p[0].as_f64()?, p[1].as_f64()?))).collect());
         let run = || score(fam, &comps, &sols, sizes.as_deref());
         run();
         let best = (0..reps)

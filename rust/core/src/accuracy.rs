@@ -383,12 +383,16 @@ mod tests {
         for name in Kind::NAMES {
             assert_eq!(Kind::parse(name).unwrap().name(), name);
         }
-        assert!(matches!(Kind::parse("fuzzy"), Err(Error::InvalidArgument { name, value, .. }) if name == "kind" && value.contains("fuzzy")));
+        assert!(
+            matches!(Kind::parse("fuzzy"), Err(Error::InvalidArgument { name, value, .. }) if name == "kind" && value.contains("fuzzy"))
+        );
         assert!(check_rel_tol(-0.1).is_err());
         assert!(check_rel_tol(f64::NAN).is_err());
         assert!(check_rel_tol(0.0).is_ok());
         assert!(matches!(accuracy_rewards(&["a"], &["a", "b"], Kind::Exact, 0.0), Err(Error::LengthMismatch { .. })));
-        assert!(matches!(chart_rewards(&["a"], &["a"], -1.0), Err(Error::InvalidArgument { name, .. }) if name == "rel_tol"));
+        assert!(
+            matches!(chart_rewards(&["a"], &["a"], -1.0), Err(Error::InvalidArgument { name, .. }) if name == "rel_tol")
+        );
     }
 
     #[test]
@@ -413,8 +417,16 @@ mod tests {
 
     #[test]
     fn yesno() {
-        for (pred, want) in [("Yes", 1.0), ("yes.", 1.0), ("<answer>YES</answer>", 1.0), ("No", 0.0),
-                             ("yes and no", 0.0), ("eyes", 0.0), ("I know", 0.0), ("", 0.0)] {
+        for (pred, want) in [
+            ("Yes", 1.0),
+            ("yes.", 1.0),
+            ("<answer>YES</answer>", 1.0),
+            ("No", 0.0),
+            ("yes and no", 0.0),
+            ("eyes", 0.0),
+            ("I know", 0.0),
+            ("", 0.0),
+        ] {
             assert_eq!(acc(pred, "yes", "yesno"), want, "{pred:?}");
             assert_eq!(acc(pred, "Yes", "auto"), want, "{pred:?}");
         }
@@ -456,9 +468,15 @@ mod tests {
 
     #[test]
     fn math_kind() {
-        for (pred, gold) in [("\\frac{1}{2}", "0.5"), ("\\dfrac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}"),
-                             ("x = 5", "5"), ("$\\boxed{2\\pi}$", "2\\pi"), ("90^\\circ", "90"),
-                             ("\\frac{x}{2}", "\\dfrac{x}{ 2 }"), ("6.2832", "2\\pi")] {
+        for (pred, gold) in [
+            ("\\frac{1}{2}", "0.5"),
+            ("\\dfrac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}"),
+            ("x = 5", "5"),
+            ("$\\boxed{2\\pi}$", "2\\pi"),
+            ("90^\\circ", "90"),
+            ("\\frac{x}{2}", "\\dfrac{x}{ 2 }"),
+            ("6.2832", "2\\pi"),
+        ] {
             let want = if pred == "6.2832" { 0.0 } else { 1.0 };
             assert_eq!(acc(pred, gold, "math"), want, "{pred:?} vs {gold:?}");
         }
@@ -525,10 +543,27 @@ mod tests {
         let size: usize = if cfg!(debug_assertions) { 1 << 17 } else { 1 << 20 };
         let unit = |piece: &str| piece.repeat(size / piece.len());
         let inputs = [
-            unit("<answer>"), unit("</answer>"), unit("<answer></answer>"), unit("\\boxed{"),
-            unit("{"), unit("}"), unit("\\frac{1}{"), unit("(1+"), unit("2^"), unit("-"), unit("1"),
-            unit("1,000"), unit("A "), unit("(B) "), unit("yes "), unit("a"), unit(" "), unit("$"),
-            unit("\\text{"), unit("é"), format!("<think>{}</think><answer>{}</answer>", unit("x"), unit("7")),
+            unit("<answer>"),
+            unit("</answer>"),
+            unit("<answer></answer>"),
+            unit("\\boxed{"),
+            unit("{"),
+            unit("}"),
+            unit("\\frac{1}{"),
+            unit("(1+"),
+            unit("2^"),
+            unit("-"),
+            unit("1"),
+            unit("1,000"),
+            unit("A "),
+            unit("(B) "),
+            unit("yes "),
+            unit("a"),
+            unit(" "),
+            unit("$"),
+            unit("\\text{"),
+            unit("é"),
+            format!("<think>{}</think><answer>{}</answer>", unit("x"), unit("7")),
         ];
         for c in &inputs {
             let start = std::time::Instant::now();
@@ -568,11 +603,66 @@ pub(crate) mod props {
     use proptest::prelude::*;
 
     pub const PIECES: &[&str] = &[
-        "<answer>", "</answer>", "<think>", "</think>", "\\boxed{", "{", "}", "\\frac", "\\dfrac",
-        "\\sqrt", "\\pi", "\\text{", "\\left(", "\\right)", "$", "%", "\\%", "1,000", "{,}", "e",
-        "E", "-", "−", "+", "/", "^", "^\\circ", "(", ")", "[", "]", ".", ",", "=", "x", "yes",
-        "no", "Yes", "A", "B", "(B)", "b)", "option", "The answer is", "three", " ", "\n", "\\",
-        "×10^", "∞", "nan", "inf", "1e999", "0", "π", "√", "**", "\"", "é", "\u{0}",
+        "<answer>",
+        "</answer>",
+        "<think>",
+        "</think>",
+        "\\boxed{",
+        "{",
+        "}",
+        "\\frac",
+        "\\dfrac",
+        "\\sqrt",
+        "\\pi",
+        "\\text{",
+        "\\left(",
+        "\\right)",
+        "$",
+        "%",
+        "\\%",
+        "1,000",
+        "{,}",
+        "e",
+        "E",
+        "-",
+        "−",
+        "+",
+        "/",
+        "^",
+        "^\\circ",
+        "(",
+        ")",
+        "[",
+        "]",
+        ".",
+        ",",
+        "=",
+        "x",
+        "yes",
+        "no",
+        "Yes",
+        "A",
+        "B",
+        "(B)",
+        "b)",
+        "option",
+        "The answer is",
+        "three",
+        " ",
+        "\n",
+        "\\",
+        "×10^",
+        "∞",
+        "nan",
+        "inf",
+        "1e999",
+        "0",
+        "π",
+        "√",
+        "**",
+        "\"",
+        "é",
+        "\u{0}",
     ];
 
     /// Strings made of parser-relevant pieces, digits and arbitrary characters.

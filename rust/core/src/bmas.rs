@@ -134,8 +134,8 @@ mod tests {
         };
         let s: Vec<Vec<f64>> = r.iter().map(|a| g.iter().map(|b| cos(a, b)).collect()).collect();
         let p = s.iter().map(|row| row.iter().cloned().fold(f64::MIN, f64::max)).sum::<f64>() / r.len() as f64;
-        let rr = (0..g.len()).map(|j| s.iter().map(|row| row[j]).fold(f64::MIN, f64::max)).sum::<f64>()
-            / g.len() as f64;
+        let rr =
+            (0..g.len()).map(|j| s.iter().map(|row| row[j]).fold(f64::MIN, f64::max)).sum::<f64>() / g.len() as f64;
         ((p + rr) / 2.0).clamp(0.0, 1.0)
     }
 

@@ -155,12 +155,7 @@ pub fn parse_boxes(text: &str, coords: &str, image_size: Option<(f64, f64)>) -> 
 
 /// One frame per item (`image_sizes`: one size or `None` per item, `items` names the
 /// items in errors); an invalid size is reported as `image_sizes[i]`.
-pub fn frames(
-    coords: Coords,
-    image_sizes: Option<&[Option<(f64, f64)>]>,
-    items: &str,
-    n: usize,
-) -> Result<Vec<Frame>> {
+pub fn frames(coords: Coords, image_sizes: Option<&[Option<(f64, f64)>]>, items: &str, n: usize) -> Result<Vec<Frame>> {
     if let Some(sizes) = image_sizes {
         if sizes.len() != n {
             return Err(Error::length_mismatch(items, n, "image_sizes", sizes.len()));
@@ -679,9 +674,8 @@ impl<'a> Reader<'a> {
 }
 
 /// Powers of ten up to 10^18, each exact in f64.
-const POW10: [f64; 19] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
-];
+const POW10: [f64; 19] =
+    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18];
 
 /// Parse a JSON or Python-literal value. Python's quotes, `True`/`False`/`None`, tuples and
 /// trailing commas are rewritten to JSON in one pass; `nan`/`inf` become `null` (and so
@@ -845,9 +839,11 @@ mod tests {
     #[test]
     fn json_dicts_with_each_key() {
         for key in ["bbox", "bbox_2d", "Position", "box"] {
-            let t = format!(r#"```json
+            let t = format!(
+                r#"```json
 [{{"{key}": [1, 2, 3, 4], "label": "cat"}}, {{"{key}": [5, 6, 7, 8], "label": "dog"}}]
-```"#);
+```"#
+            );
             assert_eq!(abs(&t), vec![[1., 2., 3., 4.], [5., 6., 7., 8.]], "{key}");
         }
     }
@@ -924,16 +920,24 @@ mod tests {
 
     #[test]
     fn bad_arguments() {
-        assert!(matches!(parse_boxes("", "pixels", None), Err(Error::InvalidArgument { name, .. }) if name == "coords"));
-        assert!(matches!(parse_boxes("", "norm1000", None), Err(Error::InvalidArgument { name, .. }) if name == "image_size"));
+        assert!(
+            matches!(parse_boxes("", "pixels", None), Err(Error::InvalidArgument { name, .. }) if name == "coords")
+        );
+        assert!(
+            matches!(parse_boxes("", "norm1000", None), Err(Error::InvalidArgument { name, .. }) if name == "image_size")
+        );
         assert!(parse_boxes("", "absolute", Some((0., 10.))).is_err());
         assert!(parse_boxes("", "absolute", Some((f64::NAN, 10.))).is_err());
     }
 
     #[test]
     fn batch_in_order_with_sizes_per_text() {
-        let got = parse_boxes_batch(&["[0, 0, 500, 500]", "x", "[0, 0, 1000, 1000]"], "norm1000",
-            Some(&[Some((100., 100.)), Some((1., 1.)), Some((10., 20.))])).unwrap();
+        let got = parse_boxes_batch(
+            &["[0, 0, 500, 500]", "x", "[0, 0, 1000, 1000]"],
+            "norm1000",
+            Some(&[Some((100., 100.)), Some((1., 1.)), Some((10., 20.))]),
+        )
+        .unwrap();
         assert_eq!(got, vec![vec![[0., 0., 50., 50.]], vec![], vec![[0., 0., 10., 20.]]]);
         let err = parse_boxes_batch(&["a", "b"], "norm1", Some(&[Some((1., 1.)), None])).unwrap_err();
         assert!(err.to_string().contains("image_sizes[1]"), "{err}");
@@ -1048,12 +1052,77 @@ mod tests {
     }
 
     const TOKENS: &[&str] = &[
-        "[", "[", "]", "]", "{", "}", "(", ")", ",", ",", ", ", ":", ": ", " ", " ", "\t", "\n", "\r", "\x0b",
-        "\x0c", "\u{a0}", "'", "\"", "\"", "\\", "\\\"", "bbox", "BBox", "bbox_2d", "Position", "poſition", "box",
-        "'bbox': ", "\"bbox_2d\": ", "'box'", "label", "cat", "True", "None", "nan", "-inf", "Infinity", "null",
-        "true", "0", "1", "1", "12", "-3", "4.5", "0.25", "1e3", "1E+2", ".5", "5.", "+7", "007", "-0", "1e400",
-        "12345678901234567890", "0.1234567890123456789", "<box>", "</box>", "<|box_start|>", "<|box_end|>",
-        "x", "é", "_", "-", ".", "e",
+        "[",
+        "[",
+        "]",
+        "]",
+        "{",
+        "}",
+        "(",
+        ")",
+        ",",
+        ",",
+        ", ",
+        ":",
+        ": ",
+        " ",
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\x0b",
+        "\x0c",
+        "\u{a0}",
+        "'",
+        "\"",
+        "\"",
+        "\\",
+        "\\\"",
+        "bbox",
+        "BBox",
+        "bbox_2d",
+        "Position",
+        "poſition",
+        "box",
+        "'bbox': ",
+        "\"bbox_2d\": ",
+        "'box'",
+        "label",
+        "cat",
+        "True",
+        "None",
+        "nan",
+        "-inf",
+        "Infinity",
+        "null",
+        "true",
+        "0",
+        "1",
+        "1",
+        "12",
+        "-3",
+        "4.5",
+        "0.25",
+        "1e3",
+        "1E+2",
+        ".5",
+        "5.",
+        "+7",
+        "007",
+        "-0",
+        "1e400",
+        "12345678901234567890",
+        "0.1234567890123456789",
+        "<box>",
+        "</box>",
+        "<|box_start|>",
+        "<|box_end|>",
+        "x",
+        "é",
+        "_",
+        "-",
+        ".",
+        "e",
     ];
 
     fn soup() -> impl Strategy<Value = String> {
@@ -1062,15 +1131,35 @@ mod tests {
 
     /// The plain forms, with every kind of number and space, and some near misses.
     fn plain_forms() -> impl Strategy<Value = String> {
-        let number = proptest::sample::select(&[
-            "1", "20", "-3", "4.5", "+.5e-3", "1.e5", "5.", "-.5", "1E+2", "007", "1e", ".", "e5", "1-2", "+", "1..2",
-        ][..]);
+        let number = proptest::sample::select(
+            &[
+                "1", "20", "-3", "4.5", "+.5e-3", "1.e5", "5.", "-.5", "1E+2", "007", "1e", ".", "e5", "1-2", "+",
+                "1..2",
+            ][..],
+        );
         let space = proptest::sample::select(&["", "", " ", "\x0b", "\x0c", "\t", "\n", "\u{a0}", "x"][..]);
         let one = (0usize..4, proptest::collection::vec(number, 4), proptest::collection::vec(space, 12)).prop_map(
             |(form, n, s)| match form {
-                0 => format!("[{}{}{},{}{}{},{}{},{}{}{}]", s[0], n[0], s[1], s[2], n[1], s[3], n[2], s[4], n[3], s[5], s[6]),
-                1 => format!("<box>{}({},{}{}){}{}({},{}){}</box>", s[0], n[0], s[1], n[1], s[2], [",", ""][s[3].len() % 2], n[2], n[3], s[4]),
-                2 => format!("<|box_start|>({}{},{}){}({},{}{}){}<|box_end|>", s[0], n[0], n[1], s[1], n[2], s[2], n[3], s[3]),
+                0 => format!(
+                    "[{}{}{},{}{}{},{}{},{}{}{}]",
+                    s[0], n[0], s[1], s[2], n[1], s[3], n[2], s[4], n[3], s[5], s[6]
+                ),
+                1 => format!(
+                    "<box>{}({},{}{}){}{}({},{}){}</box>",
+                    s[0],
+                    n[0],
+                    s[1],
+                    n[1],
+                    s[2],
+                    [",", ""][s[3].len() % 2],
+                    n[2],
+                    n[3],
+                    s[4]
+                ),
+                2 => format!(
+                    "<|box_start|>({}{},{}){}({},{}{}){}<|box_end|>",
+                    s[0], n[0], n[1], s[1], n[2], s[2], n[3], s[3]
+                ),
                 _ => format!("[[{},{},{},{}]", n[0], n[1], n[2], n[3]),
             },
         );
@@ -1080,20 +1169,45 @@ mod tests {
     /// Python and JSON literals, well-formed or nearly: lists, tuples, dicts (keys repeated
     /// and unsorted, box keys among them), odd numbers and words, trailing commas.
     fn literal() -> impl Strategy<Value = String> {
-        let plain = proptest::sample::select(&[
-            "1", "20", "-3", "4.5", "0.125", "1e2", "2E-1", "0", "-0", "98765432109876543210",
-            "3.14159265358979323846", "None", "True", "nan", "'a'", "\"b\"", "\"q'\"", "'a\"b'",
-        ][..]);
-        let odd = proptest::sample::select(&[
-            "007", "1.", ".5", "+1", "1e400", "-inf", "'it''s'", "'\\n'", "\"\\u0041\"", "x", "\u{1}", "\u{c}",
-        ][..]);
+        let plain = proptest::sample::select(
+            &[
+                "1",
+                "20",
+                "-3",
+                "4.5",
+                "0.125",
+                "1e2",
+                "2E-1",
+                "0",
+                "-0",
+                "98765432109876543210",
+                "3.14159265358979323846",
+                "None",
+                "True",
+                "nan",
+                "'a'",
+                "\"b\"",
+                "\"q'\"",
+                "'a\"b'",
+            ][..],
+        );
+        let odd = proptest::sample::select(
+            &["007", "1.", ".5", "+1", "1e400", "-inf", "'it''s'", "'\\n'", "\"\\u0041\"", "x", "\u{1}", "\u{c}"][..],
+        );
         let leaf = prop_oneof![4 => plain, 1 => odd].prop_map(str::to_string);
         let number = proptest::sample::select(&["1", "20", "-3", "4.5", "0.125", "1e2", "-0", "1.", "nan", "None"][..]);
-        let four = (proptest::collection::vec(number, 4..=4), any::<bool>())
-            .prop_map(|(n, tuple)| if tuple { format!("({})", n.join(", ")) } else { format!("[{}]", n.join(",")) });
+        let four = (proptest::collection::vec(number, 4..=4), any::<bool>()).prop_map(|(n, tuple)| {
+            if tuple {
+                format!("({})", n.join(", "))
+            } else {
+                format!("[{}]", n.join(","))
+            }
+        });
         let leaf = prop_oneof![leaf, four];
         leaf.prop_recursive(6, 64, 6, |inner| {
-            let key = proptest::sample::select(&["'bbox'", "\"bbox\"", "'Position'", "'box'", "\"bbox_2d\"", "'label'", "'a'", "\"z\"", "'BOX'"][..]);
+            let key = proptest::sample::select(
+                &["'bbox'", "\"bbox\"", "'Position'", "'box'", "\"bbox_2d\"", "'label'", "'a'", "\"z\"", "'BOX'"][..],
+            );
             let sep = proptest::sample::select(&[",", ", ", " ,", ",\n", ", ,"][..]);
             prop_oneof![
                 (proptest::collection::vec(inner.clone(), 0..6), sep.clone(), any::<bool>(), any::<bool>()).prop_map(
@@ -1102,10 +1216,12 @@ mod tests {
                         format!("{open}{}{}{close}", items.join(sep), if trailing { "," } else { "" })
                     }
                 ),
-                (proptest::collection::vec((key, inner), 0..5), sep, any::<bool>()).prop_map(|(entries, sep, trailing)| {
-                    let body: Vec<String> = entries.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-                    format!("{{{}{}}}", body.join(sep), if trailing { "," } else { "" })
-                }),
+                (proptest::collection::vec((key, inner), 0..5), sep, any::<bool>()).prop_map(
+                    |(entries, sep, trailing)| {
+                        let body: Vec<String> = entries.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                        format!("{{{}{}}}", body.join(sep), if trailing { "," } else { "" })
+                    }
+                ),
             ]
         })
     }

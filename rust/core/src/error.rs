@@ -23,19 +23,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn invalid(name: &str, value: impl std::fmt::Debug, expected: &str) -> Self {
-        Error::InvalidArgument {
-            name: name.to_string(),
-            value: format!("{value:?}"),
-            expected: expected.to_string(),
-        }
+        Error::InvalidArgument { name: name.to_string(), value: format!("{value:?}"), expected: expected.to_string() }
     }
 
     pub fn length_mismatch(left_name: &str, left: usize, right_name: &str, right: usize) -> Self {
-        Error::LengthMismatch {
-            left_name: left_name.to_string(),
-            left,
-            right_name: right_name.to_string(),
-            right,
-        }
+        Error::LengthMismatch { left_name: left_name.to_string(), left, right_name: right_name.to_string(), right }
     }
 }

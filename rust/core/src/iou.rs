@@ -252,7 +252,9 @@ mod tests {
 
     #[test]
     fn bad_arguments() {
-        assert!(matches!(IouConfig::new("best", 0.5, "absolute"), Err(Error::InvalidArgument { name, .. }) if name == "mode"));
+        assert!(
+            matches!(IouConfig::new("best", 0.5, "absolute"), Err(Error::InvalidArgument { name, .. }) if name == "mode")
+        );
         assert!(IouConfig::new("match", 1.5, "absolute").is_err());
         assert!(IouConfig::new("match", f64::NAN, "absolute").is_err());
         assert!(IouConfig::new("match", 0.5, "pixels").is_err());

@@ -4,14 +4,14 @@
 //! panics, runs in time linear in its input, and scores garbage as 0.0. Bad *arguments*
 //! (an unknown kind, mismatched lengths, a negative tolerance) are reported as [`Error`].
 
-pub mod error;
-pub mod text;
-pub mod numeric;
 pub mod accuracy;
 pub mod batch;
-pub mod boxes;
-pub mod iou;
 pub mod bmas;
+pub mod boxes;
+pub mod error;
+pub mod iou;
+pub mod numeric;
 pub mod sampler;
+pub mod text;
 
 pub use error::{Error, Result};

@@ -35,7 +35,8 @@ pub fn close(pred: f64, gold: f64, rel_tol: f64) -> bool {
 
 /// Whether two parsed numbers agree within `rel_tol`, reading `45%` as 45 or 0.45.
 pub fn numbers_match(pred: Number, gold: Number, rel_tol: f64) -> bool {
-    let matches_gold = |p: f64| close(p, gold.value, rel_tol) || (gold.percent && close(p, gold.value / 100.0, rel_tol));
+    let matches_gold =
+        |p: f64| close(p, gold.value, rel_tol) || (gold.percent && close(p, gold.value / 100.0, rel_tol));
     matches_gold(pred.value) || (pred.percent && matches_gold(pred.value / 100.0))
 }
 
@@ -44,26 +45,35 @@ pub fn numbers_match(pred: Number, gold: Number, rel_tol: f64) -> bool {
 
 /// Commands whose braces are dropped and content kept (`\text{ cm}` -> ` cm`).
 const WRAPPERS: &[&str] = &[
-    "boxed", "fbox", "text", "textbf", "textit", "textrm", "texttt", "textnormal", "mathrm",
-    "mathbf", "mathit", "mathsf", "mathtt", "mbox", "hbox", "bm", "boldsymbol",
+    "boxed",
+    "fbox",
+    "text",
+    "textbf",
+    "textit",
+    "textrm",
+    "texttt",
+    "textnormal",
+    "mathrm",
+    "mathbf",
+    "mathit",
+    "mathsf",
+    "mathtt",
+    "mbox",
+    "hbox",
+    "bm",
+    "boldsymbol",
 ];
 /// Commands that only affect layout.
-const LAYOUT: &[&str] = &[
-    "left", "right", "displaystyle", "textstyle", "big", "Big", "bigl", "bigr", "Bigl", "Bigr",
-    "middle",
-];
+const LAYOUT: &[&str] =
+    &["left", "right", "displaystyle", "textstyle", "big", "Big", "bigl", "bigr", "Bigl", "Bigr", "middle"];
 
 /// Removes whole-string math delimiters (`$…$`, `$$…$$`, `\(…\)`, `\[…\]`).
 pub fn strip_math_delimiters(s: &str) -> &str {
     let mut s = crate::text::trim(s);
     loop {
-        let inner = [("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")]
-            .iter()
-            .find_map(|(open, close)| {
-                (s.len() >= open.len() + close.len())
-                    .then(|| s.strip_prefix(open)?.strip_suffix(close))
-                    .flatten()
-            });
+        let inner = [("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")].iter().find_map(|(open, close)| {
+            (s.len() >= open.len() + close.len()).then(|| s.strip_prefix(open)?.strip_suffix(close)).flatten()
+        });
         match inner {
             Some(inner) => s = crate::text::trim(inner),
             None => return s,
@@ -96,10 +106,7 @@ pub fn clean_latex(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         // copy the run of ordinary bytes up to the next special ASCII byte
-        let run_end = bytes[i..]
-            .iter()
-            .position(|b| matches!(b, b'\\' | b'{' | b'}'))
-            .map_or(bytes.len(), |k| i + k);
+        let run_end = bytes[i..].iter().position(|b| matches!(b, b'\\' | b'{' | b'}')).map_or(bytes.len(), |k| i + k);
         out.push_str(&s[i..run_end]);
         i = run_end;
         if i >= bytes.len() {
@@ -196,7 +203,8 @@ pub fn clean_latex(text: &str) -> String {
 /// A number: digits with optional thousands separators (`,`, `{,}`, a space, a no-break
 /// space U+00A0, a thin space U+2009 or a narrow no-break space U+202F: `1,000`, `1 000`),
 /// then an optional decimal part; or a decimal part alone.
-const NUM: &str = r"(?:(?:[0-9]{1,3}(?:(?:,|\{,\}|[\x20\x{A0}\x{2009}\x{202F}])[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)";
+const NUM: &str =
+    r"(?:(?:[0-9]{1,3}(?:(?:,|\{,\}|[\x20\x{A0}\x{2009}\x{202F}])[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)";
 
 /// One number: optional sign and currency, then a `\frac`, an `a/b` fraction or a
 /// decimal with optional exponent (`1e3`, `1 \times 10^{3}`), then an optional `%`.
@@ -239,9 +247,7 @@ const MAX_GROUPS: usize = 16;
 
 static GROUPS: LazyLock<Groups> = LazyLock::new(|| {
     assert!(TOKEN.captures_len() <= MAX_GROUPS, "static regex has too many groups");
-    let index = |name: &str| {
-        TOKEN.capture_names().position(|n| n == Some(name)).expect("group of the static regex")
-    };
+    let index = |name: &str| TOKEN.capture_names().position(|n| n == Some(name)).expect("group of the static regex");
     Groups {
         sign1: index("s1"),
         sign2: index("s2"),
@@ -314,10 +320,7 @@ fn is_strict_unit(rest: &str) -> bool {
         None => return false,
     };
     words.split_whitespace().all(|word| {
-        let base = ["^{2}", "^{3}", "^2", "^3", "²", "³"]
-            .iter()
-            .find_map(|e| word.strip_suffix(e))
-            .unwrap_or(word);
+        let base = ["^{2}", "^{3}", "^2", "^3", "²", "³"].iter().find_map(|e| word.strip_suffix(e)).unwrap_or(word);
         base.chars().count() >= 2 && base.chars().all(|c| c.is_alphabetic() && c != 'π' && c != 'Π')
     })
 }
@@ -659,7 +662,8 @@ impl Num {
             }
         }
         let num = &b[self.start..self.end];
-        let mut text: String = num.iter().filter(|c| c.is_ascii_digit() || **c == b'.').map(|&c| char::from(c)).collect();
+        let mut text: String =
+            num.iter().filter(|c| c.is_ascii_digit() || **c == b'.').map(|&c| char::from(c)).collect();
         if let Some(e) = exp {
             text.push('e');
             text.push_str(std::str::from_utf8(e).ok()?);
@@ -674,7 +678,7 @@ impl Num {
 fn thousands_separator(b: &[u8]) -> Option<usize> {
     match b {
         [b',' | b' ', ..] => Some(1),
-        [0xC2, 0xA0, ..] => Some(2),                         // U+00A0 no-break space
+        [0xC2, 0xA0, ..] => Some(2),                                // U+00A0 no-break space
         [0xE2, 0x80, 0x89, ..] | [0xE2, 0x80, 0xAF, ..] => Some(3), // U+2009, U+202F
         _ => None,
     }
@@ -702,8 +706,8 @@ fn small_int(text: &[u8]) -> Option<i64> {
 
 /// Powers of ten that `f64` holds exactly.
 const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
 ];
 
 /// The number `TOKEN` matches at the start of `s`, read by hand, and where it ends, for
@@ -814,7 +818,6 @@ fn unit_ok(rest: &str, surround: Surround) -> bool {
     }
 }
 
-
 /// The integer a `count` answer states: a number that is an exact integer, or — when
 /// the answer has no digits — exactly one number word from zero to twenty.
 pub fn parse_count(text: &str) -> Option<i64> {
@@ -852,8 +855,27 @@ fn has_ascii_digit(b: &[u8]) -> bool {
 
 /// `zero` .. `twenty`, in order (the index is the value).
 const NUMBER_WORD_LIST: [&str; 21] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
 ];
 
 static NUMBER_WORDS: LazyLock<crate::text::WordSet> = LazyLock::new(|| crate::text::WordSet::new(&NUMBER_WORD_LIST));
@@ -904,9 +926,8 @@ fn number_word(word: &[u8]) -> Option<usize> {
 /// Two letters (`AB`, `xy`) are a product or a segment, not a lone variable.
 static LONE_SYMBOL: LazyLock<Regex> = LazyLock::new(|| {
     let symbol = r"(?:\p{Alphabetic}|\\[A-Za-z]+)";
-    let pattern = format!(
-        r"^{symbol}(?:_(?:[A-Za-z0-9]|\{{[A-Za-z0-9]+\}}))?'*(?:\(\s*{symbol}(?:\s*,\s*{symbol})*\s*\))?$"
-    );
+    let pattern =
+        format!(r"^{symbol}(?:_(?:[A-Za-z0-9]|\{{[A-Za-z0-9]+\}}))?'*(?:\(\s*{symbol}(?:\s*,\s*{symbol})*\s*\))?$");
     Regex::new(&pattern).expect("static regex")
 });
 
@@ -924,7 +945,8 @@ pub fn is_lone_symbol(s: &str) -> bool {
 pub fn value_side(s: &str) -> &str {
     let b = s.as_bytes();
     // `≈` is E2 89 88 in UTF-8: one scan for `=` and its last byte
-    let mut relations = memchr::memchr2_iter(b'=', 0x88, b).filter(|&k| b[k] == b'=' || b[..=k].ends_with("≈".as_bytes()));
+    let mut relations =
+        memchr::memchr2_iter(b'=', 0x88, b).filter(|&k| b[k] == b'=' || b[..=k].ends_with("≈".as_bytes()));
     let Some(first) = relations.next() else {
         return crate::text::trim(s);
     };
@@ -986,7 +1008,10 @@ fn cleans_to_itself(s: &str) -> bool {
             name => {
                 !(WRAPPERS.contains(&name)
                     || LAYOUT.contains(&name)
-                    || matches!(name, "dfrac" | "tfrac" | "cfrac" | "pi" | "approx" | "simeq" | "circ" | "degree" | "quad" | "qquad"))
+                    || matches!(
+                        name,
+                        "dfrac" | "tfrac" | "cfrac" | "pi" | "approx" | "simeq" | "circ" | "degree" | "quad" | "qquad"
+                    ))
             }
         }
     })
@@ -1299,7 +1324,8 @@ mod tests {
         for (k, w) in NUMBER_WORD_LIST.iter().enumerate() {
             assert_eq!(number_word(w.as_bytes()), Some(k));
             assert_eq!(number_word(w.to_uppercase().as_bytes()), Some(k));
-            let mixed: String = w.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
+            let mixed: String =
+                w.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
             assert_eq!(number_word(mixed.as_bytes()), Some(k));
         }
     }
@@ -1356,7 +1382,7 @@ mod tests {
         for sep in [" ", "\u{a0}", "\u{2009}", "\u{202f}"] {
             assert_eq!(val(&format!("1{sep}000")), Some(1000.0), "{sep:?}");
             assert_eq!(val(&format!("12{sep}345{sep}678.5 kg")), Some(12345678.5), "{sep:?}");
-            assert_eq!(val(&format!("-1{sep}000%")).map(|v| v), Some(-1000.0), "{sep:?}");
+            assert_eq!(val(&format!("-1{sep}000%")), Some(-1000.0), "{sep:?}");
         }
         assert_eq!(val("1 00"), None); // a group has three digits
         assert_eq!(val("1 0000"), None);
@@ -1410,9 +1436,26 @@ mod tests {
     #[test]
     fn not_one_number() {
         for s in [
-            "", "abc", "5 or 6", "1, 2", "1,2345", "Q1", "x2", "1/0", "1e999", "-1e400", "inf",
-            "NaN", "\\sqrt{2}", "2\\pi", "\\frac{\\sqrt{2}}{2}", "2^3", "1+1", "3.5.6",
-            "between 3 and 4", "10^{2}",
+            "",
+            "abc",
+            "5 or 6",
+            "1, 2",
+            "1,2345",
+            "Q1",
+            "x2",
+            "1/0",
+            "1e999",
+            "-1e400",
+            "inf",
+            "NaN",
+            "\\sqrt{2}",
+            "2\\pi",
+            "\\frac{\\sqrt{2}}{2}",
+            "2^3",
+            "1+1",
+            "3.5.6",
+            "between 3 and 4",
+            "10^{2}",
         ] {
             assert_eq!(parse_number(s), None, "{s:?}");
         }
@@ -1495,11 +1538,25 @@ mod tests {
 
     #[test]
     fn value_sides() {
-        for (s, side) in [("x = 5", "5"), ("f(x) = 2x", "2x"), ("\\theta ≈ 0.5", "0.5"), ("x = 2 + 3 = 5", "5"),
-                          ("a_{n} = 3", "3"), ("y' = 1", "1"), ("θ=1", "1"),
-                          ("2x + 1 = 3", "2x + 1 = 3"), ("a + 3z = 0", "a + 3z = 0"), ("AB = 5", "AB = 5"),
-                          ("-x >= -1", "-x >= -1"), ("x <= 1", "x <= 1"), ("x = 1 <= 2", "x = 1 <= 2"), (" 5 ", "5"),
-                          ("x != 2", "x != 2"), ("x ≠ 2", "x ≠ 2"), ("= 5", "= 5")] {
+        for (s, side) in [
+            ("x = 5", "5"),
+            ("f(x) = 2x", "2x"),
+            ("\\theta ≈ 0.5", "0.5"),
+            ("x = 2 + 3 = 5", "5"),
+            ("a_{n} = 3", "3"),
+            ("y' = 1", "1"),
+            ("θ=1", "1"),
+            ("2x + 1 = 3", "2x + 1 = 3"),
+            ("a + 3z = 0", "a + 3z = 0"),
+            ("AB = 5", "AB = 5"),
+            ("-x >= -1", "-x >= -1"),
+            ("x <= 1", "x <= 1"),
+            ("x = 1 <= 2", "x = 1 <= 2"),
+            (" 5 ", "5"),
+            ("x != 2", "x != 2"),
+            ("x ≠ 2", "x ≠ 2"),
+            ("= 5", "= 5"),
+        ] {
             assert_eq!(value_side(s), side, "{s:?}");
         }
         assert_eq!(math_value("2x+1=3"), None);
@@ -1521,16 +1578,110 @@ mod props {
     /// Answers built from the pieces the number readers decide on, mostly led by a number.
     fn number_soup() -> impl Strategy<Value = String> {
         const LEADS: &[&str] = &[
-            "", "", "", "-", "+", "−", "- ", " ", "(", "\"", "**", "$", "€", "<", ">", "x = ", "Q", ".",
-            "\\frac{", "\\dfrac{", "\\frac {-", "-\\frac{", "\\text{", "\\,", "{", "nan", "inf",
+            "",
+            "",
+            "",
+            "-",
+            "+",
+            "−",
+            "- ",
+            " ",
+            "(",
+            "\"",
+            "**",
+            "$",
+            "€",
+            "<",
+            ">",
+            "x = ",
+            "Q",
+            ".",
+            "\\frac{",
+            "\\dfrac{",
+            "\\frac {-",
+            "-\\frac{",
+            "\\text{",
+            "\\,",
+            "{",
+            "nan",
+            "inf",
         ];
         const PIECES: &[&str] = &[
-            "-", "+", "−", " ", "  ", "\t", "\u{2003}", "\u{a0}", ",", ",000", ",12", ",0000", ".", ".5",
-            "e", "E", "e-3", "e+12", "%", " %", "/", " / ", "\\frac", "\\dfrac", "{", "}", "{,}", "}{",
-            "x", " x ", "×", "·", "*", "10^3", "10^{-2}", "\\times", "\\cdot", "cm", "km/h", " people",
-            "°", "^°", "^\\circ", "°C", "m^2", "$", "€", "π", "\\pi", "<", ">", "(", ")", "\"", "**",
-            "\\text{ cm}", "\\text{", "cm\\%", "m^°", "cm^{°}", "^", "m^", "^x", "\\%", "^2", "inf", "nan", "=", "\\,", "\\boxed{",
-            "\\sqrt{", "Q", "_", "0", "00",
+            "-",
+            "+",
+            "−",
+            " ",
+            "  ",
+            "\t",
+            "\u{2003}",
+            "\u{a0}",
+            ",",
+            ",000",
+            ",12",
+            ",0000",
+            ".",
+            ".5",
+            "e",
+            "E",
+            "e-3",
+            "e+12",
+            "%",
+            " %",
+            "/",
+            " / ",
+            "\\frac",
+            "\\dfrac",
+            "{",
+            "}",
+            "{,}",
+            "}{",
+            "x",
+            " x ",
+            "×",
+            "·",
+            "*",
+            "10^3",
+            "10^{-2}",
+            "\\times",
+            "\\cdot",
+            "cm",
+            "km/h",
+            " people",
+            "°",
+            "^°",
+            "^\\circ",
+            "°C",
+            "m^2",
+            "$",
+            "€",
+            "π",
+            "\\pi",
+            "<",
+            ">",
+            "(",
+            ")",
+            "\"",
+            "**",
+            "\\text{ cm}",
+            "\\text{",
+            "cm\\%",
+            "m^°",
+            "cm^{°}",
+            "^",
+            "m^",
+            "^x",
+            "\\%",
+            "^2",
+            "inf",
+            "nan",
+            "=",
+            "\\,",
+            "\\boxed{",
+            "\\sqrt{",
+            "Q",
+            "_",
+            "0",
+            "00",
         ];
         let piece = prop_oneof![
             4 => proptest::sample::select(PIECES).prop_map(str::to_owned),
@@ -1556,23 +1707,27 @@ mod props {
         let sign = pick(&["", "", "-", "+", "−", "- "]);
         let close = pick(&["}", "}", " }", "}}", "", "{,}000}", "e3}", "/2}"]);
         let tail = pick(&["", "", "%", " %", " cm", "cm\\%", "x", ".", "\\pi", "π", "^2", " m^°", "2"]);
-        (command, space.clone(), sign.clone(), num, close.clone(), space, sign, num, close, tail).prop_map(|(c, w, s1, a, k1, w2, s2, b, k2, t)| {
-            format!("{c}{w}{{{s1}{a}{k1}{w2}{{{s2}{b}{k2}{t}")
-        })
+        (command, space.clone(), sign.clone(), num, close.clone(), space, sign, num, close, tail)
+            .prop_map(|(c, w, s1, a, k1, w2, s2, b, k2, t)| format!("{c}{w}{{{s1}{a}{k1}{w2}{{{s2}{b}{k2}{t}"))
     }
 
     /// Prose before a number, long enough for the whole-text checks.
     fn prose_soup() -> impl Strategy<Value = String> {
         let tail = proptest::sample::select(&["", " cm", " (approx)", ")", " <", " >", ".", "\\%"][..]);
-        ("[a-zA-Z ,:()]{40,90}", proptest::sample::select(&["", " ", "<", ">", ")", "= ", "\\text{x} "][..]), "[0-9]{1,4}(\\.[0-9]{1,2})?", tail)
+        (
+            "[a-zA-Z ,:()]{40,90}",
+            proptest::sample::select(&["", " ", "<", ">", ")", "= ", "\\text{x} "][..]),
+            "[0-9]{1,4}(\\.[0-9]{1,2})?",
+            tail,
+        )
             .prop_map(|(p, l, n, t)| format!("{p}{l}{n}{t}"))
     }
 
     /// Words without digits, some of them non-finite once cleaned (`in\\,f`).
     fn word_soup() -> impl Strategy<Value = String> {
         const PIECES: &[&str] = &[
-            "in", "f", "inity", "na", "n", "NaN", "Inf", "cat", " ", "-", "\\,", "\\!", "\\text{", "}", "{",
-            "$", "°", "^°", "\\infty", "∞", "<", ".", "\"",
+            "in", "f", "inity", "na", "n", "NaN", "Inf", "cat", " ", "-", "\\,", "\\!", "\\text{", "}", "{", "$", "°",
+            "^°", "\\infty", "∞", "<", ".", "\"",
         ];
         proptest::collection::vec(proptest::sample::select(PIECES), 1..5).prop_map(|v| v.concat())
     }
@@ -1655,7 +1810,11 @@ mod props {
             for tail in ["", " ", "+", "x"] {
                 let s = "1+".repeat(n) + "1" + tail;
                 assert_eq!(lex_all(&s), reference_tokenize(&s), "{n} {tail:?}");
-                assert_eq!(eval_expression(&s).is_some(), reference_tokenize(&s).is_some() && tail.trim().is_empty(), "{n} {tail:?}");
+                assert_eq!(
+                    eval_expression(&s).is_some(),
+                    reference_tokenize(&s).is_some() && tail.trim().is_empty(),
+                    "{n} {tail:?}"
+                );
             }
         }
     }
@@ -1673,16 +1832,40 @@ mod props {
 
     /// Equations, inequalities and `symbol = value` answers.
     fn equation_soup() -> impl Strategy<Value = String> {
-        let side = proptest::sample::select(&[
-            "x", " x ", "y'", "x_1", "a_{n}", "f(x)", "g(x, y)", "\\theta", "θ", "π", "2x", "2x+1", "a + 3z", "AB",
-            "5", " 5", "-1", "", "x_", "f(x", "é", "\\frac{1}{2}", "1 000",
-        ][..]);
+        let side = proptest::sample::select(
+            &[
+                "x",
+                " x ",
+                "y'",
+                "x_1",
+                "a_{n}",
+                "f(x)",
+                "g(x, y)",
+                "\\theta",
+                "θ",
+                "π",
+                "2x",
+                "2x+1",
+                "a + 3z",
+                "AB",
+                "5",
+                " 5",
+                "-1",
+                "",
+                "x_",
+                "f(x",
+                "é",
+                "\\frac{1}{2}",
+                "1 000",
+            ][..],
+        );
         let rel = proptest::sample::select(&["=", " = ", "≈", "<=", ">=", "!=", "==", "<", "≥", " =", "= "][..]);
-        (side.clone(), rel.clone(), side.clone(), proptest::option::of((rel, side)))
-            .prop_map(|(a, r, b, more)| match more {
+        (side.clone(), rel.clone(), side.clone(), proptest::option::of((rel, side))).prop_map(|(a, r, b, more)| {
+            match more {
                 Some((r2, c)) => format!("{a}{r}{b}{r2}{c}"),
                 None => format!("{a}{r}{b}"),
-            })
+            }
+        })
     }
 
     /// The math form as first written: clean-up, then `$` and `°` dropped.
@@ -1694,10 +1877,53 @@ mod props {
     /// Math answers: LaTeX numbers, degrees, delimiters, equations, wrappers.
     fn math_soup() -> impl Strategy<Value = String> {
         const PIECES: &[&str] = &[
-            "\\frac{", "\\dfrac{", "}{", "}", "{", "\\sqrt{", "\\sqrt[3]{", "\\pi", "^\\circ", "^{\\circ}", "^", "°",
-            "\\circ", "$", "$$", "\\(", "\\)", "x = ", "=", "≈", "\\approx", "\\text{", "\\boxed{", "\\left(",
-            "\\right)", "\\,", "\\\\", "\\%", "\\", " ", "-", "+", "\\cdot", "\\times", "2", "3", "10", "1.5",
-            "x", "\"", "'", ".", "cm", "(", ")", "\\degree", "\\foo",
+            "\\frac{",
+            "\\dfrac{",
+            "}{",
+            "}",
+            "{",
+            "\\sqrt{",
+            "\\sqrt[3]{",
+            "\\pi",
+            "^\\circ",
+            "^{\\circ}",
+            "^",
+            "°",
+            "\\circ",
+            "$",
+            "$$",
+            "\\(",
+            "\\)",
+            "x = ",
+            "=",
+            "≈",
+            "\\approx",
+            "\\text{",
+            "\\boxed{",
+            "\\left(",
+            "\\right)",
+            "\\,",
+            "\\\\",
+            "\\%",
+            "\\",
+            " ",
+            "-",
+            "+",
+            "\\cdot",
+            "\\times",
+            "2",
+            "3",
+            "10",
+            "1.5",
+            "x",
+            "\"",
+            "'",
+            ".",
+            "cm",
+            "(",
+            ")",
+            "\\degree",
+            "\\foo",
         ];
         proptest::collection::vec(proptest::sample::select(PIECES), 0..8).prop_map(|v| v.concat())
     }

@@ -1337,10 +1337,10 @@ mod tests {
         assert_eq!(out.len() as u64, expected);
         let last = s.domain_of(*out.last().unwrap()).unwrap();
         assert_eq!(s.counts()[last], sizes[last]);
-        for d in 0..3 {
-            assert!(s.counts()[d] <= sizes[d]);
+        for (d, (&count, &size)) in s.counts().iter().zip(&sizes).enumerate() {
+            assert!(count <= size);
             if d != last {
-                assert!(s.counts()[d] < sizes[d]);
+                assert!(count < size);
             }
         }
         assert_eq!(s.next_item(), None);
@@ -1538,7 +1538,7 @@ mod tests {
                 prop_assert!(group.iter().all(|&i| i == group[0]));
                 *by_domain.entry(s.domain_of(group[0]).unwrap()).or_default() += 1;
             }
-            for (&d, _) in &by_domain {
+            for &d in by_domain.keys() {
                 prop_assert!(cfg.weights[d] > 0.0, "zero-weight domain {} drawn", d);
             }
             // Counts are this rank's draws: the groups divided by the repeats.

@@ -171,9 +171,7 @@ fn tag_at(bytes: &[u8], at: usize) -> Option<&'static str> {
 /// The first format tag in `bytes[from..to]` (wholly inside), with its position.
 fn first_tag(bytes: &[u8], from: usize, to: usize) -> Option<(usize, &'static str)> {
     let region = &bytes[..to];
-    memchr::memchr_iter(b'<', &region[from..])
-        .map(|k| from + k)
-        .find_map(|at| tag_at(region, at).map(|tag| (at, tag)))
+    memchr::memchr_iter(b'<', &region[from..]).map(|k| from + k).find_map(|at| tag_at(region, at).map(|tag| (at, tag)))
 }
 
 /// Strict format: the whole text is one `<think>…</think>` followed by one
@@ -243,8 +241,16 @@ pub fn format_lenient(text: &str) -> bool {
 }
 
 const DECORATION_PAIRS: [(char, char); 10] = [
-    ('"', '"'), ('\'', '\''), ('“', '”'), ('‘', '’'), ('`', '`'), ('*', '*'), ('_', '_'),
-    ('(', ')'), ('[', ']'), ('{', '}'),
+    ('"', '"'),
+    ('\'', '\''),
+    ('“', '”'),
+    ('‘', '’'),
+    ('`', '`'),
+    ('*', '*'),
+    ('_', '_'),
+    ('(', ')'),
+    ('[', ']'),
+    ('{', '}'),
 ];
 
 /// Strips surrounding white space, quotes, markdown emphasis, brackets and final
@@ -453,7 +459,8 @@ enum MultiSearch {
 
 impl MultiSearch {
     fn new(patterns: &[String], allow_simd: bool) -> MultiSearch {
-        let config = packed::Config::new().match_kind(packed::MatchKind::LeftmostLongest).builder().extend(patterns).build();
+        let config =
+            packed::Config::new().match_kind(packed::MatchKind::LeftmostLongest).builder().extend(patterns).build();
         match config.filter(|_| allow_simd) {
             Some(teddy) => MultiSearch::Teddy(teddy),
             None => MultiSearch::Automaton(
@@ -517,7 +524,9 @@ impl WordSet {
             }));
             // a match ` word` at `m.start()` of the copy is `word` at `m.start()` of `s`
             // (the copy leads by one byte), ending at `m.end() - 1`
-            self.spaced.each(&words_only, |m| words_only.get(m.end()).is_some_and(|&c| c != b' ') || f(m.pattern().as_usize()));
+            self.spaced.each(&words_only, |m| {
+                words_only.get(m.end()).is_some_and(|&c| c != b' ') || f(m.pattern().as_usize())
+            });
         } else {
             let lower = b.to_ascii_lowercase();
             // a match starts and ends at ASCII letters: char boundaries of `s`
@@ -641,8 +650,8 @@ impl OptionLetters {
 
 /// Words after which a capital `A` names an option rather than being the article.
 const NOT_A_NOUN: [&str; 16] = [
-    "and", "or", "nor", "to", "is", "was", "are", "were", "through", "vs", "because", "since",
-    "would", "should", "must", "seems",
+    "and", "or", "nor", "to", "is", "was", "are", "were", "through", "vs", "because", "since", "would", "should",
+    "must", "seems",
 ];
 
 /// Lead-ins after which a lower-case letter names an option (`option b`, `answer is c`).
@@ -896,9 +905,25 @@ mod tests {
     #[test]
     fn letters() {
         let one = |s: &str| option_letters(s).single();
-        for s in ["B", "b", "(B)", "B.", "B) cat", "Option B", "option b", "The answer is B",
-                  "the answer is b.", "(b)", "b) cat", "**B**", "B: cat", "[B]", "B) A cat",
-                  "Answer: B", "I think B"] {
+        for s in [
+            "B",
+            "b",
+            "(B)",
+            "B.",
+            "B) cat",
+            "Option B",
+            "option b",
+            "The answer is B",
+            "the answer is b.",
+            "(b)",
+            "b) cat",
+            "**B**",
+            "B: cat",
+            "[B]",
+            "B) A cat",
+            "Answer: B",
+            "I think B",
+        ] {
             assert_eq!(one(s), Some('B'), "{s:?}");
         }
         for s in ["A", "(A) a dog", "A) dog", "A.", "Option A", "A is correct"] {
@@ -914,13 +939,34 @@ mod tests {
 
     #[test]
     fn leading_options() {
-        for (s, want) in [("A. Because B is not valid", 'A'), ("(C) The area doubles", 'C'), ("B) cat", 'B'),
-                          ("[d] 5 cm", 'D'), ("**A.** since B fails", 'A'), ("  E: both are wrong", 'E'),
-                          ("A) Because B is wrong, A", 'A')] {
+        for (s, want) in [
+            ("A. Because B is not valid", 'A'),
+            ("(C) The area doubles", 'C'),
+            ("B) cat", 'B'),
+            ("[d] 5 cm", 'D'),
+            ("**A.** since B fails", 'A'),
+            ("  E: both are wrong", 'E'),
+            ("A) Because B is wrong, A", 'A'),
+        ] {
             assert_eq!(leading_option(s), Some(want), "{s:?}");
         }
-        for s in ["A", "A.", "A or B", "A, B", "A. or B", "A. B", "(A) (B)", "A: B", "A.B", "A. , B", "(A)",
-                  "A. and C", "I. think", "The answer is A. Because", "AB. c"] {
+        for s in [
+            "A",
+            "A.",
+            "A or B",
+            "A, B",
+            "A. or B",
+            "A. B",
+            "(A) (B)",
+            "A: B",
+            "A.B",
+            "A. , B",
+            "(A)",
+            "A. and C",
+            "I. think",
+            "The answer is A. Because",
+            "AB. c",
+        ] {
             assert_eq!(leading_option(s), None, "{s:?}");
         }
     }

@@ -18,7 +18,6 @@ use crate::texts::{text_of, Texts};
 type Size = (f64, f64);
 type PyBox = (f64, f64, f64, f64);
 
-
 /// Two numbers from the items of an exact tuple or list of length 2: the usual size,
 /// read without the generic sequence conversion.
 fn number_pair(obj: &Bound<'_, PyAny>) -> Option<Size> {
@@ -47,20 +46,14 @@ fn size_of(obj: &Bound<'_, PyAny>, name: impl FnOnce() -> String) -> PyResult<Op
         Ok(v) if v.len() == 2 && !o.is_instance_of::<PyString>() => Some((v[0], v[1])),
         _ => None,
     };
-    let found = pair(obj)
-        .or_else(|| obj.call_method0("tolist").ok().and_then(|l| pair(&l)))
-        .or_else(|| {
-            let d = obj.cast::<PyDict>().ok()?;
-            let w = d.get_item("width").ok()??.extract::<f64>().ok()?;
-            let h = d.get_item("height").ok()??.extract::<f64>().ok()?;
-            Some((w, h))
-        });
+    let found = pair(obj).or_else(|| obj.call_method0("tolist").ok().and_then(|l| pair(&l))).or_else(|| {
+        let d = obj.cast::<PyDict>().ok()?;
+        let w = d.get_item("width").ok()??.extract::<f64>().ok()?;
+        let h = d.get_item("height").ok()??.extract::<f64>().ok()?;
+        Some((w, h))
+    });
     found.map(Some).ok_or_else(|| {
-        PyValueError::new_err(format!(
-            "invalid {} {}: expected (width, height) or None",
-            name(),
-            short_repr(obj)
-        ))
+        PyValueError::new_err(format!("invalid {} {}: expected (width, height) or None", name(), short_repr(obj)))
     })
 }
 
@@ -72,12 +65,7 @@ fn sizes_of(obj: Option<&Bound<'_, PyAny>>, items: &str, n: usize) -> PyResult<O
     if sizes.len() != n {
         return Err(modomodo_core::Error::length_mismatch(items, n, "image_sizes", sizes.len())).py();
     }
-    sizes
-        .iter()
-        .enumerate()
-        .map(|(i, o)| size_of(o, || format!("image_sizes[{i}]")))
-        .collect::<PyResult<_>>()
-        .map(Some)
+    sizes.iter().enumerate().map(|(i, o)| size_of(o, || format!("image_sizes[{i}]"))).collect::<PyResult<_>>().map(Some)
 }
 
 fn as_tuples(boxes: Vec<BBox>) -> Vec<PyBox> {
@@ -290,11 +278,8 @@ fn bmas_batch(
         .enumerate()
         .map(|(i, a)| embeddings(a, &format!("responses[{i}]")))
         .collect::<PyResult<Vec<_>>>()?;
-    let gs = golds
-        .iter()
-        .enumerate()
-        .map(|(i, a)| embeddings(a, &format!("golds[{i}]")))
-        .collect::<PyResult<Vec<_>>>()?;
+    let gs =
+        golds.iter().enumerate().map(|(i, a)| embeddings(a, &format!("golds[{i}]"))).collect::<PyResult<Vec<_>>>()?;
     py.detach(|| bmas_batch_core(&rs, &gs)).py()
 }
 

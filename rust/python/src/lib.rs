@@ -12,9 +12,9 @@ use pyo3::prelude::*;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod boxes;
 mod errors;
 mod rewards;
-mod boxes;
 mod sampler;
 mod texts;
 

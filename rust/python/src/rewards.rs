@@ -5,7 +5,6 @@
 //! copied, the GIL is released for the work, and rayon spreads it over threads with the
 //! results in input order.
 
-
 use modomodo_core::accuracy::{self, Kind, Verdict};
 use modomodo_core::{batch, text};
 use pyo3::prelude::*;
@@ -13,8 +12,6 @@ use pyo3::types::{PyFloat, PyList, PyString};
 
 use crate::errors::IntoPyResult;
 use crate::texts::{text_of, Texts};
-
-
 
 /// A Python list of the scores. Text rewards are 0.0 or 1.0, so those two float objects
 /// are made once per call and shared, instead of one new float per completion.
@@ -63,11 +60,7 @@ fn math_answer_batch(py: Python<'_>, texts: Bound<'_, PyAny>) -> PyResult<Vec<St
 /// and nothing else; lenient: an answer block), else 0.0.
 #[pyfunction]
 #[pyo3(signature = (completions, strict = true))]
-fn format_reward<'py>(
-    py: Python<'py>,
-    completions: Bound<'py, PyAny>,
-    strict: bool,
-) -> PyResult<Bound<'py, PyList>> {
+fn format_reward<'py>(py: Python<'py>, completions: Bound<'py, PyAny>, strict: bool) -> PyResult<Bound<'py, PyList>> {
     let completions = Texts::new(&completions, "completions")?;
     let completions = completions.strs()?;
     score_list(py, &py.detach(|| accuracy::format_rewards(&completions, strict)))
