@@ -595,89 +595,12 @@ mod tests {
     }
 }
 
-/// Property tests over arbitrary text and over "token soup" built from the pieces the
-/// parsers react to (tags, braces, LaTeX commands, signs, separators, option letters).
+/// Property tests over arbitrary text and over "token soup" ([`crate::testing`]).
 #[cfg(test)]
-pub(crate) mod props {
+mod props {
     use super::*;
+    use crate::testing::text;
     use proptest::prelude::*;
-
-    pub const PIECES: &[&str] = &[
-        "<answer>",
-        "</answer>",
-        "<think>",
-        "</think>",
-        "\\boxed{",
-        "{",
-        "}",
-        "\\frac",
-        "\\dfrac",
-        "\\sqrt",
-        "\\pi",
-        "\\text{",
-        "\\left(",
-        "\\right)",
-        "$",
-        "%",
-        "\\%",
-        "1,000",
-        "{,}",
-        "e",
-        "E",
-        "-",
-        "−",
-        "+",
-        "/",
-        "^",
-        "^\\circ",
-        "(",
-        ")",
-        "[",
-        "]",
-        ".",
-        ",",
-        "=",
-        "x",
-        "yes",
-        "no",
-        "Yes",
-        "A",
-        "B",
-        "(B)",
-        "b)",
-        "option",
-        "The answer is",
-        "three",
-        " ",
-        "\n",
-        "\\",
-        "×10^",
-        "∞",
-        "nan",
-        "inf",
-        "1e999",
-        "0",
-        "π",
-        "√",
-        "**",
-        "\"",
-        "é",
-        "\u{0}",
-    ];
-
-    /// Strings made of parser-relevant pieces, digits and arbitrary characters.
-    pub fn soup() -> impl Strategy<Value = String> {
-        let piece = prop_oneof![
-            4 => proptest::sample::select(PIECES).prop_map(str::to_owned),
-            2 => "[0-9]{1,4}(\\.[0-9]{1,3})?",
-            1 => any::<char>().prop_map(|c| c.to_string()),
-        ];
-        proptest::collection::vec(piece, 0..48).prop_map(|v| v.concat())
-    }
-
-    fn text() -> impl Strategy<Value = String> {
-        prop_oneof![soup(), any::<String>()]
-    }
 
     fn is_binary(v: f64) -> bool {
         v == 0.0 || v == 1.0

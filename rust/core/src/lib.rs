@@ -14,4 +14,7 @@ pub mod numeric;
 pub mod sampler;
 pub mod text;
 
+#[cfg(test)]
+mod testing;
+
 pub use error::{Error, Result};
