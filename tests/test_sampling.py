@@ -5,6 +5,7 @@ import itertools
 import json
 import math
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -368,6 +369,34 @@ def test_bad_weights_updates_and_states_are_refused():
     with pytest.raises(ValueError, match="state"):
         s.load_state_dict([1, 2])  # type: ignore[arg-type]
     assert s.state_dict() == before
+
+
+# Saved by modomodo's sampler before its state moved to serde (format version 3), from the
+# sampler below after 13 items; the Rust tests read the same file.
+OLD_STATE = Path(__file__).resolve().parents[1] / "rust" / "core" / "src" / "sampler" / "state_v3.json"
+
+
+def test_a_state_of_the_old_format_is_refused_and_replay_reaches_it():
+    sizes, weights = {"chart": 40, "count": 25, "math": 60}, {"chart": 0.5, "count": 0.2, "math": 0.3}
+    kwargs = dict(seed=21, num_generations=3, batch_size=2, repeat_count=2)
+    old = json.loads(OLD_STATE.read_text())
+    assert old["version"] == 3
+    s = MixtureSampler(sizes, weights, **kwargs)
+    before = s.state_dict()
+    with pytest.raises(ValueError, match="version 3, expected version 4"):
+        s.load_state_dict(old)
+    assert s.state_dict() == before
+    # What the old state recorded, replaying the 13 items reaches (the stream is unchanged).
+    s.draw(13)
+    now = json.loads(json.dumps(s.state_dict()))  # as the trainer writes it into modomodo_state.json
+    assert now["version"] == 4
+    assert now["words"]["rng"]["s"] == old["rng"] and now["words"]["pending"] == old["rng_pending"]
+    assert [d["count"] for d in now["domains"]] == old["counts"]
+    assert [d["pos"] for d in now["domains"]] == old["domain_pos"]
+    assert (now["chunk"], now["cursor"], now["epoch_pos"]) == (old["chunk"], old["cursor"], old["epoch_pos"])
+    resumed = MixtureSampler(sizes, weights, **kwargs)
+    resumed.load_state_dict(now)
+    assert resumed.draw(50).tolist() == s.draw(50).tolist()
 
 
 # --- properties over random sizes and weights ---------------------------------------------
