@@ -345,7 +345,7 @@ def plot_curves(
         ylabel="fraction of the maximum",
         ylim=(0, 1.05),
     )
-    axes[1].legend(fontsize=8, ncol=2)
+    axes[1].legend(fontsize=8, ncol=2, loc="upper left")
     if evaluation is not None:
         plot_scores(axes[2], evaluation)
     fig.tight_layout()
