@@ -7,6 +7,7 @@ use super::shuffle::shuffle_into;
 use super::words::{bounded, bounded64, Words};
 use rand::RngCore;
 
+/// One domain: its block of the concatenation, and where its current permutation stands.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Domain {
     pub(super) size: u64,
