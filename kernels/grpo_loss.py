@@ -3,14 +3,16 @@
 Three layers, as in Liger-Kernel: the kernels, their launchers (`grpo_loss_forward`,
 `grpo_loss_backward`), and `GRPOLossFunction` (a `torch.autograd.Function`);
 `triton_grpo_loss` is what `modomodo.loss.grpo_loss(backend="triton")` calls. The meaning
-(TRL 1.16's GRPOTrainer, one process, no accumulation) is spelled out in the torch
+(TRL 1.16's GRPOTrainer; one process and no accumulation, or, with the advantages and the
+batch's normaliser given, a share of a larger batch) is spelled out in the torch
 reference, `modomodo.loss._loss_torch`; the kernels compute the same numbers in fp32.
 
 Launches:
 - forward 1, `_grpo_loss_fwd_kernel`, grid (B,): one program per completion. It first
   computes its own advantage from the rewards of its group (or of the batch for
-  `scale_rewards="batch"`), then streams its row of logps/old/ref/mask once, in blocks of
-  BLOCK_T, accumulating per-row sums (loss, token count, KL, clip counts) into `row_stats`.
+  `scale_rewards="batch"`), or reads it when the advantages are given, then streams its row
+  of logps/old/ref/mask once, in blocks of BLOCK_T, accumulating per-row sums (loss, token
+  count, KL, clip counts) into `row_stats`.
 - forward 2, `_grpo_loss_reduce_kernel`, grid (1,): folds the B rows of `row_stats` into
   the loss (per loss type) and the metrics, in a fixed order (deterministic, no atomics).
 - backward, `_grpo_loss_bwd_kernel`, grid (B, cdiv(T, BLOCK_T)): every token's gradient
@@ -37,6 +39,10 @@ import triton
 import triton.language as tl
 
 LOSS_TYPES = {"grpo": 0, "bnpo": 1, "dr_grpo": 2, "dapo": 3}
+# How the reduce kernel normalises the summed loss (its LOSS_TYPE): 0 the mean over rows of the
+# row's token mean (grpo), 2 a given constant NORM (dr_grpo; dapo with a `loss_normalizer`),
+# otherwise the batch's token count (bnpo, dapo).
+DIVIDE_BY_NORM = 2
 SCALE_REWARDS = {"none": 0, "group": 1, "batch": 2}
 # Columns of the per-row statistics written by the forward kernel (constexpr: the kernels read
 # them; a kernel may only read a global that is a `tl.constexpr`).
@@ -152,11 +158,14 @@ def _grpo_loss_fwd_kernel(
     CLIP_LO, CLIP_HI, DELTA, BETA,
     HAS_OLD: tl.constexpr, HAS_REF: tl.constexpr, HAS_DELTA: tl.constexpr, KL_IN_LOSS: tl.constexpr,
     BIAS_CORRECTION: tl.constexpr, SEQUENCE_LEVEL: tl.constexpr, SCALE: tl.constexpr,
-    BLOCK_T: tl.constexpr, BLOCK_G: tl.constexpr, BLOCK_B: tl.constexpr,
+    GIVEN_ADV: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_G: tl.constexpr, BLOCK_B: tl.constexpr,
 ):  # fmt: skip
     row = tl.program_id(0).to(tl.int64)
-    adv = _row_advantage(REWARDS, stride_r, row, B, G, SCALE, BLOCK_G, BLOCK_B)
-    tl.store(ADV + row, adv)
+    if GIVEN_ADV:
+        adv = tl.load(ADV + row)
+    else:
+        adv = _row_advantage(REWARDS, stride_r, row, B, G, SCALE, BLOCK_G, BLOCK_B)
+        tl.store(ADV + row, adv)
 
     LOGPS += row * stride_lb
     OLD += row * stride_ob
@@ -408,19 +417,33 @@ def _clip_bounds(epsilon_low, epsilon_high, delta):
     return 1.0 - epsilon_low, 1.0 + epsilon_high, (delta if delta is not None else 0.0)
 
 
+def _reduction(loss_type, max_completion_length, loss_normalizer, B, T):
+    """(the reduce kernel's LOSS_TYPE, its NORM) for a loss type."""
+    if loss_normalizer is not None:  # dapo's share of a larger batch
+        return DIVIDE_BY_NORM, float(loss_normalizer)
+    return LOSS_TYPES[loss_type], float(
+        B * (max_completion_length if max_completion_length is not None else T)
+    )
+
+
 def grpo_loss_forward(
     logps, rewards, mask, old_logps, ref_logps, *, group_size, beta, epsilon_low, epsilon_high,
     delta, loss_type, importance_sampling_level, scale_rewards, max_completion_length,
-    use_bias_correction_kl,
+    use_bias_correction_kl, loss_normalizer=None, advantages=None,
 ):  # fmt: skip
     """Launch the two forward kernels. Returns (loss, advantages, metrics, row_stats);
-    `metrics` holds N_METRICS values then the batch's token count."""
+    `metrics` holds N_METRICS values then the batch's token count. With `advantages` (float32,
+    contiguous) the kernel reads them and `rewards` is not read."""
     B, T = logps.shape
     device = logps.device
     old = old_logps if old_logps is not None else logps  # placeholders are never read
     ref = ref_logps if ref_logps is not None else logps
     mask = _mask_view(mask)
-    advantages = torch.empty(B, dtype=torch.float32, device=device)
+    given_advantages = advantages is not None
+    if advantages is None:
+        advantages = torch.empty(B, dtype=torch.float32, device=device)
+    if rewards is None:
+        rewards = advantages
     row_stats = torch.empty(B, ROW_STATS, dtype=torch.float32, device=device)
     loss = torch.empty((), dtype=torch.float32, device=device)
     metrics = torch.empty(N_METRICS + 1, dtype=torch.float32, device=device)
@@ -433,15 +456,15 @@ def grpo_loss_forward(
         ref.stride(0), ref.stride(1), mask.stride(0), mask.stride(1), rewards.stride(0),
         B, T, group_size,
         clip_lo, clip_hi, delta_value, beta,
-        SCALE=SCALE_REWARDS[scale_rewards],
-        BLOCK_T=block_t, BLOCK_G=triton.next_power_of_2(group_size), BLOCK_B=_block_b(B),
+        SCALE=SCALE_REWARDS[scale_rewards], GIVEN_ADV=given_advantages,
+        BLOCK_T=block_t, BLOCK_G=triton.next_power_of_2(group_size or 1), BLOCK_B=_block_b(B),
         num_warps=_num_warps(block_t),
         **flags,
     )  # fmt: skip
-    norm = float(B * (max_completion_length if max_completion_length is not None else T))
+    reduction, norm = _reduction(loss_type, max_completion_length, loss_normalizer, B, T)
     _grpo_loss_reduce_kernel[(1,)](
         row_stats, loss, metrics, B, norm,
-        LOSS_TYPE=LOSS_TYPES[loss_type], SEQUENCE_LEVEL=flags["SEQUENCE_LEVEL"],
+        LOSS_TYPE=reduction, SEQUENCE_LEVEL=flags["SEQUENCE_LEVEL"],
         BLOCK_B=_block_b(B), num_warps=4,
     )  # fmt: skip
     return loss, advantages, metrics, row_stats
@@ -450,7 +473,7 @@ def grpo_loss_forward(
 def grpo_loss_backward(
     dloss, logps, old_logps, ref_logps, mask, advantages, row_stats, metrics, *, beta, epsilon_low,
     epsilon_high, delta, loss_type, importance_sampling_level, max_completion_length,
-    use_bias_correction_kl, **_unused,
+    use_bias_correction_kl, loss_normalizer=None, **_unused,
 ):  # fmt: skip
     """Launch the backward kernel. Returns d loss / d logps, contiguous, in logps' dtype."""
     B, T = logps.shape
@@ -460,7 +483,7 @@ def grpo_loss_backward(
     dlogps = torch.empty((B, T), dtype=logps.dtype, device=logps.device)
     clip_lo, clip_hi, delta_value = _clip_bounds(epsilon_low, epsilon_high, delta)
     flags = _flags(old_logps, ref_logps, beta, delta, use_bias_correction_kl, importance_sampling_level)
-    norm = float(B * (max_completion_length if max_completion_length is not None else T))
+    reduction, norm = _reduction(loss_type, max_completion_length, loss_normalizer, B, T)
     block_t = min(_block_t(T), 1024)
     _grpo_loss_bwd_kernel[(B, triton.cdiv(T, block_t))](
         dloss.reshape(()).to(torch.float32), dlogps, logps, old, ref, mask, advantages, row_stats, metrics,
@@ -468,7 +491,7 @@ def grpo_loss_backward(
         ref.stride(0), ref.stride(1), mask.stride(0), mask.stride(1),
         B, T, norm,
         clip_lo, clip_hi, delta_value, beta,
-        LOSS_TYPE=LOSS_TYPES[loss_type],
+        LOSS_TYPE=reduction,
         BLOCK_T=block_t, num_warps=_num_warps(block_t),
         **flags,
     )  # fmt: skip
@@ -484,9 +507,9 @@ class GRPOLossFunction(torch.autograd.Function):
     """Loss, advantages and metrics from the fused kernels; gradient with respect to logps only."""
 
     @staticmethod
-    def forward(ctx, logps, rewards, mask, old_logps, ref_logps, options):
+    def forward(ctx, logps, rewards, mask, old_logps, ref_logps, given_advantages, options):
         loss, advantages, metrics, row_stats = grpo_loss_forward(
-            logps, rewards, mask, old_logps, ref_logps, **options
+            logps, rewards, mask, old_logps, ref_logps, advantages=given_advantages, **options
         )
         ctx.save_for_backward(logps, old_logps, ref_logps, mask, advantages, row_stats, metrics)
         ctx.options = options
@@ -499,18 +522,22 @@ class GRPOLossFunction(torch.autograd.Function):
         dlogps = grpo_loss_backward(
             dloss, logps, old_logps, ref_logps, mask, advantages, row_stats, metrics, **ctx.options
         )
-        return dlogps, None, None, None, None, None
+        return dlogps, None, None, None, None, None, None
 
 
-def triton_grpo_loss(logps, rewards, mask, old_logps=None, ref_logps=None, **options):
+def triton_grpo_loss(logps, rewards, mask, old_logps=None, ref_logps=None, advantages=None, **options):
     """(loss, advantages, metrics) with the fused kernels; arguments as `modomodo.loss.grpo_loss`
-    (already checked there). `metrics` is a (6,) tensor in the order of
-    `modomodo.loss.METRIC_NAMES`."""
+    (already checked there: `rewards` or `advantages`). `metrics` is a (6,) tensor in the order
+    of `modomodo.loss.METRIC_NAMES`."""
     if old_logps is not None:
         old_logps = old_logps.detach()
     if ref_logps is not None:
         ref_logps = ref_logps.detach()
+    if rewards is not None:
+        rewards = rewards.detach().to(torch.float32)
+    if advantages is not None:
+        advantages = advantages.detach().to(torch.float32).contiguous()
     loss, advantages, metrics = GRPOLossFunction.apply(
-        logps, rewards.detach().to(torch.float32), mask.detach(), old_logps, ref_logps, options
+        logps, rewards, mask.detach(), old_logps, ref_logps, advantages, options
     )
     return loss, advantages, metrics[:N_METRICS]

@@ -367,6 +367,67 @@ def test_bad_arguments_raise_value_error_naming_the_value(kwargs, match):
         grpo_loss(**_bad(**kwargs), backend=backend)
 
 
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(advantages=torch.zeros(4)), "rewards and advantages both given"),
+        (dict(rewards=None, advantages=torch.zeros(3)), r"advantages=tensor\(shape=\(3,\)"),
+        (dict(rewards=None, advantages=torch.zeros(4, dtype=torch.long)), "expected a floating-point"),
+        (dict(rewards=None), "rewards=None: expected a real tensor"),
+        (dict(group_size=None), "group_size=None: expected a positive integer"),
+        (dict(loss_normalizer=10.0, loss_type="grpo"), "loss_normalizer=10.0 with loss_type='grpo'"),
+        (dict(loss_normalizer=0.0), "loss_normalizer=0.0: expected a positive number"),
+        (dict(loss_normalizer=torch.ones(2)), r"loss_normalizer=tensor\(shape=\(2,\)"),
+    ],
+)
+def test_bad_advantages_and_normalizers_raise_value_error_naming_the_value(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        grpo_loss(**_bad(**kwargs), backend="torch")
+
+
+# ---------------------------------------------------------------------------------------
+# A share of a larger batch: the advantages and the token count given (the trainer's use
+# on several processes or accumulation steps).
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss_type", LOSS_TYPES)
+def test_given_advantages_and_normalizer_are_a_share_of_the_whole_batch_loss(loss_type):
+    """Rows shuffled and split in two shares, each with the whole batch's advantages and, for
+    dapo, the whole batch's token count: the shares' losses add up to the whole batch's (the
+    mean-over-rows and dr_grpo losses as an average of two halves, TRL's accumulation)."""
+    batch = make_batch(B=12, T=9, G=3)
+    whole, whole_grad = run("torch", batch, loss_type=loss_type, beta=0.04)
+    order = torch.randperm(12, generator=torch.Generator().manual_seed(1))
+    tokens = batch["mask"].sum()
+    total = torch.zeros(())
+    grad = torch.zeros_like(whole_grad)
+    for share in order.view(2, 6):
+        part = {k: v[share] for k, v in batch.items() if k not in ("rewards", "group_size")}
+        normalizer = tokens.float() if loss_type == "dapo" else None
+        out_torch, g_torch = run(
+            "torch", part, rewards=None, advantages=whole.advantages[share], loss_normalizer=normalizer,
+            loss_type=loss_type, beta=0.04, max_completion_length=9,
+        )  # fmt: skip
+        out_tri, g_tri = run(
+            "triton", part, rewards=None, advantages=whole.advantages[share], loss_normalizer=normalizer,
+            loss_type=loss_type, beta=0.04, max_completion_length=9,
+        )  # fmt: skip
+        torch.testing.assert_close(out_tri.loss, out_torch.loss, atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(g_tri, g_torch, atol=1e-7, rtol=1e-5)
+        torch.testing.assert_close(out_tri.advantages, whole.advantages[share])
+        for name in out_torch.metrics:
+            torch.testing.assert_close(
+                out_tri.metrics[name], out_torch.metrics[name], equal_nan=True, msg=name
+            )
+        scale = 1.0 if loss_type == "dapo" else 0.5
+        total += scale * out_torch.loss.detach()
+        grad[share] += scale * g_torch
+    if loss_type != "bnpo":  # bnpo normalises each share by its own token count, as TRL does
+        torch.testing.assert_close(total, whole.loss.detach(), atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(grad, whole_grad, atol=1e-7, rtol=1e-5)
+
+
 def test_scale_rewards_accepts_trl_booleans():
     batch = make_batch(B=4, T=5, G=2)
     for flag, name in ((True, "group"), (False, "none")):

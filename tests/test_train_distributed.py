@@ -1,9 +1,9 @@
 """Two CPU processes (gloo) under `accelerate launch`: the ranks draw disjoint shares of the one
-global stream that a single process draws with the same global batch."""
+global stream that a single process draws with the same global batch, and grpo_loss trains as
+TRL's own loss does, step for step."""
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -57,14 +57,6 @@ def _env():
     return env
 
 
-def _accelerate() -> str:
-    exe = Path(sys.executable).with_name("accelerate")
-    if not exe.exists():
-        exe = shutil.which("accelerate")
-    assert exe, "accelerate's launcher is not installed"
-    return str(exe)
-
-
 @pytest.mark.slow
 def test_two_processes_draw_disjoint_shares_of_one_stream(tmp_path):
     config = tmp_path / "tiny.yaml"
@@ -73,8 +65,9 @@ def test_two_processes_draw_disjoint_shares_of_one_stream(tmp_path):
     # Accelerate 1.15's `--cpu` launcher starts one process unless mpirun is set up; its
     # torch.distributed launcher (`--multi_gpu`) starts two, and `use_cpu` makes them gloo.
     cmd = [
-        _accelerate(),
-        "launch",
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
         "--multi_gpu",
         "--num_processes",
         "2",
@@ -97,7 +90,7 @@ def test_two_processes_draw_disjoint_shares_of_one_stream(tmp_path):
     ]
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "TRL's own loss" in proc.stderr  # grpo_loss's mixin is single-process: auto falls back
+    assert "TRL's own loss" not in proc.stderr  # auto: grpo_loss on two processes too
     # One process with the same global batch (2 x 4 completions a step).
     cmd1 = [
         sys.executable,
@@ -130,3 +123,51 @@ def test_two_processes_draw_disjoint_shares_of_one_stream(tmp_path):
     assert summary["steps"] == 2
     assert set(summary["eval"]["benchmarks"]) == {"spatial_test"}
     assert sum(d["draws"] for d in summary["per_domain"].values()) == 2 * 4  # 4 prompts a step in all
+
+
+# Two processes, each holding 4 of the one group's 8 completions of a generation batch (the
+# advantages need both ranks' rewards), split over two accumulation steps (steps_per_generation
+# 2), each batch used twice (ratios clip), with the KL term.
+TWO_PROCESSES = dict(
+    per_device_train_batch_size=2, num_generations=8, gradient_accumulation_steps=2, num_iterations=2,
+    max_steps=3,
+)  # fmt: skip
+TWO_PROCESS_CASES = {
+    "dapo": ["torch", "triton", "torch+linear_logps"],
+    "grpo": ["torch"],
+    "dr_grpo": ["triton"],
+}
+
+
+@pytest.mark.slow
+def test_grpo_loss_equals_trl_on_two_processes(tmp_path):
+    """One launch, several runs: each loss type with TRL's loss and with grpo_loss backends."""
+    from loss_runs import save_model
+    from test_loss_trl import check_fused_runs
+
+    model = save_model(tmp_path / "model")
+    cases, names = [], []
+    for loss_type, backends in TWO_PROCESS_CASES.items():
+        for name in ["trl", *backends]:
+            backend, _, linear = name.partition("+")
+            cases.append(
+                dict(loss_backend=backend, linear_logps=bool(linear), loss_type=loss_type, **TWO_PROCESSES)
+            )
+            names.append((loss_type, name))
+    out = tmp_path / "runs" / "results.json"
+    out.parent.mkdir()
+    script = Path(__file__).with_name("loss_runs.py")
+    cmd = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        "--main_process_port", str(_free_port()), str(script), str(model), str(out), json.dumps(cases),
+    ]  # fmt: skip
+    env = dict(_env(), TRITON_INTERPRET="1", PYTHONPATH=str(script.parent))
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert [r["world_size"] for r in results] == [2] * len(cases)
+    for loss_type in TWO_PROCESS_CASES:
+        runs = {name: r for (lt, name), r in zip(names, results) if lt == loss_type}
+        figures = check_fused_runs(runs, micro_steps=3 * 2, linear_steps=2)
+        print(loss_type, {n: {k: v for k, v in f.items() if v != (0.0, 0.0)} for n, f in figures.items()})

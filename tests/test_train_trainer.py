@@ -216,17 +216,22 @@ def test_the_loss_backend_falls_back_to_trl_only_for_auto(tmp_path, caplog):
         "triton",
         "trl",
     ]
-    odd = config(per_device_train_batch_size=2, steps_per_generation=2, top_entropy_quantile=0.5)
+    # Buffered generations are served; entropy masking and a bonus are not.
+    buffered = config(per_device_train_batch_size=2, steps_per_generation=2)
+    assert resolve_loss_backend("auto", buffered) == "auto"
+    odd = config(per_device_train_batch_size=2, top_entropy_quantile=0.5, entropy_coef=0.1)
     with caplog.at_level("WARNING", logger="modomodo.train.trainer"):
         assert resolve_loss_backend("auto", odd) == "trl"
-    assert (
-        "TRL's own loss (steps_per_generation=2" in caplog.text and "top_entropy_quantile=0.5" in caplog.text
-    )
+    assert "TRL's own loss (top_entropy_quantile=0.5" in caplog.text and "entropy_coef=0.1" in caplog.text
     assert resolve_loss_backend("trl", odd) == "trl"
     with pytest.raises(
-        ValueError, match=r"loss_backend='torch' \(grpo_loss\) cannot run with steps_per_generation=2"
+        ValueError, match=r"loss_backend='torch' \(grpo_loss\) cannot run with top_entropy_quantile=0.5"
     ):
         resolve_loss_backend("torch", odd)
+    cispo = config(per_device_train_batch_size=2, loss_type="cispo")
+    assert resolve_loss_backend("torch", cispo) == "torch"
+    with pytest.raises(ValueError, match=r"loss_type='cispo' with the Triton kernels"):
+        resolve_loss_backend("triton", cispo)
     with pytest.raises(ValueError, match=r"invalid loss_backend 'cuda': expected one of \['trl', 'auto'"):
         resolve_loss_backend("cuda", plain)
 

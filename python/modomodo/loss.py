@@ -4,7 +4,10 @@
 log-probabilities of B completions (B/G groups of G completions of one prompt, in order)
 and their rewards to the scalar loss, with the meaning of TRL 1.16's `GRPOTrainer`
 (`multi_objective_aggregation="sum_then_normalize"`) on one process without gradient
-accumulation. Two implementations compute it:
+accumulation. Given the advantages instead (`advantages=`, as TRL computes them from the
+rewards gathered from every process) and the token count of the whole batch
+(`loss_normalizer=`), it is the loss of one process's share of a batch spread over several
+processes and accumulation steps. Two implementations compute it:
 
 - `backend="torch"`: the plain-PyTorch reference below (`grpo_advantages`, `_loss_torch`),
   written to be read top to bottom next to TRL's `_generate_and_score_completions` and
@@ -18,9 +21,9 @@ accumulation. Two implementations compute it:
 entropies) that feed `grpo_loss`, straight from the last hidden states and the lm-head
 weight, holding one chunk of logits at a time instead of the (tokens x vocabulary) tensor.
 
-`grpo_loss_for_trainer` is the loss of a TRL `GRPOTrainer` computed by `grpo_loss` (used by
-`modomodo.train.trainer.ModomodoGRPOTrainer`); `FusedGRPOLossMixin` plugs it into any
-`GRPOTrainer` subclass.
+`grpo_loss_for_trainer` is the loss of a TRL `GRPOTrainer` computed by `grpo_loss`, on any
+number of processes and accumulation steps (used by `modomodo.train.trainer.ModomodoGRPOTrainer`);
+`FusedGRPOLossMixin` plugs it into any `GRPOTrainer` subclass.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ else:
 LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo", "vespo")
 # The loss types of the Triton kernels; the others run on the torch reference (logged).
 TRITON_LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
+# The loss types TRL normalises by the token count of the whole generation batch (its
+# `num_items_in_batch`) rather than by the batch at hand: `loss_normalizer` applies to them.
+BATCH_NORMALISED_LOSS_TYPES = ("dapo", "cispo", "vespo")
 IMPORTANCE_SAMPLING_LEVELS = ("token", "sequence")
 SCALE_REWARDS = ("group", "batch", "none")
 BACKENDS = ("auto", "torch", "triton")
@@ -83,10 +89,10 @@ class GRPOLossOutput:
 
 def grpo_loss(
     logps: torch.Tensor,
-    rewards: torch.Tensor,
+    rewards: torch.Tensor | None,
     mask: torch.Tensor,
     *,
-    group_size: int,
+    group_size: int | None = None,
     old_logps: torch.Tensor | None = None,
     ref_logps: torch.Tensor | None = None,
     beta: float = 0.0,
@@ -104,6 +110,8 @@ def grpo_loss(
     vespo_lambda_pos: float = 3.0,
     vespo_k_neg: float = 3.0,
     vespo_lambda_neg: float = 2.0,
+    advantages: torch.Tensor | None = None,
+    loss_normalizer: float | torch.Tensor | None = None,
     backend: str = "auto",
 ) -> GRPOLossOutput:
     """The GRPO loss of B completions from their rewards and per-token log-probabilities.
@@ -113,9 +121,10 @@ def grpo_loss(
             input the loss is differentiated with respect to. fp32 or bf16 (math in fp32).
         rewards: (B,) the weighted sum of the reward functions per completion, NaN for an
             unscorable one (it is left out of the group statistics and gets advantage 0).
+            None when `advantages` are given.
         mask: (B, T) 1 for completion tokens that count, 0 for padding (bool, int or float).
         group_size: completions per prompt; rows `[k*G, (k+1)*G)` form group k and B must
-            be divisible by it.
+            be divisible by it. Needed with `rewards`; unused with `advantages`.
         old_logps: (B, T) log-probabilities under the policy that sampled the completions;
             None means on-policy (`logps.detach()`), as in TRL.
         ref_logps: (B, T) log-probabilities under the reference model; needed when
@@ -146,6 +155,15 @@ def grpo_loss(
             non-positive advantages (TRL's defaults).
         vespo_k_pos, vespo_lambda_pos, vespo_k_neg, vespo_lambda_neg: vespo's k and lambda
             for non-negative and for negative advantages (TRL's defaults).
+        advantages: (B,) the advantages, computed elsewhere, in place of those of `rewards`
+            (pass `rewards=None`): TRL's, which it computes from the rewards of whole groups
+            gathered from every process, while each process's batch holds a shuffled share
+            of them. The rows then need not form groups.
+        loss_normalizer: for the loss types normalised by the batch's token count, `dapo`,
+            `cispo` and `vespo` (`BATCH_NORMALISED_LOSS_TYPES`): the count to divide the
+            summed loss by in place of this batch's own, when the batch is a share of a larger
+            one (TRL: `num_items_in_batch / num_processes * gradient_accumulation_steps /
+            steps_per_generation`). None (the only value for other loss types): this batch's.
         backend: `triton`, `torch` or `auto` (Triton on CUDA tensors, torch otherwise).
 
     Returns:
@@ -156,19 +174,24 @@ def grpo_loss(
         delta, loss_type, importance_sampling_level, scale_rewards, max_completion_length,
         use_bias_correction_kl, backend,
         (sapo_temperature_pos, sapo_temperature_neg, vespo_k_pos, vespo_lambda_pos, vespo_k_neg, vespo_lambda_neg),
+        advantages, loss_normalizer,
     )  # fmt: skip
     if cfg.backend == "triton":
         from modomodo.kernels.grpo_loss import triton_grpo_loss
 
         loss, advantages, metric_values = triton_grpo_loss(
-            logps, rewards, mask, old_logps, ref_logps, **cfg.kernel_kwargs()
+            logps, rewards, mask, old_logps, ref_logps, advantages=advantages, **cfg.kernel_kwargs()
         )
         metrics = dict(zip(METRIC_NAMES, metric_values.unbind(0)))
         if ref_logps is None:
             del metrics["kl"]
         return GRPOLossOutput(loss=loss, advantages=advantages, metrics=metrics)
 
-    advantages = grpo_advantages(rewards, group_size, cfg.scale_rewards)
+    if advantages is None:
+        assert rewards is not None and cfg.group_size is not None  # checked
+        advantages = grpo_advantages(rewards, cfg.group_size, cfg.scale_rewards)
+    else:
+        advantages = advantages.detach().float()
     loss, metrics = _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg)
     return GRPOLossOutput(loss=loss, advantages=advantages, metrics=metrics)
 
@@ -253,8 +276,10 @@ def _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg: _Config):
     batch, length = per_token_logps.shape
     if cfg.loss_type in ("grpo", "sapo"):
         loss = ((per_token_loss * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean()
-    elif cfg.loss_type in ("bnpo", "dapo", "cispo", "vespo"):
-        # dapo, cispo and vespo divide by the batch's token count, as bnpo on one process
+    elif cfg.loss_type in BATCH_NORMALISED_LOSS_TYPES and cfg.loss_normalizer is not None:
+        loss = (per_token_loss * mask).sum() / cfg.loss_normalizer
+    elif cfg.loss_type in ("bnpo", *BATCH_NORMALISED_LOSS_TYPES):
+        # dapo, cispo and vespo divide by the batch's token count, as bnpo does
         loss = (per_token_loss * mask).sum() / mask.sum().clamp(min=1.0)
     elif cfg.loss_type == "dr_grpo":
         max_len = cfg.max_completion_length if cfg.max_completion_length is not None else length
@@ -542,7 +567,7 @@ class _LinearLogps(torch.autograd.Function):
 
 @dataclass(frozen=True)
 class _Config:
-    group_size: int
+    group_size: int | None
     beta: float
     epsilon_low: float
     epsilon_high: float
@@ -559,6 +584,7 @@ class _Config:
     vespo_lambda_pos: float = 3.0
     vespo_k_neg: float = 3.0
     vespo_lambda_neg: float = 2.0
+    loss_normalizer: float | torch.Tensor | None = None
 
     def kernel_kwargs(self) -> dict[str, Any]:
         return {
@@ -572,6 +598,7 @@ class _Config:
             "scale_rewards": self.scale_rewards,
             "max_completion_length": self.max_completion_length,
             "use_bias_correction_kl": self.use_bias_correction_kl,
+            "loss_normalizer": float(self.loss_normalizer) if self.loss_normalizer is not None else None,
         }
 
 
@@ -594,7 +621,8 @@ def _check_float(name: str, value, *, minimum: float | None = None, positive: bo
 def _check_args(
     logps, rewards, mask, group_size, old_logps, ref_logps, beta, epsilon_low, epsilon_high,
     delta, loss_type, importance_sampling_level, scale_rewards, max_completion_length,
-    use_bias_correction_kl, backend, soft_options=(1.0, 1.05, 2.0, 3.0, 3.0, 2.0),
+    use_bias_correction_kl, backend, soft_options=(1.0, 1.05, 2.0, 3.0, 3.0, 2.0), advantages=None,
+    loss_normalizer=None,
 ) -> _Config:  # fmt: skip
     if not isinstance(logps, torch.Tensor) or logps.ndim != 2 or not logps.is_floating_point():
         raise ValueError(f"logps={_describe(logps)}: expected a floating-point tensor of shape (B, T)")
@@ -610,14 +638,18 @@ def _check_args(
             raise ValueError(f"{name} is on {t.device}: expected the device of logps ({logps.device})")
     if mask.is_complex():
         raise ValueError(f"mask={_describe(mask)}: expected a bool, integer or float tensor")
-    if not isinstance(rewards, torch.Tensor) or tuple(rewards.shape) != shape[:1] or rewards.is_complex():
-        raise ValueError(f"rewards={_describe(rewards)}: expected a real tensor of shape ({shape[0]},)")
-    if rewards.device != logps.device:
-        raise ValueError(f"rewards is on {rewards.device}: expected the device of logps ({logps.device})")
-    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
-        raise ValueError(f"group_size={group_size!r}: expected a positive integer")
-    if shape[0] % group_size != 0:
-        raise ValueError(f"group_size={group_size!r}: expected a divisor of the batch size B={shape[0]}")
+    if advantages is None:
+        _check_per_completion("rewards", rewards, logps)
+        if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
+            raise ValueError(f"group_size={group_size!r}: expected a positive integer")
+        if shape[0] % group_size != 0:
+            raise ValueError(f"group_size={group_size!r}: expected a divisor of the batch size B={shape[0]}")
+    else:
+        if rewards is not None:
+            raise ValueError("rewards and advantages both given: expected one of them (rewards=None)")
+        _check_per_completion("advantages", advantages, logps)
+        if not advantages.is_floating_point():
+            raise ValueError(f"advantages={_describe(advantages)}: expected a floating-point tensor")
     beta = _check_float("beta", beta)
     if beta != 0.0 and ref_logps is None:
         raise ValueError(f"beta={beta!r} needs ref_logps: expected ref_logps or beta=0.0")
@@ -642,6 +674,24 @@ def _check_args(
         )
     if not isinstance(use_bias_correction_kl, bool):
         raise ValueError(f"use_bias_correction_kl={use_bias_correction_kl!r}: expected True or False")
+    if loss_normalizer is not None:
+        if loss_type not in BATCH_NORMALISED_LOSS_TYPES:
+            raise ValueError(
+                f"loss_normalizer={_describe(loss_normalizer)} with loss_type={loss_type!r}: expected None "
+                f"(it applies to {', '.join(BATCH_NORMALISED_LOSS_TYPES)})"
+            )
+        value = loss_normalizer
+        if isinstance(value, torch.Tensor):
+            value = value.item() if value.numel() == 1 and not value.is_complex() else None
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not value > 0
+            or value == math.inf
+        ):
+            raise ValueError(
+                f"loss_normalizer={_describe(loss_normalizer)}: expected a positive number (a token count)"
+            )
     names = ("sapo_temperature_pos", "sapo_temperature_neg", "vespo_k_pos", "vespo_lambda_pos",
              "vespo_k_neg", "vespo_lambda_neg")  # fmt: skip
     soft = {
@@ -674,7 +724,16 @@ def _check_args(
         use_bias_correction_kl=use_bias_correction_kl,
         backend=resolved,
         **soft,
+        loss_normalizer=loss_normalizer,
     )
+
+
+def _check_per_completion(name: str, t, logps: torch.Tensor) -> None:
+    """`rewards` or `advantages`: a real (B,) tensor on the device of logps."""
+    if not isinstance(t, torch.Tensor) or tuple(t.shape) != tuple(logps.shape[:1]) or t.is_complex():
+        raise ValueError(f"{name}={_describe(t)}: expected a real tensor of shape ({logps.shape[0]},)")
+    if t.device != logps.device:
+        raise ValueError(f"{name} is on {t.device}: expected the device of logps ({logps.device})")
 
 
 def _resolve_backend(backend, tensor: torch.Tensor) -> str:
@@ -774,24 +833,20 @@ def weighted_rewards(rewards_per_func: torch.Tensor, weights: torch.Tensor) -> t
     return rewards
 
 
-def fused_loss_unsupported(args: Any) -> list[str]:
-    """Why `grpo_loss` cannot stand in for the loss of a `GRPOTrainer` configured by `args` (a
-    `GRPOConfig`), one reason per setting; empty when it can. Every batch the loss sees must
-    hold whole groups of completions (one process, `steps_per_generation=1`), and the settings
-    must be ones `grpo_loss` computes."""
+def fused_loss_unsupported(args: Any, backend: str = "auto") -> list[str]:
+    """Why `grpo_loss` (with `backend`) cannot stand in for the loss of a `GRPOTrainer` configured
+    by `args` (a `GRPOConfig`), one reason per setting; empty when it can. Any number of
+    processes, accumulation steps and `steps_per_generation` serve (TRL computes the advantages
+    from the rewards of whole groups, `grpo_loss_for_trainer` uses TRL's normalisers); what
+    `grpo_loss` does not compute does not: the settings below, and loss types without a Triton
+    kernel when `backend="triton"` is asked for."""
     reasons = []
-    if args.world_size != 1:
-        reasons.append(f"{args.world_size} processes (expected 1)")
-    if args.steps_per_generation != 1:
-        reasons.append(
-            f"steps_per_generation={args.steps_per_generation} (expected 1, so that each step's batch "
-            "holds whole groups of completions)"
-        )
     if args.loss_type not in LOSS_TYPES:
         reasons.append(f"loss_type={args.loss_type!r} (expected one of {', '.join(map(repr, LOSS_TYPES))})")
-    if args.multi_objective_aggregation != "sum_then_normalize":
+    elif backend == "triton" and args.loss_type not in TRITON_LOSS_TYPES:
         reasons.append(
-            f"multi_objective_aggregation={args.multi_objective_aggregation!r} (expected 'sum_then_normalize')"
+            f"loss_type={args.loss_type!r} with the Triton kernels (expected one of "
+            f"{', '.join(map(repr, TRITON_LOSS_TYPES))}, or the backend 'torch' or 'auto')"
         )
     if args.off_policy_mask_threshold is not None:
         reasons.append(f"off_policy_mask_threshold={args.off_policy_mask_threshold!r} (expected None)")
@@ -807,16 +862,6 @@ def fused_loss_unsupported(args: Any) -> list[str]:
     return reasons
 
 
-def put_rewards_in_batch(batch: dict[str, Any], rewards: torch.Tensor, process_index: int) -> None:
-    """Adds to TRL's batch (the dict `_generate_and_score_completions` returns) what
-    `grpo_loss_for_trainer` reads besides TRL's own keys: `rewards`, this process's share of
-    the gathered `rewards`, and `generation_row`, each row's position in the generation batch
-    (TRL shuffles the rows before the loss sees them; `grpo_loss` needs the groups in order)."""
-    n = batch["completion_ids"].size(0)
-    batch["rewards"] = rewards[process_index * n : (process_index + 1) * n]
-    batch["generation_row"] = torch.arange(n, device=rewards.device)
-
-
 @functools.cache
 def _logps_batch_keys() -> frozenset[str]:
     """The batch keys TRL hands to `_get_per_token_logps_and_entropies` by name (the multimodal
@@ -829,13 +874,18 @@ def _logps_batch_keys() -> frozenset[str]:
 
 
 def grpo_loss_for_trainer(trainer: Any, model: Any, inputs: dict[str, Any], *, backend: str) -> torch.Tensor:
-    """TRL's `GRPOTrainer._compute_loss` with `grpo_loss` in place of its loss.
+    """TRL's `GRPOTrainer._compute_loss` with `grpo_loss` computing the loss from TRL's batch.
 
-    Everything comes from the batch `inputs`: TRL's keys (prompt and completion ids and masks,
-    `tool_mask`, the multimodal inputs, `old_per_token_logps`, `ref_per_token_logps`) and the
-    two `put_rewards_in_batch` adds. The policy's log-probabilities come from the trainer's
-    `_get_per_token_logps_and_entropies`, as in TRL. Logs what TRL logs: `kl` (when
-    `beta != 0`), `entropy`, the loss type's own (`clip_ratio/*`, `cispo_clip_ratio`,
+    The batch `inputs` is TRL's, one process's share of one accumulation step: prompt and
+    completion ids and masks, `tool_mask`, the multimodal inputs, `advantages` (TRL computes
+    them from the rewards of whole groups, gathered from every process),
+    `num_items_in_batch`, `old_per_token_logps`, `ref_per_token_logps`. The policy's
+    log-probabilities come from the trainer's `_get_per_token_logps_and_entropies`, as in TRL.
+    The loss is normalised and scaled for accumulation as TRL does: dapo, cispo and vespo
+    divide by the generation batch's token count (`num_items_in_batch`) rescaled to one
+    process and one accumulation window, the others divide their own batch's loss by the
+    accumulation steps. Logs what TRL logs, reduced over the processes as TRL does: `kl`
+    (when `beta != 0`), `entropy`, the loss type's own (`clip_ratio/*`, `cispo_clip_ratio`,
     `vespo/phi_seq_mean`), `aux_loss` (MoE models)."""
     prompt_ids, completion_ids = inputs["prompt_ids"], inputs["completion_ids"]
     completion_mask = inputs["completion_mask"]
@@ -850,41 +900,77 @@ def grpo_loss_for_trainer(trainer: Any, model: Any, inputs: dict[str, Any], *, b
         **{key: value for key, value in inputs.items() if key in _logps_batch_keys()},
     )
     mode = "train" if trainer.model.training else "eval"
-    order = torch.argsort(inputs["generation_row"])
-    old = inputs.get("old_per_token_logps")
-    ref = inputs.get("ref_per_token_logps") if trainer.beta != 0.0 else None
+    accumulation = trainer.current_gradient_accumulation_steps if mode == "train" else 1.0
+    normalizer = None
+    if trainer.loss_type in BATCH_NORMALISED_LOSS_TYPES:
+        # num_items_in_batch counts the tokens of the whole generation batch, all processes and,
+        # in training, steps_per_generation steps; each step's loss is one accumulation's share.
+        normalizer = inputs["num_items_in_batch"].clamp(min=1.0) / trainer.accelerator.num_processes
+        if mode == "train":
+            normalizer = normalizer * accumulation / trainer.args.steps_per_generation
     result = grpo_loss(
-        per_token_logps[order],
-        inputs["rewards"][order],
-        mask[order],
-        group_size=trainer.num_generations if mode == "train" else trainer.num_generations_eval,
-        old_logps=old[order] if old is not None else None,
-        ref_logps=ref[order] if ref is not None else None,
+        per_token_logps,
+        None,
+        mask,
+        advantages=inputs["advantages"],
+        old_logps=inputs.get("old_per_token_logps"),
+        ref_logps=inputs.get("ref_per_token_logps") if trainer.beta != 0.0 else None,
         beta=trainer.beta,
         epsilon_low=trainer.epsilon_low,
         epsilon_high=trainer.epsilon_high,
         delta=trainer.args.delta,
         loss_type=trainer.loss_type,
         importance_sampling_level=trainer.importance_sampling_level,
-        scale_rewards=trainer.scale_rewards,
         max_completion_length=trainer.max_completion_length,
         use_bias_correction_kl=bool(getattr(trainer.args, "use_bias_correction_kl", False)),
         **{name: getattr(trainer.args, name) for name in _SOFT_LOSS_OPTIONS},
+        loss_normalizer=normalizer,
         backend=backend,
     )
-    accumulation = trainer.current_gradient_accumulation_steps if mode == "train" else 1.0
-    loss = result.loss / accumulation
+    loss = result.loss if normalizer is not None else result.loss / accumulation
     metrics = trainer._metrics[mode]
     if trainer.aux_loss_enabled:
         loss = loss + trainer.router_aux_loss_coef * aux_loss / accumulation
         metrics["aux_loss"].append(trainer.accelerator.gather_for_metrics(aux_loss).mean().item())
-    if trainer.beta != 0.0:
-        metrics["kl"].append(result.metrics["kl"].item())
-    metrics["entropy"].append(((entropies * mask).sum() / mask.sum().clamp(min=1.0)).item())
-    for name, value in result.metrics.items():  # clip ratios, cispo_clip_ratio, vespo/phi_seq_mean
-        if name != "kl":
-            metrics[name].append(value.item())
+    sequence_level = trainer.importance_sampling_level == "sequence"
+    for name, value in _gathered_metrics(
+        trainer.accelerator, result.metrics, entropies, mask, sequence_level
+    ):
+        metrics[name].append(value)
     return loss
+
+
+def _gathered_metrics(
+    accelerator: Any, local: dict[str, torch.Tensor], entropies, mask, sequence_level: bool
+):
+    """(name, value) of the loss's metrics over every process, as TRL's `_compute_loss` reduces
+    them: a mean over all the processes' tokens (or completions, for the sequence-level ratios
+    and vespo's weights) from one sum of (sum, count) pairs; `clip_ratio/low_min` and
+    `high_max` as the NaN-skipping min and max of every process's. `local` is grpo_loss's
+    metrics of this process's batch; `entropy` is added from `entropies`."""
+    from trl.trainer.utils import nanmax, nanmin
+
+    tokens = mask.sum().float()
+    completions = torch.tensor(float(mask.size(0)), device=tokens.device)
+    names, sums, counts = ["entropy"], [(entropies * mask).sum().float()], [tokens]
+    for name, mean in local.items():
+        if name in ("clip_ratio/low_min", "clip_ratio/high_max"):
+            continue
+        per_completion = name == "vespo/phi_seq_mean" or (sequence_level and name != "kl")
+        count = completions if per_completion else tokens
+        names.append(name)
+        sums.append(mean.float() * count.clamp(min=1.0))  # the mean's numerator: grpo_loss clamps too
+        counts.append(count)
+    totals = accelerator.reduce(torch.stack([*sums, *counts]), reduction="sum")
+    for i, name in enumerate(names):
+        yield name, (totals[i] / totals[len(names) + i].clamp(min=1.0)).item()
+    if "clip_ratio/low_min" in local:
+        extremes = accelerator.gather(
+            torch.stack([local["clip_ratio/low_min"], local["clip_ratio/high_max"]])
+        )
+        extremes = extremes.view(-1, 2)
+        yield "clip_ratio/low_min", nanmin(extremes[:, 0]).item()
+        yield "clip_ratio/high_max", nanmax(extremes[:, 1]).item()
 
 
 def linear_logps_head_unsupported(model: Any) -> list[str]:
@@ -983,40 +1069,26 @@ def linear_logps_head(
 class FusedGRPOLossMixin(_TrainerBase):
     """Makes a TRL `GRPOTrainer` compute its loss with `grpo_loss`, for those who compose their
     own trainer: `class Trainer(FusedGRPOLossMixin, GRPOTrainer): ...`. (modomodo's own
-    `ModomodoGRPOTrainer` does the same through the same functions.)
+    `ModomodoGRPOTrainer` does the same through the same function.)
 
-    The trainer still generates, scores (its reward functions, weights and logging are TRL's)
-    and computes the per-token log-probabilities; the mixin adds each completion's weighted
-    reward to the batch (`put_rewards_in_batch`) and its `_compute_loss` is
-    `grpo_loss_for_trainer`, which redoes the group advantages inside the fused loss. It logs
-    what TRL logs: `kl` (when `beta != 0`), `entropy`, `clip_ratio/*`.
+    The trainer still generates, scores, computes the advantages (its reward functions,
+    weights, aggregation and logging are TRL's) and the per-token log-probabilities; the
+    mixin's `_compute_loss` is `grpo_loss_for_trainer`, on any number of processes,
+    accumulation steps and `steps_per_generation`. It logs what TRL logs.
 
     `fused_loss_backend` (class or instance attribute) is passed to `grpo_loss` as `backend`
     (default "auto": Triton on CUDA, the torch reference on CPU). Settings `grpo_loss` cannot
-    run with (`fused_loss_unsupported`: several processes, `steps_per_generation > 1`, other
-    loss types, off-policy masking, entropy masking or bonus, vLLM importance-sampling
-    correction) raise ValueError at construction.
+    run with (`fused_loss_unsupported`: other loss types, off-policy masking, entropy masking
+    or bonus, vLLM importance-sampling correction) raise ValueError at construction.
     """
 
     fused_loss_backend: str = "auto"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        reasons = fused_loss_unsupported(self.args)
+        reasons = fused_loss_unsupported(self.args, self.fused_loss_backend)
         if reasons:
             raise ValueError(f"the fused GRPO loss cannot run with {'; '.join(reasons)}")
-
-    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
-        # TRL's _generate_and_score_completions uses the rewards without returning them:
-        # kept here for the method below, which moves them into the batch.
-        self._rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-        return self._rewards_per_func
-
-    def _generate_and_score_completions(self, inputs):
-        batch = super()._generate_and_score_completions(inputs)
-        rewards = weighted_rewards(self._rewards_per_func, self.reward_weights)
-        put_rewards_in_batch(batch, rewards, self.accelerator.process_index)
-        return batch
 
     def _compute_loss(self, model, inputs):
         return grpo_loss_for_trainer(self, model, inputs, backend=self.fused_loss_backend)

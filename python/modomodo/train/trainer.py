@@ -5,17 +5,19 @@ What it changes in TRL's `GRPOTrainer`, in the order of a training step:
 
 - prompts are drawn by a `MixtureSampler` (`modomodo.sampling.trl_mixture_sampler`): the
   mixture, `stop` ending training at the first exhausted domain, resumable by replay;
-- rewards are TRL's (here one `routed(spec)` function: each row scored by its own domain's
-  rewards, with MoDoMoDo's format gate), called once per completion; the weighted reward of
-  each completion is formed once (`modomodo.loss.weighted_rewards`) and goes into the batch;
+- rewards and advantages are TRL's (here one `routed(spec)` function: each row scored by its
+  own domain's rewards, with MoDoMoDo's format gate), called once per completion; the
+  weighted reward of each completion (`modomodo.loss.weighted_rewards`) feeds the statistics;
 - per-domain statistics and the optional data engine (groups that are all correct or all
   wrong are masked out of the loss, and counted) are the plain functions of
   `modomodo.train.domain_stats`, applied to the generation batch gathered from all processes;
 - the loss is `grpo_loss` with the chosen backend (`grpo_loss_for_trainer`: everything read
-  from the batch), or TRL's own (`loss_backend="trl"`, and the logged fall-back for `auto`
-  where grpo_loss cannot run: several processes, `steps_per_generation > 1`, ...);
+  from TRL's batch, on any number of processes and accumulation steps, normalised as TRL
+  does), or TRL's own (`loss_backend="trl"`, and the logged fall-back for `auto` where
+  grpo_loss cannot run: see `modomodo.loss.fused_loss_unsupported`);
 - checkpoints also hold `modomodo_state.json` (draws per domain, data-engine counts, the
-  sampler's state), and a checkpoint is saved on Ctrl-C (`interrupt_callback`).
+  sampler's state), written before TRL prunes older checkpoints, and a checkpoint is saved
+  on Ctrl-C (`interrupt_callback`).
 
 The per-token log-probabilities (of the policy in the loss, of the old policy and of the KL
 reference) are all computed by one method, TRL's `_get_per_token_logps_and_entropies`; with a
@@ -60,7 +62,6 @@ from modomodo.loss import (
     grpo_loss_for_trainer,
     linear_logps_head,
     linear_logps_head_unsupported,
-    put_rewards_in_batch,
     weighted_rewards,
 )
 from modomodo.sampling import MixtureSampler, trl_mixture_sampler
@@ -86,7 +87,7 @@ def resolve_loss_backend(requested: str, args: Any) -> str:
     explicit grpo_loss backend that cannot run is a ValueError."""
     if requested not in LOSS_BACKENDS:
         raise ValueError(f"invalid loss_backend {requested!r}: expected one of {list(LOSS_BACKENDS)}")
-    reasons = [] if requested == "trl" else fused_loss_unsupported(args)
+    reasons = [] if requested == "trl" else fused_loss_unsupported(args, requested)
     if not reasons:
         return requested
     if requested != "auto":
@@ -175,7 +176,7 @@ class ModomodoGRPOTrainer(GRPOTrainer):
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         # TRL's _generate_and_score_completions uses the rewards without returning them: they
-        # are kept here for the method below, which moves them into the batch.
+        # are kept here for the method below, which turns them into the per-domain statistics.
         self._rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         return self._rewards_per_func
 
@@ -184,7 +185,8 @@ class ModomodoGRPOTrainer(GRPOTrainer):
 
         batch = super()._generate_and_score_completions(inputs)  # scores through _calculate_rewards
         assert self._rewards_per_func is not None
-        # Every process's completions, in generation order (TRL gathers the rewards so).
+        # Every process's completions, in generation order (TRL gathers the rewards so); the
+        # advantages in the batch are TRL's.
         rewards = weighted_rewards(self._rewards_per_func, self.reward_weights)
         self._rewards_per_func = None
         domains = gather_object([str(x["domain"]) for x in inputs])
@@ -199,7 +201,6 @@ class ModomodoGRPOTrainer(GRPOTrainer):
                 self._record_draws(domains, group, [int(x["row_id"]) for x in inputs])
             if self.data_engine:
                 self._drop_uninformative_groups(batch, domains, rewards, group)
-        put_rewards_in_batch(batch, rewards, self.accelerator.process_index)
         return batch
 
     def _drop_uninformative_groups(
@@ -266,18 +267,21 @@ class ModomodoGRPOTrainer(GRPOTrainer):
         super().log(logs, start_time)
 
     def _save_checkpoint(self, model, trial):
-        super()._save_checkpoint(model, trial)
-        if not self.args.should_save:
-            return
-        from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+        # Written first: the Trainer prunes older checkpoints (save_total_limit) at the end of
+        # its save, and a checkpoint without this file is not resumable (`rundir.checkpoint_problem`).
+        if self.args.should_save:
+            from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-        folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
-        state = {
-            "domain_draws": self.domain_draws,
-            "data_engine_counts": self.data_engine_counts,
-            "sampler": self.mixture_sampler.state_dict(),
-        }
-        atomic_write_json(folder / STATE_FILE, state, indent=None)
+            run_dir = Path(self._get_output_dir(trial=trial))
+            folder = run_dir / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+            folder.mkdir(parents=True, exist_ok=True)
+            state = {
+                "domain_draws": self.domain_draws,
+                "data_engine_counts": self.data_engine_counts,
+                "sampler": self.mixture_sampler.state_dict(),
+            }
+            atomic_write_json(folder / STATE_FILE, state, indent=None)
+        super()._save_checkpoint(model, trial)
 
     def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
         # transformers' Trainer loads a checkpoint's raw safetensors keys, but save_pretrained
