@@ -460,6 +460,29 @@ def test_loss_types_without_kernels_run_on_the_reference(monkeypatch, caplog, lo
     ]
 
 
+def test_importance_sampling_ratio_weights_the_policy_loss_on_the_reference(monkeypatch, caplog):
+    # TRL's trainer is its oracle (test_loss_trl.py); here its meaning by hand and the backend.
+    batch = make_batch(B=4, T=5, G=2)
+    half = torch.full((4, 5), 0.5)
+    with pytest.raises(ValueError, match="vLLM's importance_sampling_ratio with backend='triton'"):
+        grpo_loss(**batch, importance_sampling_ratio=half, backend="triton")
+    with pytest.raises(ValueError, match=r"importance_sampling_ratio=tensor\(shape=\(4, 3\)"):
+        grpo_loss(**batch, importance_sampling_ratio=torch.ones(4, 3), backend="torch")
+    policy = grpo_loss(**batch, beta=0.0, backend="torch").loss
+    weighted = grpo_loss(**batch, beta=0.0, importance_sampling_ratio=half, backend="torch").loss
+    torch.testing.assert_close(weighted, policy / 2)
+    with_kl = grpo_loss(**batch, beta=0.1, importance_sampling_ratio=half, backend="torch").loss
+    kl_only = grpo_loss(**batch, beta=0.1, backend="torch").loss - policy
+    torch.testing.assert_close(with_kl, policy / 2 + kl_only)  # the KL term is not weighted
+    monkeypatch.setattr(kernels, "triton_grpo_loss", lambda *a, **k: pytest.fail("the kernels ran"))
+    monkeypatch.setattr(modomodo.loss, "_resolve_backend", lambda backend, tensor: "triton")
+    monkeypatch.setattr(modomodo.loss, "_FALLBACKS_LOGGED", set())
+    with caplog.at_level("WARNING", logger="modomodo.loss"):
+        auto = grpo_loss(**batch, beta=0.0, importance_sampling_ratio=half)
+    torch.testing.assert_close(auto.loss, weighted)
+    assert "importance_sampling_ratio has no Triton kernel; it runs on the torch reference" in caplog.text
+
+
 def test_triton_launches_two_kernels_forward_and_one_backward(monkeypatch):
     # The advantages are fused into the loss kernel (no separate first pass): forward is
     # the per-row kernel then the reduction, backward a single kernel.

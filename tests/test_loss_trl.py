@@ -96,8 +96,9 @@ def crafted_batch(seed):
     return per_func, logps, old, ref, mask
 
 
-def trl_oracle(trainer, per_func, logps, mask, old, ref):
-    """Loss, gradient wrt logps, advantages and logged metrics, all computed by TRL."""
+def trl_oracle(trainer, per_func, logps, mask, old, ref, is_ratio=None, accumulation=1, share=1):
+    """Loss, gradient wrt logps, advantages, logged metrics and the batch, all computed by TRL. With
+    `share` > 1 the batch is 1/share of the generation batch's tokens (num_items_in_batch)."""
     trainer.model.train()
     trainer._calculate_rewards = lambda inputs, prompts, completions, ids: per_func.clone()
     rows = [row for row in prompt_rows(B // G) for _ in range(G)]
@@ -106,7 +107,7 @@ def trl_oracle(trainer, per_func, logps, mask, old, ref):
     # ours), the mask and token count are.
     inputs["completion_ids"] = torch.zeros(B, T, dtype=torch.long)
     inputs["completion_mask"] = mask.long()
-    inputs["num_items_in_batch"] = mask.sum()
+    inputs["num_items_in_batch"] = mask.sum() * share
     inputs.pop("old_per_token_logps", None)
     if old is not None:
         inputs["old_per_token_logps"] = old
@@ -114,7 +115,10 @@ def trl_oracle(trainer, per_func, logps, mask, old, ref):
         inputs["ref_per_token_logps"] = ref
     leaf = logps.clone().requires_grad_(True)
     trainer._get_per_token_logps_and_entropies = lambda *args, **kwargs: (leaf, torch.zeros_like(leaf), None)
-    trainer.current_gradient_accumulation_steps = 1
+    trainer.current_gradient_accumulation_steps = accumulation
+    if is_ratio is not None:  # what a vLLM run's batch holds (the generation above ran without vLLM)
+        inputs["importance_sampling_ratio"] = is_ratio
+        trainer.use_vllm = trainer.vllm_importance_sampling_correction = True
     loss = trainer.compute_loss(trainer.model, inputs)
     loss.backward()
     metrics = {
@@ -122,7 +126,7 @@ def trl_oracle(trainer, per_func, logps, mask, old, ref):
         for name in LOGGED_METRICS
         if name in trainer._metrics["train"]
     }
-    return loss.detach(), leaf.grad, inputs["advantages"], metrics
+    return loss.detach(), leaf.grad, inputs["advantages"], metrics, inputs
 
 
 ORACLE_CASES = [
@@ -149,6 +153,11 @@ ORACLE_CASES = [
     dict(loss_type="luspo", importance_sampling_level="sequence", delta=1.5, epsilon_high=0.28),
     dict(loss_type="vespo", vespo_k_pos=1.0, vespo_lambda_pos=0.5, vespo_k_neg=4.0, vespo_lambda_neg=1.0),
     dict(loss_type="vespo", beta=0.0, use_bias_correction_kl=False),
+    # vLLM's importance-sampling correction, per token and per sequence.
+    dict(loss_type="dapo", is_ratio="token"),
+    dict(loss_type="grpo", importance_sampling_level="sequence", is_ratio="sequence"),
+    dict(loss_type="vespo", is_ratio="token"),
+    dict(loss_type="cispo", is_ratio="sequence"),
 ]
 
 
@@ -156,11 +165,18 @@ ORACLE_CASES = [
 def test_grpo_loss_equals_trl(model_dir, tmp_path, case):
     case = dict(case)
     on_policy = case.pop("on_policy", False)
+    is_ratio_shape = {None: None, "token": (B, T), "sequence": (B, 1)}[case.pop("is_ratio", None)]
     config = {"beta": 0.05, **case}
     trainer = make_trainer(model_dir, tmp_path, [never_called, never_called], **config)
     per_func, logps, old, ref, mask = crafted_batch(seed=0)
     old = None if on_policy else old
-    trl_loss, trl_grad, trl_advantages, trl_metrics = trl_oracle(trainer, per_func, logps, mask, old, ref)
+    is_ratio = None
+    if is_ratio_shape is not None:  # truncated at 2 or masked (0), as vLLM's modes leave it
+        is_ratio = torch.rand(is_ratio_shape, generator=torch.Generator().manual_seed(1)) * 2.5
+        is_ratio = is_ratio.clamp(max=2.0).masked_fill(is_ratio < 0.2, 0.0)
+    trl_loss, trl_grad, trl_advantages, trl_metrics, _ = trl_oracle(
+        trainer, per_func, logps, mask, old, ref, is_ratio
+    )
 
     # modomodo's input: the weighted sum of the reward functions, NaN when none scored.
     weights = torch.tensor(REWARD_WEIGHTS)
@@ -173,7 +189,7 @@ def test_grpo_loss_equals_trl(model_dir, tmp_path, case):
         importance_sampling_level=trainer.importance_sampling_level, scale_rewards=trainer.scale_rewards,
         max_completion_length=trainer.max_completion_length,
         use_bias_correction_kl=trainer.args.use_bias_correction_kl, backend="torch",
-        **{name: getattr(trainer.args, name) for name in SOFT_OPTIONS},
+        **{name: getattr(trainer.args, name) for name in SOFT_OPTIONS}, importance_sampling_ratio=is_ratio,
     )  # fmt: skip
     out.loss.backward()
 
@@ -185,6 +201,38 @@ def test_grpo_loss_equals_trl(model_dir, tmp_path, case):
     assert set(trl_metrics) == set(out.metrics)
     for name, value in trl_metrics.items():
         assert out.metrics[name].item() == pytest.approx(value, rel=1e-5, abs=1e-7, nan_ok=True), name
+
+
+@pytest.mark.parametrize("loss_type", ["dapo", "grpo", "dr_grpo", "vespo"])
+def test_loss_for_trainer_equals_trl_compute_loss_on_a_share_with_accumulation_and_vllm_correction(
+    model_dir, tmp_path, loss_type
+):
+    """`grpo_loss_for_trainer` on TRL's batch, a third of the generation batch's tokens with two
+    accumulation steps over two steps per generation and vLLM's importance-sampling ratios,
+    against TRL's `compute_loss` on the same batch."""
+    from modomodo.loss import grpo_loss_for_trainer
+
+    trainer = make_trainer(
+        model_dir, tmp_path, [never_called, never_called], loss_type=loss_type, beta=0.05, gradient_accumulation_steps=2
+    )  # fmt: skip
+    assert trainer.args.steps_per_generation == 2
+    per_func, logps, old, ref, mask = crafted_batch(seed=0)
+    is_ratio = torch.rand(B, T, generator=torch.Generator().manual_seed(1)) * 2
+    trl_loss, trl_grad, _, trl_metrics, inputs = trl_oracle(
+        trainer, per_func, logps, mask, old, ref, is_ratio, accumulation=2, share=3
+    )
+    leaf = logps.clone().requires_grad_(True)
+    trainer._get_per_token_logps_and_entropies = lambda *args, **kwargs: (leaf, torch.zeros_like(leaf), None)
+    trainer._metrics["train"].clear()
+    loss = grpo_loss_for_trainer(trainer, trainer.model, inputs, backend="torch")
+    loss.backward()
+    assert trl_loss != 0 and trl_grad.abs().sum() > 0
+    torch.testing.assert_close(loss.detach(), trl_loss, atol=1e-7, rtol=1e-6)
+    torch.testing.assert_close(leaf.grad, trl_grad, atol=1e-8, rtol=1e-6)
+    logged = {name: values[-1] for name, values in trainer._metrics["train"].items()}
+    assert logged.keys() == {*trl_metrics, "entropy"}
+    for name, value in trl_metrics.items():
+        assert logged[name] == pytest.approx(value, rel=1e-6, abs=1e-8, nan_ok=True), name
 
 
 class FusedGRPOTrainer(FusedGRPOLossMixin, GRPOTrainer):

@@ -55,7 +55,7 @@ SCALE_REWARDS = ("group", "batch", "none")
 BACKENDS = ("auto", "torch", "triton")
 
 logger = logging.getLogger(__name__)
-_FALLBACKS_LOGGED: set[str] = set()  # loss types whose fall-back to the reference was logged
+_FALLBACKS_LOGGED: set[str] = set()  # what fell back to the reference, logged once each
 
 # The metrics, under the names TRL logs them with: the clip ratios of the clipped loss
 # types (and luspo), and the KL. cispo logs `cispo_clip_ratio` instead of the clip ratios,
@@ -112,6 +112,7 @@ def grpo_loss(
     vespo_lambda_neg: float = 2.0,
     advantages: torch.Tensor | None = None,
     loss_normalizer: float | torch.Tensor | None = None,
+    importance_sampling_ratio: torch.Tensor | None = None,
     backend: str = "auto",
 ) -> GRPOLossOutput:
     """The GRPO loss of B completions from their rewards and per-token log-probabilities.
@@ -164,6 +165,12 @@ def grpo_loss(
             summed loss by in place of this batch's own, when the batch is a share of a larger
             one (TRL: `num_items_in_batch / num_processes * gradient_accumulation_steps /
             steps_per_generation`). None (the only value for other loss types): this batch's.
+        importance_sampling_ratio: (B, T) or (B, 1), vLLM's importance-sampling correction
+            (TRL's `importance_sampling_ratio`: the trainer's over vLLM's probabilities of the
+            sampled tokens, truncated or masked): it multiplies each token's policy loss (not
+            the KL term); for vespo it enters the sequence weight instead. The torch
+            reference computes it: with `backend="auto"` the loss runs there (logged once),
+            `backend="triton"` raises.
         backend: `triton`, `torch` or `auto` (Triton on CUDA tensors, torch otherwise).
 
     Returns:
@@ -174,7 +181,7 @@ def grpo_loss(
         delta, loss_type, importance_sampling_level, scale_rewards, max_completion_length,
         use_bias_correction_kl, backend,
         (sapo_temperature_pos, sapo_temperature_neg, vespo_k_pos, vespo_lambda_pos, vespo_k_neg, vespo_lambda_neg),
-        advantages, loss_normalizer,
+        advantages, loss_normalizer, importance_sampling_ratio,
     )  # fmt: skip
     if cfg.backend == "triton":
         from modomodo.kernels.grpo_loss import triton_grpo_loss
@@ -192,7 +199,7 @@ def grpo_loss(
         advantages = grpo_advantages(rewards, cfg.group_size, cfg.scale_rewards)
     else:
         advantages = advantages.detach().float()
-    loss, metrics = _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg)
+    loss, metrics = _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg, importance_sampling_ratio)
     return GRPOLossOutput(loss=loss, advantages=advantages, metrics=metrics)
 
 
@@ -232,7 +239,7 @@ def _nanstd(x: torch.Tensor, dim: int | None = None) -> torch.Tensor:
     return std.squeeze(dim) if dim is not None else std.squeeze()
 
 
-def _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg: _Config):
+def _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg: _Config, is_ratio=None):
     """TRL's `_compute_loss` for every loss type; math in float32."""
     per_token_logps = logps.float()
     mask = mask.detach().float()
@@ -267,8 +274,10 @@ def _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg: _Config):
         soft_coef_1 = torch.sigmoid(temperatures * (coef_1 - 1)) * 4 / temperatures
         per_token_loss = -soft_coef_1 * a
     else:  # vespo
-        phi_seq = _vespo_weights(a, log_ratio.detach(), mask, cfg)
+        phi_seq = _vespo_weights(a, log_ratio.detach(), mask, cfg, is_ratio)
         per_token_loss = -phi_seq * a * per_token_logps
+    if is_ratio is not None and cfg.loss_type != "vespo":
+        per_token_loss = per_token_loss * is_ratio.detach().float()
     if cfg.beta != 0.0:
         assert per_token_kl is not None  # beta != 0 requires ref_logps (checked)
         per_token_loss = per_token_loss + cfg.beta * per_token_kl
@@ -318,12 +327,15 @@ def _loss_torch(logps, advantages, mask, old_logps, ref_logps, cfg: _Config):
     return loss, {k: v.detach() for k, v in metrics.items()}
 
 
-def _vespo_weights(advantages, log_ratio, mask, cfg: _Config) -> torch.Tensor:
+def _vespo_weights(advantages, log_ratio, mask, cfg: _Config, is_ratio=None) -> torch.Tensor:
     """VESPO's (B, 1) sequence weights phi(w) = exp(lambda + k log w - lambda w), w the sequence
-    ratio exp(sum of the token log-ratios), k and lambda by the sign of the advantage; TRL's
-    `GRPOTrainer.get_gamma_weights` without vLLM's importance-sampling correction."""
+    ratio exp(sum of the token log-ratios, and of the log importance-sampling ratios when
+    given), k and lambda by the sign of the advantage; TRL's `GRPOTrainer.get_gamma_weights`."""
     lower_clamp = math.log(1e-8)
     seq_log_ratio = torch.sum(torch.clamp(log_ratio, -20.0, 20.0) * mask, dim=-1, keepdim=True)
+    if is_ratio is not None:
+        log_is_ratio = torch.clamp(torch.log(is_ratio.detach().float()), lower_clamp, 20.0)
+        seq_log_ratio = seq_log_ratio + torch.sum(log_is_ratio, dim=-1, keepdim=True)
     log_w_seq = torch.clamp(seq_log_ratio, lower_clamp, 20.0)
     w_seq = torch.exp(log_w_seq)
     is_nonneg_adv = advantages >= 0
@@ -622,7 +634,7 @@ def _check_args(
     logps, rewards, mask, group_size, old_logps, ref_logps, beta, epsilon_low, epsilon_high,
     delta, loss_type, importance_sampling_level, scale_rewards, max_completion_length,
     use_bias_correction_kl, backend, soft_options=(1.0, 1.05, 2.0, 3.0, 3.0, 2.0), advantages=None,
-    loss_normalizer=None,
+    loss_normalizer=None, importance_sampling_ratio=None,
 ) -> _Config:  # fmt: skip
     if not isinstance(logps, torch.Tensor) or logps.ndim != 2 or not logps.is_floating_point():
         raise ValueError(f"logps={_describe(logps)}: expected a floating-point tensor of shape (B, T)")
@@ -698,19 +710,33 @@ def _check_args(
         name: _check_float(name, value, positive=name.startswith("sapo"))
         for name, value in zip(names, soft_options)
     }
+    if importance_sampling_ratio is not None:
+        t = importance_sampling_ratio
+        if not isinstance(t, torch.Tensor) or tuple(t.shape) not in (shape, (shape[0], 1)):
+            raise ValueError(
+                f"importance_sampling_ratio={_describe(t)}: expected a tensor of shape {shape} or ({shape[0]}, 1)"
+            )
+        if not t.is_floating_point() or t.device != logps.device:
+            raise ValueError(
+                f"importance_sampling_ratio={_describe(t)} on {t.device}: expected a floating-point "
+                f"tensor on the device of logps ({logps.device})"
+            )
     resolved = _resolve_backend(backend, logps)
-    if resolved == "triton" and loss_type not in TRITON_LOSS_TYPES:
+    if resolved == "triton" and (loss_type not in TRITON_LOSS_TYPES or importance_sampling_ratio is not None):
+        what = (
+            f"loss_type={loss_type!r}"
+            if loss_type not in TRITON_LOSS_TYPES
+            else "vLLM's importance_sampling_ratio"
+        )
         if backend == "triton":
             raise ValueError(
-                f"loss_type={loss_type!r} with backend='triton': the kernels compute "
-                f"{', '.join(TRITON_LOSS_TYPES)}; expected backend='torch' or 'auto'"
+                f"{what} with backend='triton': the kernels compute {', '.join(TRITON_LOSS_TYPES)} "
+                "without importance_sampling_ratio; expected backend='torch' or 'auto'"
             )
         resolved = "torch"
-        if loss_type not in _FALLBACKS_LOGGED:
-            _FALLBACKS_LOGGED.add(loss_type)
-            logger.warning(
-                "grpo_loss: loss_type=%r has no Triton kernel; it runs on the torch reference", loss_type
-            )
+        if what not in _FALLBACKS_LOGGED:
+            _FALLBACKS_LOGGED.add(what)
+            logger.warning("grpo_loss: %s has no Triton kernel; it runs on the torch reference", what)
     return _Config(
         group_size=group_size,
         beta=beta,
@@ -838,8 +864,9 @@ def fused_loss_unsupported(args: Any, backend: str = "auto") -> list[str]:
     by `args` (a `GRPOConfig`), one reason per setting; empty when it can. Any number of
     processes, accumulation steps and `steps_per_generation` serve (TRL computes the advantages
     from the rewards of whole groups, `grpo_loss_for_trainer` uses TRL's normalisers); what
-    `grpo_loss` does not compute does not: the settings below, and loss types without a Triton
-    kernel when `backend="triton"` is asked for."""
+    `grpo_loss` does not compute does not: the settings below, and, when `backend="triton"` is
+    asked for, loss types without a Triton kernel and vLLM's importance-sampling correction
+    (with `auto` these run on the torch reference, logged)."""
     reasons = []
     if args.loss_type not in LOSS_TYPES:
         reasons.append(f"loss_type={args.loss_type!r} (expected one of {', '.join(map(repr, LOSS_TYPES))})")
@@ -857,8 +884,11 @@ def fused_loss_unsupported(args: Any, backend: str = "auto") -> list[str]:
             f"an entropy bonus (entropy_coef={args.entropy_coef!r}, use_adaptive_entropy="
             f"{args.use_adaptive_entropy!r}; expected 0.0 and False)"
         )
-    if args.use_vllm and args.vllm_importance_sampling_correction:
-        reasons.append("vllm_importance_sampling_correction=True with use_vllm (expected False)")
+    if backend == "triton" and args.use_vllm and args.vllm_importance_sampling_correction:
+        reasons.append(
+            "vllm_importance_sampling_correction=True with use_vllm and the Triton kernels (expected "
+            "False, or the backend 'torch' or 'auto')"
+        )
     return reasons
 
 
@@ -901,6 +931,11 @@ def grpo_loss_for_trainer(trainer: Any, model: Any, inputs: dict[str, Any], *, b
     )
     mode = "train" if trainer.model.training else "eval"
     accumulation = trainer.current_gradient_accumulation_steps if mode == "train" else 1.0
+    # TRL weights the policy loss by the batch's importance_sampling_ratio with this setting;
+    # vespo reads it whenever the batch holds it.
+    vllm_correction = (trainer.use_vllm and trainer.vllm_importance_sampling_correction) or (
+        trainer.loss_type == "vespo"
+    )
     normalizer = None
     if trainer.loss_type in BATCH_NORMALISED_LOSS_TYPES:
         # num_items_in_batch counts the tokens of the whole generation batch, all processes and,
@@ -925,6 +960,7 @@ def grpo_loss_for_trainer(trainer: Any, model: Any, inputs: dict[str, Any], *, b
         use_bias_correction_kl=bool(getattr(trainer.args, "use_bias_correction_kl", False)),
         **{name: getattr(trainer.args, name) for name in _SOFT_LOSS_OPTIONS},
         loss_normalizer=normalizer,
+        importance_sampling_ratio=inputs.get("importance_sampling_ratio") if vllm_correction else None,
         backend=backend,
     )
     loss = result.loss if normalizer is not None else result.loss / accumulation
@@ -1079,7 +1115,8 @@ class FusedGRPOLossMixin(_TrainerBase):
     `fused_loss_backend` (class or instance attribute) is passed to `grpo_loss` as `backend`
     (default "auto": Triton on CUDA, the torch reference on CPU). Settings `grpo_loss` cannot
     run with (`fused_loss_unsupported`: other loss types, off-policy masking, entropy masking
-    or bonus, vLLM importance-sampling correction) raise ValueError at construction.
+    or bonus; with the Triton backend, cispo/sapo/luspo/vespo and vLLM's importance-sampling
+    correction) raise ValueError at construction.
     """
 
     fused_loss_backend: str = "auto"
