@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs modomodo from this checkout into a fresh virtual environment and runs every
-# check and test: the Rust core's `cargo test`, the Python formatter, linter and type checker
-# (any finding fails the script), then pytest against the installed wheel.
+# check and test: the Rust formatter and linter, the Rust core's `cargo test`, the Python
+# formatter, linter and type checker (any finding fails the script), then pytest against the
+# installed wheel.
 # Usage: bash scripts/test.sh [extra pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,13 @@ cd "$(dirname "$0")/.."
 venv=${MODOMODO_TEST_VENV:-.venv-test}
 case $venv in /*) ;; *) venv=$PWD/$venv ;; esac # absolute: pytest runs from tests/
 python=${PYTHON:-python3}
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+# Clippy shares `cargo test`'s profile and target folder: the dependencies' build scripts and
+# proc macros are compiled once for both.
+echo "== cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== cargo test (modomodo-core)"
 cargo test -p modomodo-core --quiet
