@@ -138,3 +138,218 @@ def test_bad_input_is_named():
         make_policy("thompson", DOMAINS).load_state_dict(make_policy("dump", DOMAINS).state_dict())
     with pytest.raises(ValueError, match="zero_std_frac 1.5"):
         DomainStats(1, 0.1, 0.0, 1.5)
+
+
+# -- the sampler under changing weights --------------------------------------------------------
+
+
+def test_weight_changes_apply_from_the_next_draw_and_replay_on_a_fresh_sampler():
+    from modomodo.sampling import MixtureSampler
+    from modomodo.train.trainer import WeightSchedule
+
+    def sampler():
+        return MixtureSampler({"a": 50, "b": 50}, {"a": 1, "b": 1}, seed=4, num_generations=2, batch_size=3)
+
+    live = WeightSchedule(sampler())
+    it = iter(live)
+    first = [next(it) for _ in range(12)]
+    live.set_weights({"a": 1.0, "b": 0.0})
+    second = [next(it) for _ in range(12)]
+    live.set_weights({"a": 0.0, "b": 1.0})
+    third = [next(it) for _ in range(12)]
+    # The change applies from the next chunk (3 draws x 2 generations): a chunk begun keeps its weights.
+    assert {live.sampler.domain_of(i) for i in first} == {"a", "b"}
+    assert {live.sampler.domain_of(i) for i in second} == {"a"}
+    assert {live.sampler.domain_of(i) for i in third} == {"b"}
+    # A resumed run redraws the stream from the start: with the recorded changes it draws the same.
+    replayed = WeightSchedule(sampler())
+    replayed.replay(json.loads(json.dumps(live.changes)))
+    it = iter(replayed)
+    assert [next(it) for _ in range(36)] == first + second + third
+
+
+# -- the trainer: weights: adaptive ------------------------------------------------------------
+
+TINY = {
+    "domains": ["spatial", {"builtin": "caption", "rewards": [{"name": "bmas", "weight": 2.0}]}],
+    "eval": False,
+    "train_size": 12,
+    "image_size": 56,
+    "warmstart_steps": 4,
+    "warmstart_batch_size": 8,
+    "max_steps": 4,
+    "num_generations": 2,
+    "per_device_train_batch_size": 4,
+    "max_completion_length": 8,
+    "learning_rate": 1e-3,
+    "lr_scheduler_type": "constant",
+    "logging_steps": 1,
+    "save_steps": 2,
+    "seed": 3,
+    "bf16": False,
+    "activation_checkpointing": False,
+    "report_to": "none",
+    "disable_tqdm": True,
+    "weights": "adaptive",
+    "mixture_policy": "dump",
+    "mixture_smoothing": 0.0,
+}
+
+
+@pytest.fixture(scope="module")
+def adaptive_config(tmp_path_factory):
+    import yaml
+
+    root = tmp_path_factory.mktemp("adaptive")
+    path = root / "tiny.yaml"
+    path.write_text(yaml.safe_dump({**TINY, "warmstart_cache_dir": str(root / "cache")}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def adaptive_run(adaptive_config):
+    from modomodo.train.config import load_config
+    from modomodo.train.run import run
+
+    out = adaptive_config.parent / "run"
+    run(load_config(adaptive_config, ["--output-dir", str(out)]))
+    return out
+
+
+def weight_trajectory(out):
+    from modomodo.train.run import read_jsonl
+
+    return [
+        (r["step"], {k: v for k, v in r.items() if k.startswith("mixture/weight/")})
+        for r in read_jsonl(out / "metrics.jsonl")
+        if "loss" in r
+    ]
+
+
+@pytest.mark.slow
+def test_adaptive_run_changes_the_sampler_weights_and_logs_them(adaptive_run):
+    from modomodo.train.run import read_jsonl
+
+    trajectory = weight_trajectory(adaptive_run)
+    assert [step for step, _ in trajectory] == [1, 2, 3, 4]
+    for _, weights in trajectory:
+        assert set(weights) == {"mixture/weight/spatial", "mixture/weight/caption"}
+        assert sum(weights.values()) == pytest.approx(1.0)
+        assert min(weights.values()) >= 0.01 / 2 - 1e-12  # the default floor, 0.02 / 2 domains
+    assert any(w["mixture/weight/spatial"] != pytest.approx(0.5) for _, w in trajectory)
+    # The sampler took them: each generation batch records the weights the process set after it.
+    draws = read_jsonl(adaptive_run / "draws.jsonl")
+    assert len(draws) == len(trajectory)
+    for d, (_, w) in zip(draws, trajectory):
+        assert d["weights"]["0"] == pytest.approx(
+            {k.removeprefix("mixture/weight/"): v for k, v in w.items()}
+        )
+    state = json.loads((adaptive_run / "checkpoint-4" / "modomodo_state.json").read_text())
+    assert state["mixture_policy"]["policy"] == "dump" and state["mixture_policy"]["batches"] == 4
+    assert state["mixture_changes"]
+    summary = json.loads((adaptive_run / "summary.json").read_text())
+    assert summary["plot"] == "reward_curves.png" and (adaptive_run / "reward_curves.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_resume_continues_the_same_weight_trajectory(adaptive_config, adaptive_run):
+    import os
+    import signal
+
+    from transformers import TrainerCallback
+
+    from modomodo.train.config import load_config
+    from modomodo.train.run import read_jsonl, run
+
+    class CtrlC(TrainerCallback):  # a real SIGINT at the start of the second step
+        def on_step_begin(self, args, state, control, **kwargs):
+            if state.global_step == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    out = adaptive_config.parent / "resumed"
+    argv = ["--output-dir", str(out)]
+    with pytest.raises(KeyboardInterrupt):
+        run(load_config(adaptive_config, argv), callbacks=[CtrlC()])
+    assert (
+        json.loads((out / "checkpoint-2" / "modomodo_state.json").read_text())["mixture_policy"]["batches"]
+        == 2
+    )
+    run(load_config(adaptive_config, [*argv, "--resume"]))
+    got, ref = weight_trajectory(out), weight_trajectory(adaptive_run)
+    assert [s for s, _ in got] == [1, 2, 3, 4]
+    for (_, a), (_, b) in zip(got, ref):
+        assert a == pytest.approx(b, abs=1e-12)
+    ref_draws, got_draws = read_jsonl(adaptive_run / "draws.jsonl"), read_jsonl(out / "draws.jsonl")
+    assert [d["rows"] for d in got_draws] == [d["rows"] for d in ref_draws]
+
+
+# -- the config -----------------------------------------------------------------------------------
+
+
+def test_config_keys_of_an_adaptive_run(tmp_path):
+    from modomodo.train.config import ConfigError, load_config
+
+    def load(*flags):
+        return load_config(None, ["--output-dir", str(tmp_path / "out"), "--weights", "adaptive", *flags])
+
+    cfg = load("--mixture_policy", "thompson", "--mixture_discount", "0.8")
+    assert cfg.run.adaptive and cfg.run.mixture() is None
+    assert set(cfg.mixture_weights().values()) == {1.0}  # an adaptive run starts uniform
+    m = len(cfg.train_domains)
+    options = cfg.run.mixture_policy_options(seed=9)
+    assert options == {
+        "seed": 9, "floor": None, "smoothing": 0.5, "update_every": 1, "discount": 0.8, "samples": 256,
+    }  # fmt: skip
+    assert not cfg.target_specs
+    # target: held-out rows from the `out` evaluation domains, an independent synthetic stream.
+    cfg = load("--mixture_policy", "target", "--mixture_target_rows", "10", "--eval", "false")
+    assert cfg.run.mixture_policy_options(seed=0)["update_every"] == 10
+    assert sum(s.n for s in cfg.target_specs) == 10
+    assert {s.role for s in cfg.target_specs} == {"out"} and {s.split for s in cfg.target_specs} == {"target"}
+    with pytest.raises(ConfigError, match="'mixture_policy' = 'ucb'.*one of"):
+        load("--mixture_policy", "ucb")
+    with pytest.raises(ConfigError, match=rf"'mixture_floor' = 0.5.*\[0, 1/{m}\]"):
+        load("--mixture_floor", "0.5")
+    with pytest.raises(ConfigError, match="'mixture_smoothing' = 1.0"):
+        load("--mixture_smoothing", "1")
+    with pytest.raises(ConfigError, match="'mixture_policy' = 'target' needs held-out rows"):
+        load("--mixture_policy", "target", "--eval_domains", "[spatial_test]")
+    with pytest.raises(ConfigError, match="'weights' = 'uniform'.*or 'adaptive'"):
+        load_config(None, ["--output-dir", str(tmp_path / "out"), "--weights", "uniform"])
+
+
+@pytest.mark.slow
+def test_two_processes_set_the_same_weights(tmp_path):
+    """Two CPU processes (gloo) under `accelerate launch`: each rank records the weights it
+    set after each generation batch (draws.jsonl); they agree, and they moved."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import yaml
+
+    from modomodo.train.run import read_jsonl
+
+    config = tmp_path / "tiny.yaml"
+    settings = {**TINY, "max_steps": 3, "save_steps": 100, "use_cpu": True, "mixture_policy": "thompson"}
+    config.write_text(yaml.safe_dump({**settings, "warmstart_cache_dir": str(tmp_path / "cache")}))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        "--main_process_port", str(port), "-m", "modomodo.train.cli", "--config", str(config),
+        "--output-dir", str(tmp_path / "two"), "--per_device_train_batch_size", "2",
+    ]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    draws = read_jsonl(tmp_path / "two" / "draws.jsonl")
+    assert len(draws) == 3
+    for d in draws:
+        assert set(d["rows"]) == set(d["weights"]) == {"0", "1"}
+        assert d["weights"]["0"] == d["weights"]["1"]  # exactly: same gathered statistics, same seed
+    assert any(d["weights"]["0"]["spatial"] != pytest.approx(0.5) for d in draws)

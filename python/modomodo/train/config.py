@@ -45,6 +45,9 @@ TINY = "tiny"
 SYNTHETIC = "synthetic"
 # In `weights`: the weight of every training domain the mapping does not name.
 OTHERS = "others"
+# `weights: adaptive`: the mixture changes during the run (`mixture_policy`).
+ADAPTIVE = "adaptive"
+MIXTURE_POLICIES = ("dump", "thompson", "target")
 # Files that mark a directory as holding a modomodo run.
 RUN_MARKERS = ("run_config.yaml", "metrics.jsonl", "summary.json")
 # Keys that steer this invocation rather than define the run: a resume may change them.
@@ -95,7 +98,56 @@ class RunArgs:
         default=None,
         metadata={
             "help": "Mixture weights by training domain, e.g. '{coco: 2, lisa: 1, others: 0}' (null: uniform). Every "
-            f"training domain needs a weight: '{OTHERS}: W' gives W to the domains not named."
+            f"training domain needs a weight: '{OTHERS}: W' gives W to the domains not named. '{ADAPTIVE}': start "
+            "uniform and let mixture_policy change the weights during the run."
+        },
+    )
+    mixture_policy: str = field(
+        default="dump",
+        metadata={
+            "help": f"With weights: {ADAPTIVE}, one of {list(MIXTURE_POLICIES)} (modomodo.mixture.policies): 'dump' "
+            "UCB on mean |advantage|, 'thompson' Beta posterior on learnability, 'target' reward on held-out "
+            "out-of-distribution rows."
+        },
+    )
+    mixture_update_every: int | None = field(
+        default=None,
+        metadata={
+            "help": "Generation batches between weight updates (target: between target measurements); null: 1, "
+            "and 10 for target."
+        },
+    )
+    mixture_floor: float | None = field(
+        default=None,
+        metadata={
+            "help": "Least weight of every domain, at most 1/domains (null: 0.02/domains; 0: may starve)."
+        },
+    )
+    mixture_smoothing: float = field(
+        default=0.5, metadata={"help": "EMA factor in [0, 1) on the weights (0: no smoothing)."}
+    )
+    mixture_window: int = field(
+        default=64, metadata={"help": "dump: groups in each domain's sliding window of |advantage|."}
+    )
+    mixture_ucb_c: float = field(default=0.5, metadata={"help": "dump: exploration coefficient c of UCB."})
+    mixture_temperature: float = field(
+        default=0.1, metadata={"help": "dump: temperature of the softmax over UCB scores."}
+    )
+    mixture_discount: float = field(
+        default=0.9, metadata={"help": "thompson: discount in (0, 1] of the Beta posteriors at each batch."}
+    )
+    mixture_samples: int = field(
+        default=256,
+        metadata={"help": "thompson: posterior draws estimating each domain's chance to be best."},
+    )
+    mixture_step_size: float = field(
+        default=10.0, metadata={"help": "target: step size of the exponentiated-gradient update."}
+    )
+    mixture_target_rows: int = field(
+        default=32,
+        metadata={
+            "help": "target: held-out rows scored (greedy) at each measurement, spread over the 'out' "
+            "eval_domains (synthetic: an independent 'target' stream, not the evaluation's rows)."
         },
     )
     on_exhausted: str = field(
@@ -184,18 +236,65 @@ class RunArgs:
             raise ConfigError(
                 "config key 'allow_config_change' is set without 'resume'; expected it with --resume"
             )
-        if self.weights is not None:
+        if self.mixture_policy not in MIXTURE_POLICIES:
+            raise _bad("mixture_policy", self.mixture_policy, f"one of {list(MIXTURE_POLICIES)}")
+        for key in ("mixture_update_every", "mixture_window", "mixture_samples", "mixture_target_rows"):
+            v = getattr(self, key)
+            if v is not None and v < 1:
+                raise _bad(key, v, "a positive integer")
+        if self.mixture_floor is not None and not 0 <= self.mixture_floor <= 1:
+            raise _bad("mixture_floor", self.mixture_floor, "a number in [0, 1/domains], or null")
+        if not 0 <= self.mixture_smoothing < 1:
+            raise _bad("mixture_smoothing", self.mixture_smoothing, "a number in [0, 1)")
+        if self.mixture_ucb_c < 0:
+            raise _bad("mixture_ucb_c", self.mixture_ucb_c, "a number >= 0")
+        for key in ("mixture_temperature", "mixture_step_size"):
+            if getattr(self, key) <= 0:
+                raise _bad(key, getattr(self, key), "a number > 0")
+        if not 0 < self.mixture_discount <= 1:
+            raise _bad("mixture_discount", self.mixture_discount, "a number in (0, 1]")
+        if self.weights is not None and self.weights != ADAPTIVE:
             if not isinstance(self.weights, Mapping) or not self.weights:
-                raise _bad("weights", self.weights, "a non-empty mapping from domain name to weight, or null")
+                raise _bad(
+                    "weights",
+                    self.weights,
+                    f"a non-empty mapping from domain name to weight, null or '{ADAPTIVE}'",
+                )
             for name, w in self.weights.items():
                 if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
                     raise _bad(f"weights[{name!r}]", w, "a finite number >= 0")
             if not any(w > 0 for w in self.weights.values()):
                 raise _bad("weights", dict(self.weights), "at least one weight > 0 (they are all zero)")
 
+    @property
+    def adaptive(self) -> bool:
+        """`weights: adaptive`: a mixture policy changes the weights during the run."""
+        return self.weights == ADAPTIVE
+
     def mixture(self) -> Mapping[str, float] | None:
-        """`weights` as validated (a mapping or None; the text form is parsed on construction)."""
-        return typing.cast("Mapping[str, float] | None", self.weights)
+        """`weights` as validated (a mapping, or None: uniform, which is also where an adaptive
+        run starts; the text form is parsed on construction)."""
+        return None if self.adaptive else typing.cast("Mapping[str, float] | None", self.weights)
+
+    def mixture_policy_options(self, seed: int) -> dict[str, Any]:
+        """Keyword arguments of `modomodo.mixture.policies.make_policy(self.mixture_policy, ...)`."""
+        every = self.mixture_update_every
+        common = {
+            "seed": seed,
+            "floor": self.mixture_floor,
+            "smoothing": self.mixture_smoothing,
+            "update_every": every if every is not None else (10 if self.mixture_policy == "target" else 1),
+        }
+        own: dict[str, dict[str, Any]] = {
+            "dump": {
+                "window": self.mixture_window,
+                "c": self.mixture_ucb_c,
+                "temperature": self.mixture_temperature,
+            },
+            "thompson": {"discount": self.mixture_discount, "samples": self.mixture_samples},
+            "target": {"step_size": self.mixture_step_size},
+        }
+        return {**common, **own[self.mixture_policy]}
 
     def _check_types(self) -> None:
         """The parser types every value; this catches a wrong type given from Python."""
@@ -463,6 +562,7 @@ class TrainConfig:
     grpo: dict[str, Any]
     train_specs: list = field(default_factory=list)
     eval_specs: list = field(default_factory=list)
+    target_specs: list = field(default_factory=list)  # the `target` mixture policy's held-out rows
     source: str = "<defaults>"
 
     @property
@@ -647,6 +747,8 @@ def validate(cfg: TrainConfig, *, check_dir: bool = True) -> None:
                 "(In-Score and Out-Score are computed from the roles)"
             )
     check_weights(run.mixture(), cfg.train_domains)
+    if run.adaptive:
+        cfg.target_specs = check_adaptive(cfg)
     if run.warmstart_steps and not all(s.is_synthetic for s in cfg.train_specs):
         missing = [s.name for s in cfg.train_specs if not s.is_synthetic]
         raise ConfigError(
@@ -675,6 +777,33 @@ def check_weights(weights: Mapping[str, float] | None, domains: Sequence[str]) -
             f"config key 'weights' gives no weight to training domain(s) {unnamed}; expected a weight for "
             f"every training domain, or '{OTHERS}: W' for the ones not named (e.g. '{OTHERS}: 0')"
         )
+
+
+def check_adaptive(cfg: TrainConfig) -> list:
+    """The floor fits the domains; the `target` policy has held-out rows, which it returns:
+    `mixture_target_rows` spread over the `out` evaluation domains (a synthetic domain gives
+    an independent `target` stream; another gives its first rows, the evaluation's own)."""
+    run, m = cfg.run, len(cfg.train_specs)
+    if run.mixture_floor is not None and run.mixture_floor > 1 / m:
+        raise _bad("mixture_floor", run.mixture_floor, f"a number in [0, 1/{m}] for {m} training domains")
+    if run.mixture_policy != "target":
+        return []
+    out = [
+        s
+        for s in resolve_domains(run.eval_domains, key="eval_domains", roles=("out",), run=run, size=None)
+        if s.role == "out"
+    ]
+    if not out:
+        raise ConfigError(
+            "config key 'mixture_policy' = 'target' needs held-out rows; expected at least one eval_domains "
+            "domain with role 'out'"
+        )
+    share, extra = divmod(run.mixture_target_rows, len(out))
+    specs = []
+    for i, spec in enumerate(out[: run.mixture_target_rows]):
+        n = share + (i < extra)
+        specs.append(spec.replace(split="target", n=n) if spec.is_synthetic else spec.replace(n=n))
+    return specs
 
 
 def dump(cfg: TrainConfig) -> str:

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
+from modomodo.mixture.policies import DomainStats
+
 EPS = 1e-6
 DATA_ENGINE_COUNTS = ("all_correct", "all_wrong", "kept")
 
@@ -60,6 +62,35 @@ def domain_metrics(domains: Sequence[str], rewards: torch.Tensor, group: int) ->
             out[f"domain/{domain}/reward"] = values.mean().item()
         out[f"domain/{domain}/zero_std_frac"] = zero_std[mine].float().mean().item()
     return out
+
+
+def policy_stats(
+    domains: Sequence[str], rewards: torch.Tensor, advantages: torch.Tensor, group: int
+) -> dict[str, DomainStats]:
+    """What an adaptive mixture policy observes of each domain in the batch
+    (`modomodo.mixture.policies.DomainStats`): its groups, mean |advantage| over its
+    completions, mean reward of the scorable ones (NaN when none is) and the fraction of its
+    groups with equal rewards (as `domain/<d>/zero_std_frac`)."""
+    per_group = group_domains(domains, group)
+    zero_std = zero_std_groups(rewards, group)
+    grouped_rewards, grouped_adv = rewards.view(-1, group), advantages.view(-1, group)
+    out: dict[str, DomainStats] = {}
+    for domain in sorted(set(per_group)):
+        mine = torch.tensor([d == domain for d in per_group], device=rewards.device)
+        values = grouped_rewards[mine].flatten()
+        values = values[~torch.isnan(values)]
+        out[domain] = DomainStats(
+            groups=int(mine.sum()),
+            mean_abs_advantage=grouped_adv[mine].abs().mean().item(),
+            reward=values.mean().item() if values.numel() else math.nan,
+            zero_std_frac=zero_std[mine].float().mean().item(),
+        )
+    return out
+
+
+def weight_metrics(weights: Mapping[str, float]) -> dict[str, float]:
+    """`mixture/weight/<d>`: the weight of each domain in force (adaptive runs)."""
+    return {f"mixture/weight/{domain}": float(w) for domain, w in weights.items()}
 
 
 def draw_metrics(draws: Mapping[str, int]) -> dict[str, float]:

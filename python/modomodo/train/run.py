@@ -306,8 +306,10 @@ def plot_curves(
     evaluation: EvalScores | None = None,
 ) -> None:
     """The mean training reward against step; each domain's training reward as a fraction of
-    its maximum (`maxima`: domain -> its largest total reward; moving means); and, with an
-    `evaluation`, each benchmark's score before and after RL with its standard error."""
+    its maximum (`maxima`: domain -> its largest total reward; moving means); in an adaptive
+    run (the records log `mixture/weight/<d>`), the weights as a stacked area over steps;
+    and, with an `evaluation`, each benchmark's score before and after RL with its standard
+    error."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -319,7 +321,8 @@ def plot_curves(
             return y
         return np.convolve(y, np.ones(w) / w, mode="valid")
 
-    panels = 3 if evaluation is not None else 2
+    weighted = [r for r in records if any(f"mixture/weight/{d}" in r for d in maxima)]
+    panels = 2 + (evaluation is not None) + bool(weighted)
     fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.8))
     steps = [r for r in records if r.get("reward") is not None]
     w = max(1, len(steps) // 15)
@@ -346,11 +349,25 @@ def plot_curves(
         ylim=(0, 1.05),
     )
     axes[1].legend(fontsize=8, ncol=2, loc="upper left")
+    if weighted:
+        plot_weights(axes[2], weighted, list(maxima))
     if evaluation is not None:
-        plot_scores(axes[2], evaluation)
+        plot_scores(axes[-1], evaluation)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_weights(ax, records: list[dict[str, Any]], domains: Sequence[str]) -> None:
+    """The adaptive mixture: each domain's weight (`mixture/weight/<d>`) stacked over steps."""
+    import numpy as np
+
+    x = np.array([r["step"] for r in records], dtype=float)
+    y = np.array([[float(r.get(f"mixture/weight/{d}") or 0.0) for r in records] for d in domains])
+    colors = [f"C{i % 10}" for i in range(len(domains))]
+    ax.stackplot(x, y, labels=list(domains), colors=colors, alpha=0.85)
+    ax.set(title="adaptive mixture weights", xlabel="step", ylabel="weight", ylim=(0, 1))
+    ax.legend(fontsize=8, ncol=2, loc="upper left")
 
 
 def plot_scores(ax, evaluation: EvalScores) -> None:
@@ -536,6 +553,7 @@ class Setup:
     processor: Any
     warm: dict[str, Any] | None
     eval_before: dict[str, Any] | None
+    targets: list[tuple[Any, Any]] = dataclasses.field(default_factory=list)  # the `target` policy's rows
 
 
 def run(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> dict[str, Any] | None:
@@ -644,7 +662,10 @@ def prepare(cfg: TrainConfig, grpo, state, *, resumed: bool, timings: dict[str, 
     frozen = freeze_vision(model) if cfg.run.freeze_vision else 0
     if frozen:
         log.info("vision tower frozen: %s parameters", f"{frozen:,}")
-    return Setup(train, evals, model, processor, warm, eval_before)
+    targets = (
+        load_domains(cfg.target_specs, desc="target rows", progress=progress) if cfg.target_specs else []
+    )
+    return Setup(train, evals, model, processor, warm, eval_before, targets)
 
 
 def save_atomically(model, folder: Path) -> None:
@@ -676,6 +697,12 @@ def build_trainer(cfg: TrainConfig, grpo, backend: str, setup: Setup, callbacks:
     from modomodo.train.trainer import make_trainer
 
     out = cfg.output_dir
+    policy = None
+    if cfg.run.adaptive:
+        from modomodo.mixture.policies import make_policy
+
+        options = cfg.run.mixture_policy_options(grpo.seed)
+        policy = make_policy(cfg.run.mixture_policy, cfg.train_domains, **options)
     return make_trainer(
         model=setup.model,
         processor=setup.processor,
@@ -692,6 +719,10 @@ def build_trainer(cfg: TrainConfig, grpo, backend: str, setup: Setup, callbacks:
         metrics_path=out / "metrics.jsonl",
         draws_path=out / "draws.jsonl",
         callbacks=callbacks,
+        mixture_policy=policy,
+        target_domains=setup.targets,
+        target_max_new_tokens=cfg.run.eval_max_new_tokens,
+        target_batch_size=cfg.run.eval_batch_size,
     )
 
 

@@ -15,9 +15,17 @@ What it changes in TRL's `GRPOTrainer`, in the order of a training step:
   from TRL's batch, on any number of processes and accumulation steps, normalised as TRL
   does), or TRL's own (`loss_backend="trl"`, and the logged fall-back for `auto` where
   grpo_loss cannot run: see `modomodo.loss.fused_loss_unsupported`);
+- with a `mixture_policy` (`weights: adaptive`), after each generation batch the policy
+  observes the per-domain statistics of the gathered batch (`domain_stats.policy_stats`:
+  the same on every process, so every process sets the same weights) and the sampler takes
+  the weights it returns from its next draw (`MixtureSampler.set_weights`); the `target`
+  policy's held-out reward is measured when it is due (`_target_reward`). Each change is
+  recorded with the sampler's position (draws so far), so that a resumed run, which replays
+  the stream from the start while the Trainer skips the batches already trained, sets the
+  same weights at the same draws (`WeightSchedule`);
 - checkpoints also hold `modomodo_state.json` (draws per domain, data-engine counts, the
-  sampler's state), written before TRL prunes older checkpoints, and a checkpoint is saved
-  on Ctrl-C (`interrupt_callback`).
+  sampler's state, the mixture policy's state and its weight changes), written before TRL
+  prunes older checkpoints, and a checkpoint is saved on Ctrl-C (`interrupt_callback`).
 
 The per-token log-probabilities (of the policy in the loss, of the old policy and of the KL
 reference) are all computed by one method, TRL's `_get_per_token_logps_and_entropies`; with a
@@ -32,6 +40,10 @@ Metrics (each logged once, under one name; evaluation logs carry TRL's `eval_` p
 - `domain/<d>/draws`: prompts of d generated for so far in the run (cumulative, training);
 - `data_engine/all_correct`, `data_engine/all_wrong`, `data_engine/kept`: groups this step
   (with `data_engine`);
+- `mixture/weight/<d>`: d's weight in force at the step's log (adaptive runs);
+- `mixture/target/reward`, `mixture/target/rows`, `mixture/target/seconds`: the `target`
+  policy's held-out reward (mean normalised score), the rows scored and the seconds taken,
+  at the steps where it was measured; `mixture/target/seconds_total`: all of them so far;
 - from the `routed` reward function: `routed/<d>/<reward>`, the mean of each reward of d
   (`routed/<d>/format` is d's format pass rate);
 - TRL's own: `loss`, `grad_norm`, `learning_rate`, `reward`, `reward_std`,
@@ -48,6 +60,7 @@ import json
 import logging
 import math
 import os
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,6 +77,7 @@ from modomodo.loss import (
     linear_logps_head_unsupported,
     weighted_rewards,
 )
+from modomodo.mixture.policies import MixturePolicy
 from modomodo.sampling import MixtureSampler, trl_mixture_sampler
 from modomodo.train.domain_stats import (
     DATA_ENGINE_COUNTS,
@@ -71,6 +85,8 @@ from modomodo.train.domain_stats import (
     domain_metrics,
     draw_metrics,
     draws_per_domain,
+    policy_stats,
+    weight_metrics,
 )
 
 logger = logging.getLogger(__name__)
@@ -98,6 +114,59 @@ def resolve_loss_backend(requested: str, args: Any) -> str:
     return "trl"
 
 
+class WeightSchedule(torch.utils.data.Sampler[int]):
+    """A `MixtureSampler` whose weight changes are recorded by stream position.
+
+    `set_weights(w)` applies `w` from the sampler's next draw and records `(draws so far, w)`.
+    A sampler replaying its stream from the start (a resumed run: the Trainer skips the
+    batches already trained by drawing them again) is given the recorded `changes` and
+    applies each one as the stream reaches its position, so it draws exactly what the
+    original run drew. The sampler draws a whole chunk at once, and a change recorded at a
+    position applies from the next chunk in both cases."""
+
+    def __init__(
+        self, sampler: MixtureSampler, changes: Sequence[tuple[int, Mapping[str, float]]] = ()
+    ) -> None:
+        self.sampler = sampler
+        self.changes: list[tuple[int, dict[str, float]]] = [(int(p), dict(w)) for p, w in changes]
+        self._replayed = 0  # changes already applied to this sampler
+
+    def position(self) -> int:
+        return sum(self.sampler.domain_counts.values())
+
+    def set_weights(self, weights: Mapping[str, float]) -> None:
+        self.sampler.set_weights(weights)
+        self.changes.append((self.position(), dict(weights)))
+        self._replayed = len(self.changes)
+
+    def replay(self, changes: Sequence[tuple[int, Mapping[str, float]]]) -> None:
+        """Sets the changes of an earlier run, to be applied while this sampler redraws its stream."""
+        self.changes = [(int(p), dict(w)) for p, w in changes]
+        self._replayed = 0
+
+    def _catch_up(self) -> None:
+        here = self.position()
+        while self._replayed < len(self.changes) and self.changes[self._replayed][0] <= here:
+            self.sampler.set_weights(self.changes[self._replayed][1])
+            self._replayed += 1
+
+    def __iter__(self):
+        it = iter(self.sampler)
+        while True:
+            if self._replayed < len(self.changes):
+                self._catch_up()
+            try:
+                yield next(it)
+            except StopIteration:
+                return
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+
+
 class ModomodoGRPOTrainer(GRPOTrainer):
     """TRL's `GRPOTrainer` for a multi-domain run (see the module docstring).
 
@@ -110,7 +179,12 @@ class ModomodoGRPOTrainer(GRPOTrainer):
       `modomodo.loss.linear_logps` (on by default; models it cannot serve keep TRL's head, logged);
     - `domain_max_reward`: domain -> best attainable reward ("all correct" for the data engine);
     - `data_engine`: drop groups that are all correct or all wrong;
-    - `draws_path`: where to append each generation batch's domains and rows (JSON lines).
+    - `draws_path`: where to append each generation batch's domains and rows (JSON lines);
+    - `mixture_policy`: a `modomodo.mixture.policies.MixturePolicy` over the sampler's
+      domains, changing the weights after each generation batch (None: fixed weights);
+    - `target_domains`: `(DomainSpec, rows)` pairs, the held-out rows of the `target`
+      policy, scored greedily with up to `target_max_new_tokens` new tokens, in batches of
+      `target_batch_size`, each process a share.
     """
 
     interrupt: Any = None  # the Ctrl-C callback, set by make_trainer
@@ -127,11 +201,19 @@ class ModomodoGRPOTrainer(GRPOTrainer):
         domain_max_reward: Mapping[str, float] | None = None,
         data_engine: bool = False,
         draws_path: str | os.PathLike | None = None,
+        mixture_policy: MixturePolicy | None = None,
+        target_domains: Sequence[tuple[Any, Any]] = (),
+        target_max_new_tokens: int = 64,
+        target_batch_size: int = 64,
         **kwargs: Any,
     ) -> None:
         if data_engine and not domain_max_reward:
             raise ValueError(
                 "data_engine=True needs domain_max_reward: expected domain -> best attainable reward"
+            )
+        if mixture_policy is not None and mixture_policy.needs_target and not target_domains:
+            raise ValueError(
+                f"mixture policy {mixture_policy.name!r} needs target_domains: expected held-out (spec, rows) pairs"
             )
         super().__init__(*args, **kwargs)
         self.loss_backend = resolve_loss_backend(loss_backend, self.args)
@@ -147,6 +229,16 @@ class ModomodoGRPOTrainer(GRPOTrainer):
             "on_exhausted": on_exhausted,
         }
         self.mixture_sampler = self._mixture_sampler_for(self.train_dataset)
+        self.mixture_policy = mixture_policy
+        if mixture_policy is not None and set(mixture_policy.domains) != set(self.mixture_sampler.domains):
+            raise ValueError(
+                f"mixture policy over domains {list(mixture_policy.domains)}: expected the sampler's domains "
+                f"{list(self.mixture_sampler.domains)}"
+            )
+        self.weight_schedule = WeightSchedule(self.mixture_sampler)
+        self.target_domains = list(target_domains)
+        self.target_max_new_tokens, self.target_batch_size = target_max_new_tokens, target_batch_size
+        self.target_seconds = 0.0
         self.domain_max_reward = dict(domain_max_reward or {})
         self.data_engine = bool(data_engine)
         self.draws_path = Path(draws_path) if draws_path is not None else None
@@ -166,11 +258,11 @@ class ModomodoGRPOTrainer(GRPOTrainer):
             **self._mixture_options,
         )
 
-    def _get_train_sampler(self, dataset: Any = None) -> MixtureSampler:
+    def _get_train_sampler(self, dataset: Any = None) -> MixtureSampler | WeightSchedule:
         # The Trainer passes the training set again, possibly as a new object with the same rows.
         if dataset is not None and len(dataset) != sum(self.mixture_sampler.domain_sizes.values()):
             return self._mixture_sampler_for(dataset)
-        return self.mixture_sampler
+        return self.mixture_sampler if self.mixture_policy is None else self.weight_schedule
 
     # -- rewards, per-domain statistics, data engine ---------------------------------------
 
@@ -197,11 +289,54 @@ class ModomodoGRPOTrainer(GRPOTrainer):
         if mode == "train":
             for domain, n in draws_per_domain(domains, group).items():
                 self.domain_draws[domain] = self.domain_draws.get(domain, 0) + n
-            if self.draws_path is not None and "row_id" in inputs[0]:
-                self._record_draws(domains, group, [int(x["row_id"]) for x in inputs])
             if self.data_engine:
                 self._drop_uninformative_groups(batch, domains, rewards, group)
+            if self.mixture_policy is not None:
+                # TRL's advantages of the whole batch, in generation order (each process holds a slice).
+                advantages = self.accelerator.gather(batch["advantages"].contiguous())
+                self._update_mixture(policy_stats(domains, rewards, advantages.to(rewards.device), group))
+            if self.draws_path is not None and "row_id" in inputs[0]:
+                self._record_draws(domains, group, [int(x["row_id"]) for x in inputs])
         return batch
+
+    # -- the adaptive mixture -------------------------------------------------------------
+
+    def _update_mixture(self, stats) -> None:
+        assert self.mixture_policy is not None
+        target = None
+        if self.mixture_policy.needs_target and self.mixture_policy.due():
+            target = self._target_reward()
+        before = dict(self.mixture_policy.weights)
+        weights = self.mixture_policy.observe(stats, target_reward=target)
+        if weights != before:
+            self.weight_schedule.set_weights(weights)
+
+    def _target_reward(self) -> float:
+        """The mean normalised score of the greedy answers to the target rows (each process
+        scores a share; the scores are gathered, so every process gets the same mean)."""
+        from accelerate.utils import gather_object
+
+        from modomodo.train.evaluate import generate_greedy, score_rows
+
+        start = time.perf_counter()
+        rank, world = self.accelerator.process_index, self.accelerator.num_processes
+        model = self.accelerator.unwrap_model(self.model)
+        scores: list[float] = []
+        for spec, ds in self.target_domains:
+            rows = [ds[i] for i in range(rank, len(ds), world)]
+            if rows:
+                completions = generate_greedy(
+                    model, self.processing_class, rows,
+                    batch_size=self.target_batch_size, max_new_tokens=self.target_max_new_tokens,
+                )  # fmt: skip
+                scores += score_rows(spec, rows, completions)
+        everyone = gather_object(scores)
+        seconds = time.perf_counter() - start
+        self.target_seconds += seconds
+        reward = sum(everyone) / len(everyone)
+        for name, value in (("reward", reward), ("rows", len(everyone)), ("seconds", seconds)):
+            self._metrics["train"][f"mixture/target/{name}"].append(float(value))
+        return reward
 
     def _drop_uninformative_groups(
         self, batch: dict[str, Any], domains: list[str], rewards: torch.Tensor, group: int
@@ -225,17 +360,21 @@ class ModomodoGRPOTrainer(GRPOTrainer):
         batch["num_items_in_batch"] = self.accelerator.gather(mask.sum()).sum().clamp(min=1)
 
     def _record_draws(self, domains: list[str], group: int, local_rows: list[int]) -> None:
-        """One JSON line per generation batch: the domain of each group (global order) and the
-        dataset rows each process received (to check resume and the ranks' shares)."""
+        """One JSON line per generation batch: the domain of each group (global order), the
+        dataset rows each process received (to check resume and the ranks' shares) and, in an
+        adaptive run, the weights each process set after the batch (they must agree)."""
         from accelerate.utils import gather_object
 
-        per_rank = gather_object([(self.accelerator.process_index, local_rows)])
+        weights = self.mixture_sampler.weights if self.mixture_policy is not None else None
+        per_rank = gather_object([(self.accelerator.process_index, local_rows, weights)])
         if self.accelerator.is_main_process and self.draws_path is not None:
-            record = {
+            record: dict[str, Any] = {
                 "step": self.state.global_step,
                 "domains": domains[::group],
-                "rows": {str(rank): rows for rank, rows in per_rank},
+                "rows": {str(rank): rows for rank, rows, _ in per_rank},
             }
+            if weights is not None:
+                record["weights"] = {str(rank): w for rank, _, w in per_rank}
             with self.draws_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record) + "\n")
 
@@ -264,6 +403,10 @@ class ModomodoGRPOTrainer(GRPOTrainer):
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs:  # the per-step training logs (evaluation logs eval_loss)
             logs.update(draw_metrics(self.domain_draws))
+            if self.mixture_policy is not None:
+                logs.update(weight_metrics(self.mixture_sampler.weights))
+                if self.mixture_policy.needs_target:
+                    logs["mixture/target/seconds_total"] = self.target_seconds
         super().log(logs, start_time)
 
     def _save_checkpoint(self, model, trial):
@@ -280,6 +423,10 @@ class ModomodoGRPOTrainer(GRPOTrainer):
                 "data_engine_counts": self.data_engine_counts,
                 "sampler": self.mixture_sampler.state_dict(),
             }
+            if self.mixture_policy is not None:
+                state["mixture_policy"] = self.mixture_policy.state_dict()
+                state["mixture_changes"] = self.weight_schedule.changes
+                state["mixture_target_seconds"] = self.target_seconds
             atomic_write_json(folder / STATE_FILE, state, indent=None)
         super()._save_checkpoint(model, trial)
 
@@ -304,12 +451,22 @@ class ModomodoGRPOTrainer(GRPOTrainer):
         del loaded
 
     def load_modomodo_state(self, checkpoint: str | os.PathLike) -> None:
-        """Restores the draw and data-engine counts of `checkpoint` (the sampler resumes by replay)."""
+        """Restores the draw and data-engine counts of `checkpoint` and the mixture policy's
+        state (the sampler resumes by replay, with the weight changes of the run)."""
         path = Path(checkpoint) / STATE_FILE
         if path.exists():
             state = json.loads(path.read_text())
             self.domain_draws.update({k: int(v) for k, v in state.get("domain_draws", {}).items()})
             self.data_engine_counts.update(state.get("data_engine_counts", {}))
+            if self.mixture_policy is not None:
+                if "mixture_policy" not in state:
+                    raise ValueError(
+                        f"checkpoint {str(checkpoint)!r} has no mixture policy state: expected the checkpoint "
+                        "of an adaptive run"
+                    )
+                self.mixture_policy.load_state_dict(state["mixture_policy"])
+                self.weight_schedule.replay(state["mixture_changes"])
+                self.target_seconds = float(state.get("mixture_target_seconds", 0.0))
 
 
 # -- callbacks -----------------------------------------------------------------------------
@@ -403,6 +560,10 @@ def make_trainer(
     draws_path: str | os.PathLike | None = None,
     embedder=None,
     callbacks: Sequence[Any] = (),
+    mixture_policy: MixturePolicy | None = None,
+    target_domains: Sequence[tuple[Any, Any]] = (),
+    target_max_new_tokens: int = 64,
+    target_batch_size: int = 64,
 ) -> ModomodoGRPOTrainer:
     """A ready `ModomodoGRPOTrainer` for a multi-domain run, rewarded by `routed(reward_spec)`.
     Its `interrupt` attribute is the Ctrl-C callback (`interrupt.interrupted` after train())."""
@@ -434,6 +595,10 @@ def make_trainer(
         domain_max_reward=max_reward,
         data_engine=data_engine,
         draws_path=draws_path,
+        mixture_policy=mixture_policy,
+        target_domains=target_domains,
+        target_max_new_tokens=target_max_new_tokens,
+        target_batch_size=target_batch_size,
     )
     trainer.interrupt = interrupt
     return trainer
