@@ -3,13 +3,11 @@
 
 use proptest::prelude::*;
 
-#[rustfmt::skip]
 pub const PIECES: &[&str] = &[
     "<answer>", "</answer>", "<think>", "</think>", "\\boxed{", "{", "}", "\\frac", "\\dfrac", "\\sqrt", "\\pi",
-    "\\text{", "\\left(", "\\right)", "$", "%", "\\%", "1,000", "{,}", "e", "E", "-", "−", "+", "/", "^",
-    "^\\circ", "(", ")", "[", "]", ".", ",", "=", "x", "yes", "no", "Yes", "A", "B", "(B)", "b)", "option",
-    "The answer is", "three", " ", "\n", "\\", "×10^", "∞", "nan", "inf", "1e999", "0", "π", "√", "**", "\"",
-    "é", "\u{0}",
+    "\\text{", "\\left(", "\\right)", "$", "%", "\\%", "1,000", "{,}", "e", "E", "-", "−", "+", "/", "^", "^\\circ",
+    "(", ")", "[", "]", ".", ",", "=", "x", "yes", "no", "Yes", "A", "B", "(B)", "b)", "option", "The answer is",
+    "three", " ", "\n", "\\", "×10^", "∞", "nan", "inf", "1e999", "0", "π", "√", "**", "\"", "é", "\u{0}",
 ];
 
 /// Strings made of parser-relevant pieces, digits and arbitrary characters.

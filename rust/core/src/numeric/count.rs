@@ -42,27 +42,8 @@ fn has_ascii_digit(b: &[u8]) -> bool {
 
 /// `zero` .. `twenty`, in order (the index is the value).
 const NUMBER_WORD_LIST: [&str; 21] = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
 ];
 
 static NUMBER_WORDS: LazyLock<crate::text::WordSet> = LazyLock::new(|| crate::text::WordSet::new(&NUMBER_WORD_LIST));

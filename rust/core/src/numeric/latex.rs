@@ -6,23 +6,8 @@ use std::borrow::Cow;
 
 /// Commands whose braces are dropped and content kept (`\text{ cm}` -> ` cm`).
 pub(super) const WRAPPERS: &[&str] = &[
-    "boxed",
-    "fbox",
-    "text",
-    "textbf",
-    "textit",
-    "textrm",
-    "texttt",
-    "textnormal",
-    "mathrm",
-    "mathbf",
-    "mathit",
-    "mathsf",
-    "mathtt",
-    "mbox",
-    "hbox",
-    "bm",
-    "boldsymbol",
+    "boxed", "fbox", "text", "textbf", "textit", "textrm", "texttt", "textnormal", "mathrm", "mathbf", "mathit",
+    "mathsf", "mathtt", "mbox", "hbox", "bm", "boldsymbol",
 ];
 
 /// Commands that only affect layout.

@@ -214,23 +214,8 @@ mod tests {
     fn letters() {
         let one = |s: &str| option_letters(s).single();
         for s in [
-            "B",
-            "b",
-            "(B)",
-            "B.",
-            "B) cat",
-            "Option B",
-            "option b",
-            "The answer is B",
-            "the answer is b.",
-            "(b)",
-            "b) cat",
-            "**B**",
-            "B: cat",
-            "[B]",
-            "B) A cat",
-            "Answer: B",
-            "I think B",
+            "B", "b", "(B)", "B.", "B) cat", "Option B", "option b", "The answer is B", "the answer is b.", "(b)",
+            "b) cat", "**B**", "B: cat", "[B]", "B) A cat", "Answer: B", "I think B",
         ] {
             assert_eq!(one(s), Some('B'), "{s:?}");
         }
