@@ -353,3 +353,25 @@ def test_two_processes_set_the_same_weights(tmp_path):
         assert set(d["rows"]) == set(d["weights"]) == {"0", "1"}
         assert d["weights"]["0"] == d["weights"]["1"]  # exactly: same gathered statistics, same seed
     assert any(d["weights"]["0"]["spatial"] != pytest.approx(0.5) for d in draws)
+
+
+@pytest.mark.slow
+def test_target_policy_measures_held_out_rows_and_logs_the_cost(adaptive_config):
+    from modomodo.train.config import load_config
+    from modomodo.train.run import read_jsonl, run
+
+    out = adaptive_config.parent / "target"
+    flags = ["--mixture_policy", "target", "--mixture_update_every", "1", "--mixture_target_rows", "4"]
+    cfg = load_config(adaptive_config, ["--output-dir", str(out), "--max_steps", "2", *flags])
+    assert len(cfg.target_specs) == 4  # one row of each out-of-distribution synthetic domain
+    run(cfg)
+    steps = [r for r in read_jsonl(out / "metrics.jsonl") if "loss" in r]
+    assert [r["step"] for r in steps] == [1, 2]
+    for r in steps:  # measured at every update: 4 rows each time, its seconds, a score in [0, 1]
+        assert r["mixture/target/rows"] == 4
+        assert r["mixture/target/seconds"] > 0 and 0 <= r["mixture/target/reward"] <= 1
+    assert steps[-1]["mixture/target/seconds_total"] == pytest.approx(
+        sum(r["mixture/target/seconds"] for r in steps)
+    )
+    # The first measurement is the baseline: the weights stay uniform after it.
+    assert steps[0]["mixture/weight/spatial"] == steps[0]["mixture/weight/caption"] == 0.5
