@@ -476,7 +476,7 @@ def dry_run(cfg: TrainConfig) -> dict[str, Any]:
         grpo = cfg.grpo_config(bf16=False, fp16=False)
     else:
         grpo = cfg.grpo_config()
-    problems = check_data([*cfg.train_specs, *cfg.eval_specs])
+    problems = check_data([*cfg.train_specs, *cfg.eval_specs, *cfg.target_specs])
     if problems:
         raise ConfigError("the data the config names does not fit its specs:\n  " + "\n  ".join(problems))
     # BMAS needs the policy's embeddings; a stand-in checks the rest of the spec now.
@@ -498,6 +498,14 @@ def dry_run(cfg: TrainConfig) -> dict[str, Any]:
         "bf16": bool(cfg.grpo.get("bf16", False)),
         "notes": notes,
     }
+    if cfg.run.adaptive:
+        from modomodo.mixture.policies import make_policy
+
+        options = cfg.run.mixture_policy_options(grpo.seed)
+        make_policy(cfg.run.mixture_policy, cfg.train_domains, **options)  # its checks, now
+        report["mixture_policy"] = {"policy": cfg.run.mixture_policy, **options}
+        if cfg.target_specs:
+            report["mixture_target_rows"] = {s.name: s.n for s in cfg.target_specs}
     if cfg.run.resume:
         checkpoint, invalid, changes = rundir.check_resume(cfg)
         report["resume_from"] = checkpoint.name
