@@ -303,7 +303,7 @@ def test_config_keys_of_an_adaptive_run(tmp_path):
     assert not cfg.target_specs
     from modomodo.train.run import dry_run
 
-    assert dry_run(cfg)["mixture_policy"] == {"policy": "thompson", **options}
+    assert dry_run(cfg)["mixture_policy"] == {"policy": "thompson", **options, "seed": 0}  # the config's seed
     # target: held-out rows from the `out` evaluation domains, an independent synthetic stream.
     cfg = load("--mixture_policy", "target", "--mixture_target_rows", "10", "--eval", "false")
     assert cfg.run.mixture_policy_options(seed=0)["update_every"] == 10
