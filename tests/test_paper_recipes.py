@@ -116,6 +116,7 @@ def test_modomodo_recipe_runs_on_a_tiny_qwen2vl_two_processes(tmp_path):
     rows = _metrics(run)
     assert any(k.startswith("domain/coco/") for row in rows for k in row), "no per-domain metrics logged"
     assert "vision tower frozen:" in proc.stderr
+    assert "TRL's own loss" not in proc.stderr, "two processes should train on grpo_loss, not TRL's loss"
     before, after = _vision_weights(model), _vision_weights(run)
     assert before and before.keys() == after.keys()
     assert all((before[k] == after[k]).all() for k in before), "the vision tower changed: it should be frozen"
@@ -141,6 +142,7 @@ def test_mixed_r1_recipe_runs_on_a_tiny_qwen25vl_two_processes_with_the_data_eng
     assert proc.returncode == 0, proc.stderr[-4000:]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 2
+    assert "TRL's own loss" not in proc.stderr, "two processes should train on grpo_loss, not TRL's loss"
     rows = _metrics(run)
     # The data engine ran: every step logs how many groups it kept and dropped.
     engine = [row for row in rows if "data_engine/kept" in row]
