@@ -1,16 +1,23 @@
-"""The policy and its processor: the tiny Qwen2.5-VL built locally, or a pretrained one.
+"""The policy and its processor: the tiny Qwen2.5-VL built locally, the shipped base
+model, or a pretrained one.
 
 `tiny` builds everything from the run's own data, with no download: a byte-level BPE
 tokenizer trained on the prompts and answers of the domains (the fixed instruction text
 of the prompt templates as single tokens), Qwen2-VL's image processor sized to the
 synthetic images, and a randomly initialised ~1M-parameter Qwen2.5-VL.
+
+`tiny-base` is the base model that ships in the package (`modomodo/models/tiny_base/`):
+pretrained by `scripts/pretrain_base.py` to see, read and speak in the synthetic world
+(see its MODEL_CARD.md), loaded offline and checked against its recorded SHA-256.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -18,6 +25,9 @@ logger = logging.getLogger(__name__)
 # Names of the vision tower in the VLM classes of transformers (Qwen2/2.5-VL: `visual`).
 VISION_MODULES = ("visual", "vision_tower", "vision_model", "vision_encoder")
 TINY_VOCAB = 1024
+TINY_BASE = "tiny-base"  # the shipped base model of the synthetic world (scripts/pretrain_base.py)
+WEIGHTS_FILE = "model.safetensors"
+HASH_FILE = "model.safetensors.sha256"  # `sha256sum` format: the recorded hash of the weights
 CORPUS_ROWS = 64  # rows per domain whose text trains the tiny tokenizer
 
 
@@ -69,10 +79,44 @@ def build_tiny(corpus: Sequence[str], *, image_size: int = 112, seed: int = 0):
     return model, processor
 
 
+def tiny_base_dir() -> Path:
+    """Where the shipped base model lives inside the package."""
+    return Path(__file__).resolve().parent.parent / "models" / "tiny_base"
+
+
+def check_tiny_base(path: Path) -> Path:
+    """`path` if it holds the shipped base model whose weights match their recorded SHA-256;
+    raises naming what is missing or different otherwise."""
+    weights, record = path / WEIGHTS_FILE, path / HASH_FILE
+    if not weights.is_file() or not record.is_file():
+        raise FileNotFoundError(
+            f"model {TINY_BASE!r}: the shipped weights are missing ({weights} and {record}); expected "
+            "them in the installed package (they are made by scripts/pretrain_base.py)"
+        )
+    expected = record.read_text().split()[0]
+    actual = sha256_of(weights)
+    if actual != expected:
+        raise ValueError(
+            f"model {TINY_BASE!r}: {weights} has SHA-256 {actual}, expected {expected} (recorded in {record})"
+        )
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def load_pretrained(name_or_path: str, **model_kwargs: Any):
-    """A vision-language model and its processor from a hub id or a local directory."""
+    """A vision-language model and its processor from a hub id or a local directory;
+    `tiny-base` is the shipped base model (offline, hash-checked)."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
+    if name_or_path == TINY_BASE:
+        name_or_path = str(check_tiny_base(tiny_base_dir()))
     processor = AutoProcessor.from_pretrained(name_or_path, padding_side="left")
     model = AutoModelForImageTextToText.from_pretrained(name_or_path, **model_kwargs)
     return model, processor

@@ -80,7 +80,7 @@ def collate(processor, rows: Sequence[dict[str, Any]]):
     prompts = [_prompt_text(processor, r["prompt"]) for r in rows]
     enc = processor(
         text=prompts,
-        images=[r["image"] for r in rows],
+        images=[r["image"] for r in rows] if any(r.get("image") is not None for r in rows) else None,
         padding=True,
         padding_side="left",
         return_tensors="pt",
