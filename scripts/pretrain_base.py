@@ -185,7 +185,8 @@ def model_card(record: dict[str, Any]) -> str:
         "what is left out): text-only batches (option lookup, reading an option, copying) alternate",
         "with image batches (describing a scene, plain questions, bar colours, seeing then picking an",
         "option in forms other than the attribute domain's). About half the rows carry MoDoMoDo's",
-        "reasoning instruction and are answered in the tag format.",
+        "reasoning instruction and are answered in the tag format. `match` rows ask for the labels of",
+        "several words at once (every answered word is one supervised lookup).",
         "",
         f"## Probes (greedy exact match on {r['probe_rows']} held-out rows each, ± standard error)",
         "",
@@ -276,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         "eval_rows": args.eval_rows,
         "evaluation": None,
     }
+    # Written before the (slow) evaluation too, so that the directory is whole at every point.
+    (out / "pretrain.json").write_text(json.dumps(record, indent=1) + "\n")
+    (out / "MODEL_CARD.md").write_text(model_card(record))
     if args.eval_rows > 0:
         start = time.perf_counter()
         record["evaluation"] = evaluate_base(

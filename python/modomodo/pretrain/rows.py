@@ -67,6 +67,8 @@ WORDS = {
     "number": [str(v) for v in range(100)],
 }
 
+MATCH_QUERIES = 8  # words asked per match row (every option at least once)
+
 REASON = TEMPLATES["modomodo"].replace("{question}", "")
 REASON_OPTION = TEMPLATES["modomodo_option"].replace("{question}", "")
 
@@ -183,6 +185,7 @@ def match(rng: random.Random, size: int):
     labels = LABELS[rng.choice(tuple(LABELS))]
     opts = options_text(words, rng.choice(TRAIN_FORMS), labels)
     order = rng.sample(range(len(words)), len(words))
+    order += [rng.randrange(len(words)) for _ in range(MATCH_QUERIES - len(order))]
     answer = ", ".join(f"{words[i]} is {labels[i]}" for i in order)
     asked = ", ".join(words[i] for i in order)
     return f"{opts}\nGive the option of each word: {asked}.", answer, f"There are {len(words)} options.", None
