@@ -35,7 +35,7 @@ stream (`probe` rows are never trained on).
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image
@@ -237,7 +237,7 @@ def see_pick(rng: random.Random, size: int, form: str | None = None):
     return f"{question}\n{opts}", label, f"It is a {t.desc}. {target} is option {label}.", img
 
 
-KINDS = {
+KINDS: dict[str, Callable[..., tuple[str, str, str, Image.Image | None]]] = {
     "describe": describe,
     "ask": ask,
     "bars": bars,
