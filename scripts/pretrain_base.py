@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 import platform
+import shlex
 import sys
 import time
 from dataclasses import replace
@@ -45,6 +46,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-steps", type=int, default=Recipe().max_steps, help="training steps (sets the schedule)"
     )
     p.add_argument("--minutes", type=float, default=None, help="stop training after this wall time")
+    p.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        help="stop after this many steps (rerun a run cut by --minutes)",
+    )
     p.add_argument("--seed", type=int, default=Recipe().seed)
     p.add_argument("--threads", type=int, default=1, help="torch threads (results are exact per count)")
     p.add_argument("--eval-rows", type=int, default=100, help="rows per benchmark (0: no evaluation)")
@@ -55,6 +62,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.max_steps < 1:
         p.error(f"--max-steps {args.max_steps}: expected at least 1")
+    if args.stop_after is not None and args.stop_after < 1:
+        p.error(f"--stop-after {args.stop_after}: expected at least 1")
     if args.minutes is not None and args.minutes <= 0:
         p.error(f"--minutes {args.minutes}: expected a positive number")
     return args
@@ -167,7 +176,7 @@ def model_card(record: dict[str, Any]) -> str:
         "",
         "## Recipe",
         "",
-        f"- command: `{r['command']}`",
+        f"- command: `{r['command']}`; to rerun it to the same weights: `{r['rerun']}`",
         f"- seed {r['recipe']['seed']}, {r['threads']} torch thread(s), torch {r['torch']}, "
         f"transformers {r['transformers']}, {r['machine']}",
         f"- parameters: {r['parameters']:,} ({r['weights_bytes'] / 1e6:.1f} MB of safetensors)",
@@ -240,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         processor,
         recipe,
         max_seconds=args.minutes * 60 if args.minutes is not None else None,
+        stop_after=args.stop_after,
         progress=progress,
     )
     load = os.getloadavg()[0]
@@ -257,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
 
     record: dict[str, Any] = {
         "command": "python scripts/pretrain_base.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        # The same weights without a wall-clock limit (steps cut by --minutes made explicit).
+        "rerun": f"python scripts/pretrain_base.py --seed {args.seed} --max-steps {args.max_steps} "
+        f"--stop-after {result['steps']}"
+        + (" --set " + " ".join(shlex.quote(s) for s in args.set) if args.set else ""),
         "recipe": recipe.to_json(),
         "threads": args.threads,
         "torch": torch.__version__,

@@ -101,12 +101,14 @@ def train(
     recipe: Recipe,
     *,
     max_seconds: float | None = None,
+    stop_after: int | None = None,
     progress: bool = True,
     on_eval: Callable[[int], None] | None = None,
     eval_every: int = 0,
 ) -> dict[str, Any]:
-    """Train in place for `recipe.max_steps` steps (or until `max_seconds`). Returns
-    {steps, seconds, losses (every step's)}."""
+    """Train in place for `recipe.max_steps` steps (the schedule's length), or fewer: until
+    `max_seconds` of wall time or `stop_after` steps (which reproduces a run stopped on time).
+    Returns {steps, seconds, losses (every step's)}."""
     import torch
     from tqdm.auto import tqdm
 
@@ -137,6 +139,8 @@ def train(
             on_eval(steps)
             model.train()
         if max_seconds is not None and time.perf_counter() - start > max_seconds:
+            break
+        if stop_after is not None and steps >= stop_after:
             break
     model.eval()
     return {"steps": steps, "seconds": time.perf_counter() - start, "losses": losses}
