@@ -38,9 +38,9 @@ class ModelShape:
 @dataclass(frozen=True)
 class Recipe:
     seed: int = 0
-    max_steps: int = 2400
+    max_steps: int = 5000
     image_size: int = 112
-    text_fraction: float = 0.5  # share of steps that are text-only batches
+    text_fraction: float = 0.4  # share of steps that are text-only batches
     text_batch_size: int = 16
     image_batch_size: int = 16
     learning_rate: float = 2e-3
