@@ -182,6 +182,55 @@ def build_vl_processor(
     return processor
 
 
+def _text_config(tokenizer, hidden_size, num_layers, num_heads, num_kv_heads, intermediate_size) -> dict:
+    """The language model half of a tiny Qwen VL config (shared by both architectures)."""
+    head_dim = hidden_size // num_heads
+    if hidden_size % num_heads or head_dim % 4:
+        raise ValueError(
+            f"hidden_size={hidden_size!r}, num_heads={num_heads!r}: expected a head size divisible by 4"
+        )
+    # M-RoPE splits the rotary half of each head between time, height and width (Qwen: 16/24/24 of 64).
+    half = head_dim // 2
+    mrope = [half // 4, (half - half // 4) // 2]
+    mrope.append(half - sum(mrope))
+    return dict(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=intermediate_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_kv_heads,
+        max_position_embeddings=2048,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope},
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+        tie_word_embeddings=True,
+    )
+
+
+def _vision_token_ids(tokenizer) -> dict[str, int]:
+    ids = {name: tokenizer.convert_tokens_to_ids(name) for name in SPECIAL_TOKENS}
+    return dict(
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+    )
+
+
+def _initialised(model_class, config, tokenizer, seed: int):
+    """`model_class(config)` with weights drawn under `seed`, generating with the tokenizer's ids."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = model_class(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.bos_token_id = None
+    return model
+
+
 def tiny_vl_model(
     tokenizer,
     *,
@@ -203,34 +252,12 @@ def tiny_vl_model(
     greedy accuracy in a few minutes of supervised training on the CPU, while a ~350k one
     on 56×56 images stayed at chance.
     """
-    import torch
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
     tokenizer = getattr(tokenizer, "tokenizer", tokenizer)
-    head_dim = hidden_size // num_heads
-    if hidden_size % num_heads or head_dim % 4:
-        raise ValueError(
-            f"hidden_size={hidden_size!r}, num_heads={num_heads!r}: expected a head size divisible by 4"
-        )
-    # M-RoPE splits the rotary half of each head between time, height and width (Qwen: 16/24/24 of 64).
-    half = head_dim // 2
-    mrope = [half // 4, (half - half // 4) // 2]
-    mrope.append(half - sum(mrope))
-    ids = {name: tokenizer.convert_tokens_to_ids(name) for name in SPECIAL_TOKENS}
     config = Qwen2_5_VLConfig(
-        text_config=dict(
-            vocab_size=len(tokenizer),
-            hidden_size=hidden_size,
-            intermediate_size=intermediate_size,
-            num_hidden_layers=num_layers,
-            num_attention_heads=num_heads,
-            num_key_value_heads=num_kv_heads,
-            max_position_embeddings=2048,
-            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope},
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            bos_token_id=None,
-            tie_word_embeddings=True,
+        text_config=_text_config(
+            tokenizer, hidden_size, num_layers, num_heads, num_kv_heads, intermediate_size
         ),
         vision_config=dict(
             depth=vision_depth,
@@ -244,18 +271,10 @@ def tiny_vl_model(
             window_size=112,
             fullatt_block_indexes=[vision_depth - 1],
         ),
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
+        **_vision_token_ids(tokenizer),
         tie_word_embeddings=True,
     )
-    torch.manual_seed(seed)
-    model = Qwen2_5_VLForConditionalGeneration(config)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.generation_config.bos_token_id = None
-    return model
+    return _initialised(Qwen2_5_VLForConditionalGeneration, config, tokenizer, seed)
 
 
 def tiny_qwen2vl_model(
@@ -275,33 +294,12 @@ def tiny_qwen2vl_model(
     MoDoMoDo's model class), tiny: it exists so that the paper's recipe can run end to end
     in tests. Use with `build_vl_processor(..., architecture="qwen2_vl")`.
     """
-    import torch
     from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
     tokenizer = getattr(tokenizer, "tokenizer", tokenizer)
-    head_dim = hidden_size // num_heads
-    if hidden_size % num_heads or head_dim % 4:
-        raise ValueError(
-            f"hidden_size={hidden_size!r}, num_heads={num_heads!r}: expected a head size divisible by 4"
-        )
-    half = head_dim // 2
-    mrope = [half // 4, (half - half // 4) // 2]
-    mrope.append(half - sum(mrope))
-    ids = {name: tokenizer.convert_tokens_to_ids(name) for name in SPECIAL_TOKENS}
     config = Qwen2VLConfig(
-        text_config=dict(
-            vocab_size=len(tokenizer),
-            hidden_size=hidden_size,
-            intermediate_size=intermediate_size,
-            num_hidden_layers=num_layers,
-            num_attention_heads=num_heads,
-            num_key_value_heads=num_kv_heads,
-            max_position_embeddings=2048,
-            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope},
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            bos_token_id=None,
-            tie_word_embeddings=True,
+        text_config=_text_config(
+            tokenizer, hidden_size, num_layers, num_heads, num_kv_heads, intermediate_size
         ),
         vision_config=dict(
             depth=vision_depth,
@@ -313,15 +311,7 @@ def tiny_qwen2vl_model(
             spatial_merge_size=MERGE_SIZE,
             temporal_patch_size=2,
         ),
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
+        **_vision_token_ids(tokenizer),
         tie_word_embeddings=True,
     )
-    torch.manual_seed(seed)
-    model = Qwen2VLForConditionalGeneration(config)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.generation_config.bos_token_id = None
-    return model
+    return _initialised(Qwen2VLForConditionalGeneration, config, tokenizer, seed)
