@@ -10,6 +10,7 @@ content blocks.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 # Qwen2-VL's control tokens: the processor looks up `<|image_pad|>` and friends by name.
 SPECIAL_TOKENS = [
@@ -209,7 +210,7 @@ def _text_config(tokenizer, hidden_size, num_layers, num_heads, num_kv_heads, in
     )
 
 
-def _vision_token_ids(tokenizer) -> dict[str, int]:
+def _vision_token_ids(tokenizer) -> dict[str, Any]:
     ids = {name: tokenizer.convert_tokens_to_ids(name) for name in SPECIAL_TOKENS}
     return dict(
         image_token_id=ids["<|image_pad|>"],
