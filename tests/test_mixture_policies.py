@@ -249,6 +249,11 @@ def test_adaptive_run_changes_the_sampler_weights_and_logs_them(adaptive_run):
     assert state["mixture_changes"]
     summary = json.loads((adaptive_run / "summary.json").read_text())
     assert summary["plot"] == "reward_curves.png" and (adaptive_run / "reward_curves.png").stat().st_size > 0
+    # summary.json: `weights` is where the run started; the trajectory's last and mean weights beside it.
+    assert summary["weights"] == {"spatial": 1.0, "caption": 1.0}
+    logged = [{k.removeprefix("mixture/weight/"): v for k, v in w.items()} for _, w in trajectory]
+    assert summary["weights_final"] == pytest.approx(logged[-1])
+    assert summary["weights_mean"] == pytest.approx({d: sum(w[d] for w in logged) / 4 for d in logged[0]})
 
 
 @pytest.mark.slow

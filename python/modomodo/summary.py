@@ -376,12 +376,32 @@ def in_out_standard_errors(benchmarks: Mapping[str, BenchmarkScore]) -> tuple[fl
 # -- the run ------------------------------------------------------------------------------------
 
 
+def adaptive_weights(
+    records: Sequence[Mapping[str, Any]], domains: Sequence[str]
+) -> tuple[dict[str, float] | None, dict[str, float] | None]:
+    """(final, mean) weights of an adaptive run from its `metrics.jsonl` records, which log
+    `mixture/weight/<domain>` at each step: the last step's weights, and the mean over the
+    steps (a step logged twice counts once, with its last record); (None, None) when no
+    record logs them (a fixed mixture)."""
+    by_step: dict[Any, dict[str, float]] = {}
+    for r in records:
+        if all(f"mixture/weight/{d}" in r for d in domains):
+            by_step[r.get("step")] = {d: float(r[f"mixture/weight/{d}"]) for d in domains}
+    if not by_step or not domains:
+        return None, None
+    steps = list(by_step.values())
+    mean = {d: sum(w[d] for w in steps) / len(steps) for d in domains}
+    return steps[-1], mean
+
+
 @dataclass
 class RunSummary:
     """DIR/summary.json of one `modomodo-train` run.
 
     `steps` trained; `interrupted` (Ctrl-C: a checkpoint was saved, the run is not done);
-    the mixture `weights`; the `loss_backend`; the training `reward` overall (`start`,
+    the mixture `weights` as configured (where an adaptive run starts), and for an adaptive
+    run `weights_final` and `weights_mean`, the policy's last weights and their mean over the
+    logged steps (`adaptive_weights`); the `loss_backend`; the training `reward` overall (`start`,
     `end` window means, `delta`, noise) and `per_domain`; `eval` after RL (with `before`),
     or `eval_before` alone when the run stopped before its final evaluation; `warm_start`
     and `data_engine` statistics; `seconds` per phase; the reward-curve `plot` file name.
@@ -390,6 +410,8 @@ class RunSummary:
     steps: int
     interrupted: bool = False
     weights: dict[str, float] = field(default_factory=dict)
+    weights_final: dict[str, float] | None = None
+    weights_mean: dict[str, float] | None = None
     loss_backend: str | None = None
     reward: dict[str, Any] | None = None
     per_domain: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -419,6 +441,8 @@ class RunSummary:
             steps=steps,
             interrupted=interrupted,
             weights=_mapping(data, "weights", where) or {},
+            weights_final=_mapping(data, "weights_final", where),
+            weights_mean=_mapping(data, "weights_mean", where),
             loss_backend=data.get("loss_backend"),
             reward=_mapping(data, "reward", where),
             per_domain=_mapping(data, "per_domain", where) or {},

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from modomodo._io import atomic_write_text
-from modomodo.summary import EvalChange, EvalScores, RunSummary, paired_change
+from modomodo.summary import EvalChange, EvalScores, RunSummary, adaptive_weights, paired_change
 from modomodo.train import rundir
 from modomodo.train.config import TINY, ConfigError, TrainConfig
 
@@ -738,10 +738,13 @@ def write_summary(cfg: TrainConfig, trainer, setup: Setup, eval_after, timings, 
     out = cfg.output_dir
     records = read_jsonl(out / "metrics.jsonl")
     stats = summarize(records, cfg.train_domains)
+    weights_final, weights_mean = adaptive_weights(records, cfg.train_domains)
     summary = RunSummary(
         steps=int(trainer.state.global_step),
         interrupted=interrupted,
         weights=cfg.mixture_weights(),
+        weights_final=weights_final,
+        weights_mean=weights_mean,
         loss_backend=cfg.run.loss_backend,
         reward=stats.get("reward"),
         per_domain=stats.get("per_domain", {}),
