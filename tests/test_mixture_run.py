@@ -84,6 +84,7 @@ def fake(tmp_path, monkeypatch):
             parallel=2,
             n_boot=50,
             train_args={"train.max_steps": 3},
+            final_seeds=[],
         )
         base.update(kw)
         return MixConfig.from_mapping(base)
@@ -382,8 +383,8 @@ def test_default_study_speaks_the_modomodo_train_contract(tmp_path):
     # The documented example is the embedded default, setting for setting.
     assert load_config(Path(TABLE).with_name("toy.yaml")) == cfg
     loop = MixLoop(cfg, tmp_path / "study", log=_quiet)
-    mix = {"detect": 0.5, "spatial": 0.5, "chart": 0.0}
-    argv = loop._train_argv(mix, 3, tmp_path / "study" / "runs" / "x" / "s3")
+    mix = {"chart": 0.5, "attribute": 0.0, "ground": 0.25, "spatial": 0.25, "detect": 0.0}
+    argv = loop._train_argv({"weights": mix}, 3, tmp_path / "study" / "runs" / "x" / "s3")
     assert Path(argv[0]).name == "modomodo-train" or "train_main" in argv[2]  # console script or python -c
     train_cfg = load_train_config(None, argv[1:])
     assert train_cfg.mixture_weights() == mix
@@ -391,3 +392,11 @@ def test_default_study_speaks_the_modomodo_train_contract(tmp_path):
     assert train_cfg.grpo["seed"] == 3
     assert train_cfg.output_dir == tmp_path / "study" / "runs" / "x" / "s3"
     assert train_cfg.run.eval is True  # summary.json will carry the eval block
+    assert train_cfg.run.model == "tiny-base" and train_cfg.grpo["max_steps"] == 200
+    # An adaptive arm: the same run with `weights: adaptive` and the policy, for each policy.
+    assert cfg.adaptive == ["dump", "thompson", "target"] and cfg.final_seeds == [1, 2, 3]
+    for policy in cfg.adaptive:
+        entry = {"weights": dict.fromkeys(cfg.domains, 0.2), "policy": policy}
+        adaptive = load_train_config(None, loop._train_argv(entry, 1, tmp_path / "a")[1:])
+        assert adaptive.run.adaptive and adaptive.run.mixture_policy == policy
+        assert adaptive.train_domains == cfg.domains and adaptive.grpo["seed"] == 1

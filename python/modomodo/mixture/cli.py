@@ -299,18 +299,18 @@ def cmd_propose(args: argparse.Namespace) -> int:
 # -- run -------------------------------------------------------------------------------
 
 
-# The embedded study of `modomodo-mix run` without --config: three synthetic training
-# domains mixed through the real `modomodo-train` (its embedded default, shrunk to toy
-# scale: a short cached warm start, 20 GRPO steps, small evaluation sets; about a
-# minute per training on 2 CPU cores). 7 seeds + 5 heuristics + 2 surrogate picks =
-# 14 trainings.
-DEFAULT_DOMAINS = ["detect", "spatial", "chart"]
+# The embedded study of `modomodo-mix run` without --config (examples/mixture/toy.yaml):
+# the five synthetic training domains the out-of-distribution benchmarks draw on, trained
+# from the shipped `tiny-base` by the real `modomodo-train` (its embedded default, 200 GRPO
+# steps, 500 evaluation rows per benchmark). 11 seeds + 5 heuristics + 2 surrogate picks
+# on seed 0, then uniform, the best heuristic, the best pick and the three adaptive
+# policies on seeds 1-3: 36 trainings, two at a time on one thread each.
+DEFAULT_DOMAINS = ["chart", "attribute", "ground", "spatial", "detect"]
 DEFAULT_TRAIN_ARGS: dict[str, Any] = {
+    "model": "tiny-base",
     "domains": DEFAULT_DOMAINS,
-    "train_size": 64,
-    "eval_size": 32,
-    "warmstart_steps": 60,
-    "max_steps": 20,
+    "max_steps": 200,
+    "eval_size": 500,
     "eval_before": False,
     "plot": False,
     "disable_tqdm": True,
@@ -323,7 +323,11 @@ def default_config() -> dict[str, Any]:
         "domains": list(DEFAULT_DOMAINS),
         "train_args": dict(DEFAULT_TRAIN_ARGS),
         "seeds": [0],
+        "final_seeds": [1, 2, 3],
+        "adaptive": ["dump", "thompson", "target"],
         "final_k": 2,
+        "parallel": 2,
+        "threads": 1,
     }
 
 

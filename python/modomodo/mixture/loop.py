@@ -1,5 +1,18 @@
-"""The whole mixture search, resumable: seeds -> heuristics -> (optional UCB rounds) ->
-surrogate fit -> final trainings of its picks -> Markdown and JSON report.
+"""The whole mixture study, resumable: seeds -> heuristics -> (optional UCB rounds) ->
+surrogate fit -> trainings of its picks -> final runs -> adaptive runs -> Markdown and
+JSON report.
+
+The stages, each a set of named arms in plan.json:
+- `seed`: the 2m + 1 seed mixtures; `heuristic`: A_in, A_out, A_bal, Coli, Norm from the
+  seeds; `pilot`: the optional UCB rounds; `surrogate`: the surrogate's `final_k` best
+  mixtures. All on the pilot `seeds`; these are the offline method's cost.
+- The surrogate is fitted on the seed, heuristic and UCB pilot runs only, so its picks
+  (and the final runs) are held-out points of it.
+- `final`: `final_uniform`, `final_<best heuristic>` and `final_<best pick>` (best by the
+  measured target on the pilot seeds), each on the `final_seeds`, which are meant to be
+  fresh seeds: choosing the best on the pilot seeds does not then flatter its final score.
+- `adaptive`: `adaptive_<policy>` for each policy of `adaptive`, one run per final seed,
+  `weights: adaptive` from uniform (the trainer's `mixture_policy`).
 
 Everything lives in one output directory:
     config.json     the resolved configuration of the last invocation
@@ -8,7 +21,7 @@ Everything lives in one output directory:
     records.jsonl   one run record per finished (mixture, seed); the latest line for a
                     key wins, so a failed run (NaN scores) is retried on resume
     runs/<name>/s<seed>/   the trainer's output directory (summary.json, log.txt)
-    report.md, report.json, surrogate.png, pairs.png
+    report.md, report.json, surrogate.png, pairs.png, simplex_slice.png
     .lock           held by the running `modomodo-mix run`: a second one on the same
                     directory is refused (each run directory has its own lock too, see
                     launch.py); plan.json and the reports are written atomically, and a
@@ -17,8 +30,10 @@ Everything lives in one output directory:
 Each training is the command line
     <trainer> [--config FILE] [--key value ...] <weights_flag> '{"dom": w, ...}'
               [<seed_flag> SEED] --output-dir DIR
+(an adaptive arm passes `<weights_flag> adaptive <policy_flag> POLICY` and `adaptive_args`)
 which must write DIR/summary.json (`modomodo.summary.RunSummary`); its `eval` block
-gives the per-benchmark scores, `in_score` and `out_score`. Without one, `<evaluator>
+gives the per-benchmark scores, `in_score` and `out_score`; its `steps` and
+`seconds.total` the compute, and an adaptive run's `weights_mean` its average mixture. Without one, `<evaluator>
 --model DIR [--config FILE] --output DIR/eval.json` is run and read the same way
 (`EvalScores`). Any other shape is refused, naming the file and the key.
 """
@@ -43,11 +58,27 @@ from modomodo.mixture.design import seed_mixtures
 from modomodo.mixture.heuristics import SINGLE_RUN_SCALE, alpha, coli, norm
 from modomodo.mixture.launch import DirLock, Job, JobResult, Launcher, check_free, make_launcher
 from modomodo.mixture.records import RunRecord, append_record, load_records, repair_torn_tail
+from modomodo.mixture.report import (
+    Arm,
+    PairedDifference,
+    best,
+    build_arms,
+    compute_rows,
+    compute_table,
+    fmt,
+    fmt_estimate,
+    paired_difference,
+    runs_table,
+)
 from modomodo.mixture.search import optimize, propose
 from modomodo.mixture.surrogate import CVResult, MixtureSurrogate, make_surrogate
 from modomodo.summary import EvalScores, RunSummary
 
 HEURISTICS = ("A_in", "A_out", "A_bal", "Coli", "Norm")
+# modomodo-train's mixture policies (`modomodo.mixture.policies.POLICIES`).
+ADAPTIVE_POLICIES = ("dump", "thompson", "target")
+# The runs the surrogate is fitted on: everything before its picks.
+FIT_KINDS = ("seed", "heuristic", "pilot")
 
 
 def _console(name: str, module_call: str) -> list[str]:
@@ -88,6 +119,11 @@ class MixConfig:
     weights_flag: str = "--weights"  # modomodo-train's config key `weights` (YAML/JSON mapping)
     seed_flag: str | None = "--seed"
     seeds: list[int] = field(default_factory=lambda: [0])
+    final_seeds: list[int] = field(default_factory=lambda: [1, 2, 3])  # [] : no final runs
+    adaptive: list[str] = field(default_factory=list)
+    adaptive_args: dict[str, Any] = field(default_factory=dict)
+    policy_flag: str = "--mixture_policy"
+    threads: int | None = None  # OMP_NUM_THREADS of each run (null: the trainer's own)
     target: str = "out_score"
     heuristics: list[str] = field(default_factory=lambda: list(HEURISTICS))
     single_scale: float = SINGLE_RUN_SCALE
@@ -139,6 +175,30 @@ class MixConfig:
             raise ValueError(f"{where}: trainer {self.trainer!r}; expected a command line")
         if not self.seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds):
             raise ValueError(f"{where}: seeds {self.seeds!r}; expected a non-empty list of integers")
+        if not isinstance(self.final_seeds, list) or not all(
+            isinstance(s, int) and not isinstance(s, bool) for s in self.final_seeds
+        ):
+            raise ValueError(f"{where}: final_seeds {self.final_seeds!r}; expected a list of integers")
+        if len(set(self.final_seeds)) != len(self.final_seeds):
+            raise ValueError(
+                f"{where}: final_seeds {self.final_seeds!r} repeat a seed; expected distinct seeds"
+            )
+        if not isinstance(self.adaptive, list) or [p for p in self.adaptive if p not in ADAPTIVE_POLICIES]:
+            raise ValueError(
+                f"{where}: adaptive {self.adaptive!r}; expected a list of some of {list(ADAPTIVE_POLICIES)}"
+            )
+        if self.adaptive and not self.final_seeds:
+            raise ValueError(
+                f"{where}: adaptive {self.adaptive} needs final_seeds to train on; expected some"
+            )
+        if not isinstance(self.adaptive_args, Mapping):
+            raise ValueError(
+                f"{where}: adaptive_args {self.adaptive_args!r}; expected a mapping key -> value"
+            )
+        if self.threads is not None and (
+            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
+        ):
+            raise ValueError(f"{where}: threads={self.threads!r}; expected an integer >= 1 or null")
         bad = [h for h in self.heuristics if h not in HEURISTICS]
         if bad:
             raise ValueError(f"{where}: heuristics {bad}; expected some of {list(HEURISTICS)}")
@@ -287,14 +347,21 @@ class MixLoop:
     def _run_dir(self, name: str, seed: int) -> Path:
         return self.dir / "runs" / name / f"s{seed}"
 
-    def _train_argv(self, weights: Mapping[str, float], seed: int, out: Path) -> list[str]:
+    def _train_argv(self, entry: Mapping[str, Any], seed: int, out: Path) -> list[str]:
+        """The trainer's command line for a plan entry (a fixed mixture, or an adaptive
+        policy starting from uniform)."""
         c = self.cfg
         argv = list(c.trainer)
         if c.train_config:
             argv += ["--config", str(c.train_config)]
-        for k, v in c.train_args.items():
+        policy = entry.get("policy")
+        args = {**c.train_args, **(c.adaptive_args if policy else {})}
+        for k, v in args.items():
             argv += [f"--{k}", v if isinstance(v, str) else json.dumps(v)]
-        argv += [c.weights_flag, json.dumps(dict(weights))]
+        if policy:
+            argv += [c.weights_flag, "adaptive", c.policy_flag, str(policy)]
+        else:
+            argv += [c.weights_flag, json.dumps(dict(entry["weights"]))]
         if c.seed_flag:
             argv += [c.seed_flag, str(seed)]
         return argv + ["--output-dir", str(out)]
@@ -306,13 +373,16 @@ class MixLoop:
             argv += ["--config", str(self.cfg.train_config)]
         return argv + ["--output", str(out / "eval.json")]
 
-    def _scores(self, out: Path) -> EvalScores | None:
-        """The evaluation of a finished run (summary.json's, else eval.json's), or None if
-        it has not been evaluated yet."""
+    def _summary(self, out: Path) -> RunSummary:
         summary_path = out / "summary.json"
         if not summary_path.exists():
             raise ValueError(f"{summary_path} was not written; see {out / 'log.txt'}")
-        summary = RunSummary.read(summary_path)
+        return RunSummary.read(summary_path)
+
+    def _scores(self, out: Path) -> EvalScores | None:
+        """The evaluation of a finished run (summary.json's, else eval.json's), or None if
+        it has not been evaluated yet."""
+        summary = self._summary(out)
         if summary.eval is not None:
             return summary.eval
         eval_path = out / "eval.json"
@@ -332,15 +402,18 @@ class MixLoop:
             if ev is None:
                 raise ValueError(f"{out / 'summary.json'} has no 'eval' block and no eval.json was written")
             rec.scores, rec.in_score, rec.out_score = _scores_of(ev)
+            rec.meta.update(_costs(self._summary(out)))
         except (ValueError, OSError) as exc:
             rec.meta["error"] = str(exc)
             self.log(f"  run {name} (seed {seed}) failed: {exc}")
         return rec
 
-    def train(self, names: Sequence[str]) -> None:
+    def train(self, names: Sequence[str], seeds: Sequence[int] | None = None) -> None:
+        """Train every (name, seed) not yet recorded (seeds: the pilot seeds by default)."""
+        seeds = self.cfg.seeds if seeds is None else seeds
         done = self._done()
-        todo = [(n, s) for n in names for s in self.cfg.seeds if (n, s) not in done]
-        self.skipped += sum(1 for n in names for s in self.cfg.seeds if (n, s) in done)
+        todo = [(n, s) for n in names for s in seeds if (n, s) not in done]
+        self.skipped += sum(1 for n in names for s in seeds if (n, s) in done)
         if not todo:
             return
         jobs: list[Job] = []
@@ -363,7 +436,8 @@ class MixLoop:
                 while out.with_name(f"{out.name}.failed{k}").exists():
                     k += 1
                 out.rename(out.with_name(f"{out.name}.failed{k}"))
-            jobs.append(Job(f"{n}/s{s}", self._train_argv(self.plan[n]["weights"], s, out), out))
+            env = {} if self.cfg.threads is None else {"OMP_NUM_THREADS": str(self.cfg.threads)}
+            jobs.append(Job(f"{n}/s{s}", self._train_argv(self.plan[n], s, out), out, env=env))
         self.log(
             f"training {len(jobs)} runs ({len(todo) - len(jobs) - len(needs_eval)} recovered from disk, "
             f"{len(needs_eval)} to evaluate)"
@@ -432,7 +506,9 @@ class MixLoop:
         return out
 
     def fit(self) -> tuple[MixtureSurrogate, CVResult]:
-        everything = self.records()
+        """The surrogate on the pilot runs before its picks (FIT_KINDS, pilot seeds), with
+        its k-fold cross-validation and bootstrap."""
+        everything = [r for r in self.records() if r.kind in FIT_KINDS and r.seed in self.cfg.seeds]
         recs = [r for r in everything if math.isfinite(r.score(self.cfg.target))]
         if not recs:
             failed = ", ".join(f"{r.name} (seed {r.seed})" for r in everything)
@@ -504,7 +580,34 @@ class MixLoop:
                 },
             )
         self.train(list(self._stage("surrogate")))
+
+        if c.final_seeds:
+            if not self._stage("final"):
+                finals = self._finals()
+                self._add(
+                    {name: self.plan[of]["weights"] for name, of in finals.items()},
+                    "final",
+                    **{name: {"of": of} for name, of in finals.items()},
+                )
+            self.train(list(self._stage("final")), c.final_seeds)
+        if c.adaptive:
+            uniform = {d: 1.0 / len(c.domains) for d in c.domains}
+            arms = {f"adaptive_{p}": p for p in c.adaptive}
+            self._add(dict.fromkeys(arms, uniform), "adaptive", **{n: {"policy": p} for n, p in arms.items()})
+            self.train(list(arms), c.final_seeds)
         return self.report(s, cv)
+
+    def _finals(self) -> dict[str, str]:
+        """The final arms, by name -> the pilot arm whose mixture they train: uniform, and
+        the heuristic and the surrogate pick with the best measured target on the pilot seeds."""
+        t = self.cfg.target
+        arms = build_arms(self.plan, [r for r in self.records() if r.seed in self.cfg.seeds], t)
+        chosen = [a for a in arms if a.name == "uniform"]
+        for kind in ("heuristic", "surrogate"):
+            top = best([a for a in arms if a.kind == kind], t)
+            if top is not None:
+                chosen.append(top)
+        return {f"final_{a.name}": a.name for a in chosen}
 
     def _heuristic(self, h: str, seeds: list[RunRecord]) -> dict[str, float]:
         c = self.cfg
@@ -520,75 +623,135 @@ class MixLoop:
     # report
 
     def report(self, s: MixtureSurrogate, cv: CVResult) -> LoopResult:
-        from modomodo.mixture.plots import plot_observed_vs_predicted, plot_pair_surfaces
+        from modomodo.mixture.plots import plot_observed_vs_predicted, plot_pair_surfaces, plot_simplex_slice
 
         t = self.cfg.target
-        runs = self.mean_records()
-        rows = self._report_rows(s, runs)
-        summary = self._report_summary(s, cv, runs, rows)
-        md = self._markdown(summary, rows)
+        arms = build_arms(self.plan, self.records(), t)
+        if arms:
+            pred, spread = s.predict_spread([a.weights for a in arms])
+            for a, p, sd in zip(arms, pred, spread):
+                a.predicted, a.spread = float(p), float(sd)
+        summary = self._report_summary(cv, arms)
+        summary["coefficients"] = s.coefficients()
+        md = self._markdown(summary, arms)
         report_md = self.dir / "report.md"
         report_json = self.dir / "report.json"
         atomic_write_text(report_md, md)
         atomic_write_text(report_json, json.dumps(_clean(summary), indent=1, allow_nan=False))
+        held_out = [(a.name, a.estimate(t)[0], a.predicted) for a in self._held_out(arms)]
+        centre = best(self._held_out(arms), t) or best(arms, t)
         try:
-            plot_observed_vs_predicted(s, self.dir / "surrogate.png", cv=cv, target=t)
+            plot_observed_vs_predicted(s, self.dir / "surrogate.png", cv=cv, target=t, held_out=held_out)
             plot_pair_surfaces(s, self.dir / "pairs.png", target=t)
+            if len(self.cfg.domains) >= 3 and centre is not None:
+                plot_simplex_slice(
+                    s,
+                    self.dir / "simplex_slice.png",
+                    centre=centre.weights,
+                    points=[(a.weights, a.estimate(t)[0], a.name) for a in arms],
+                    target=t,
+                )
         except Exception as exc:  # a figure must never lose the report
             warnings.warn(f"could not draw the figures: {exc}", UserWarning, stacklevel=1)
         self.log(md)
         return LoopResult(self.dir, self.records(), report_md, report_json, summary)
 
-    def _report_rows(self, s: MixtureSurrogate, runs: list[RunRecord]) -> list[dict[str, Any]]:
-        """One row per mixture, in plan order: its scores over seeds and the surrogate's
-        prediction."""
-        by_name = {r.name: r for r in runs}
-        order = [n for n in self.plan if n in by_name]
-        pred, spread = (
-            s.predict_spread([self.plan[n]["weights"] for n in order])
-            if order
-            else (np.zeros(0), np.zeros(0))
-        )
+    def _held_out(self, arms: list[Arm]) -> list[Arm]:
+        """The arms at mixtures the surrogate was not fitted on: its picks and their finals."""
         return [
-            {
-                "name": n,
-                "kind": by_name[n].kind,
-                "weights": by_name[n].weights,
-                "seeds": by_name[n].meta["n_seeds"],
-                "in_score": by_name[n].in_score,
-                "out_score": by_name[n].out_score,
-                "sd": by_name[n].meta.get("sd"),
-                "predicted": float(p),
-                "spread": float(sd),
-                "predicted_when_picked": self.plan[n].get("predicted"),
-            }
-            for n, p, sd in zip(order, pred, spread)
+            a
+            for a in arms
+            if a.kind == "surrogate" or (a.kind == "final" and self._final_of(a.name) == "surrogate")
         ]
 
-    def _report_summary(
-        self, s: MixtureSurrogate, cv: CVResult, runs: list[RunRecord], rows: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        """report.json: the study's settings, the fit, every run, and the verdicts against
-        the uniform mixture."""
+    def _final_of(self, name: str) -> str | None:
+        """The kind of the pilot arm whose mixture the final arm `name` trains."""
+        of = self.plan[name].get("of")
+        return None if of not in self.plan else self.plan[of]["kind"]
+
+    def _comparisons(self, arms: list[Arm]) -> list[tuple[str, Arm, Arm, PairedDifference]]:
+        """The acceptance comparisons over the final seeds, paired by seed: the best final
+        pick and heuristic and every adaptive policy against final uniform; the best adaptive
+        policy against uniform and against the best pick."""
+        t = self.cfg.target
+        finals = [a for a in arms if a.kind == "final"]
+        uniform = next((a for a in finals if self.plan[a.name].get("of") == "uniform"), None)
+        if uniform is None:
+            return []
+        pick = next((a for a in finals if self._final_of(a.name) == "surrogate"), None)
+        heur = next((a for a in finals if self._final_of(a.name) == "heuristic"), None)
+        adaptive = [a for a in arms if a.kind == "adaptive"]
+        out = []
+        for label, a in (("best surrogate pick", pick), ("best heuristic", heur)):
+            if a is not None:
+                out.append((label, a, uniform, paired_difference(a.by_seed(t), uniform.by_seed(t))))
+        for a in adaptive:
+            out.append(
+                (f"adaptive {a.policy}", a, uniform, paired_difference(a.by_seed(t), uniform.by_seed(t)))
+            )
+        top = best(adaptive, t)
+        if top is not None:
+            out.append(("best adaptive", top, uniform, paired_difference(top.by_seed(t), uniform.by_seed(t))))
+            if pick is not None:
+                out.append(
+                    (
+                        "best adaptive vs best pick",
+                        top,
+                        pick,
+                        paired_difference(top.by_seed(t), pick.by_seed(t)),
+                    )
+                )
+        return out
+
+    def _report_summary(self, cv: CVResult, arms: list[Arm]) -> dict[str, Any]:
+        """report.json: the study's settings, the fit, every arm, the verdicts against the
+        uniform mixture, the paired comparisons and the compute."""
         c = self.cfg
         t = c.target
-        by_name = {r.name: r for r in runs}
+        by_name = {a.name: a for a in arms}
         failed = sorted(
             {f"{r.name} (seed {r.seed})" for r in self.records() if not math.isfinite(r.score(t))}
         )
         uniform = by_name.get("uniform")
-        heur = [by_name[n] for n in self._stage("heuristic") if n in by_name]
-        picks = [by_name[n] for n in self._stage("surrogate") if n in by_name]
-        best_h = max(heur, key=lambda r: r.score(t)) if heur else None
+        heur = [a for a in arms if a.kind == "heuristic"]
+        picks = [a for a in arms if a.kind == "surrogate"]
+        best_h = best(heur, t)
         top = by_name.get("surrogate_0")
         beat = None
         if uniform is not None and top is not None:
-            beat = top.score(t) > uniform.score(t)
-        best_run = max(runs, key=lambda r: r.score(t)) if runs else None
+            beat = top.estimate(t)[0] > uniform.estimate(t)[0]
+        best_run = best(arms, t)
+        offline, adaptive = compute_rows(arms)
+        rows = []
+        for a in arms:
+            (ins, ins_se), (outs, outs_se) = a.estimate("in_score"), a.estimate("out_score")
+            scores = [r.score(t) for r in a.records]
+            rows.append(
+                {
+                    "name": a.name,
+                    "kind": a.kind,
+                    "policy": a.policy,
+                    "weights": a.weights,
+                    "seeds": len(a.records),
+                    "seed_list": a.seeds,
+                    "scores": a.benchmark_means(),
+                    "in_score": ins,
+                    "in_se": ins_se,
+                    "out_score": outs,
+                    "out_se": outs_se,
+                    "sd": float(np.std(scores, ddof=1)) if len(scores) > 1 else None,
+                    "predicted": a.predicted,
+                    "spread": a.spread,
+                    "predicted_when_picked": a.predicted_when_picked,
+                    "steps": a.total("steps"),
+                    "seconds": a.total("seconds"),
+                }
+            )
         return {
             "domains": c.domains,
             "target": t,
             "seeds": c.seeds,
+            "final_seeds": c.final_seeds,
             "surrogate": c.surrogate,
             "ridge": c.ridge,
             "cv": {
@@ -598,56 +761,99 @@ class MixLoop:
                 "folds": cv.folds,
                 "n_records": cv.n_records,
             },
-            "coefficients": s.coefficients(),
             "runs": rows,
             "failed": failed,
-            "uniform": None if uniform is None else uniform.score(t),
-            "best_heuristic": None if best_h is None else {"name": best_h.name, t: best_h.score(t)},
+            "uniform": None if uniform is None else uniform.estimate(t)[0],
+            "best_heuristic": None if best_h is None else {"name": best_h.name, t: best_h.estimate(t)[0]},
             "picks": [
                 {
-                    "name": r.name,
-                    "weights": r.weights,
-                    t: r.score(t),
-                    **{k: self.plan[r.name].get(k) for k in ("predicted", "spread")},
+                    "name": a.name,
+                    "weights": a.weights,
+                    t: a.estimate(t)[0],
+                    **{k: self.plan[a.name].get(k) for k in ("predicted", "spread")},
                 }
-                for r in picks
+                for a in picks
             ],
             "best_predicted_beat_uniform": beat,
-            "delta_vs_uniform": None if beat is None else top.score(t) - uniform.score(t),  # type: ignore[union-attr]
-            "best_run": None if best_run is None else {"name": best_run.name, t: best_run.score(t)},
+            "delta_vs_uniform": None if beat is None else top.estimate(t)[0] - uniform.estimate(t)[0],  # type: ignore[union-attr]
+            "best_run": None if best_run is None else {"name": best_run.name, t: best_run.estimate(t)[0]},
+            "comparisons": [
+                {
+                    "label": label,
+                    "a": a.name,
+                    "b": b.name,
+                    "mean": d.mean,
+                    "standard_error": d.standard_error,
+                    "z": d.z,
+                    "seeds": list(d.seeds),
+                    "differences": list(d.differences),
+                }
+                for label, a, b, d in self._comparisons(arms)
+            ],
+            "compute": {"offline": offline, "adaptive": adaptive},
             "trained_now": self.trained,
             "skipped": self.skipped,
-            "target_spread": float(np.ptp([r.score(t) for r in runs])) if runs else None,
+            "target_spread": float(np.ptp([a.estimate(t)[0] for a in arms])) if arms else None,
         }
 
-    def _markdown(self, summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    def _markdown(self, summary: dict[str, Any], arms: list[Arm]) -> str:
         c = self.cfg
         t = c.target
-        f = _fmt
+        f = fmt
+        benchmarks = sorted(set().union(*(a.benchmark_means() for a in arms))) if arms else []
+        n_runs = sum(len(a.records) for a in arms)
         lines = [
             f"# modomodo-mix run ({len(c.domains)} domains, target {t})",
             "",
-            f"Trainer: `{' '.join(c.trainer)}`; seeds {c.seeds}; {len(rows)} mixtures.",
+            f"Trainer: `{' '.join(c.trainer)}`; pilot seeds {c.seeds}, final seeds {c.final_seeds}; "
+            f"{len(arms)} arms, {n_runs} runs.",
             "",
-            "| run | kind | "
-            + " | ".join(c.domains)
-            + " | seeds | in_score | out_score | predicted ± spread |",
-            "|---|---|" + "---:|" * len(c.domains) + "---:|---:|---:|---:|",
+            "## Runs",
+            "",
+            "Weights per domain (an adaptive arm: `~`, its policy's step-averaged weights, mean over seeds), "
+            "per-benchmark scores (mean over seeds), In-/Out-Score as mean ± standard error over seeds, "
+            "and the surrogate's prediction at the weights.",
+            "",
+            *runs_table(arms, c.domains, benchmarks),
+            "",
+            "## Acceptance comparisons",
+            "",
+            f"{t}, paired over the final seeds: mean ± standard error of the seed-to-seed difference "
+            "(and how many standard errors from zero).",
+            "",
         ]
-        for r in rows:
-            out = f(r["out_score"]) + ("" if r["sd"] is None else f" ± {r['sd']:.4f}")
-            lines.append(
-                f"| {r['name']} | {r['kind']} | "
-                + " | ".join(f"{r['weights'][d]:.3f}" for d in c.domains)
-                + f" | {r['seeds']} | {f(r['in_score'])} | {out} | {f(r['predicted'])} ± {f(r['spread'])} |"
-            )
+        comparisons = summary["comparisons"]
+        if not comparisons:
+            lines.append("- no final runs to compare (final_seeds is empty, or uniform failed)")
+        for comp, (_, a, b, d) in zip(comparisons, self._comparisons(arms)):
+            lines.append(f"- {comp['label']}: {a.name} − {b.name} = {d}")
         cv = summary["cv"]
+        held = self._held_out(arms)
+        lines += [
+            f"- Surrogate held-out R²: {f(cv['r2'])} ({cv['method']} CV, {cv['folds']} folds, out-of-fold "
+            f"predictions of the {cv['n_records']} pilot runs it was fitted on; RMSE {f(cv['rmse'])})",
+        ]
+        for a in held:
+            mean, se = a.estimate(t)
+            lines.append(
+                f"  - held-out mixture {a.name}: predicted {f(a.predicted)}, measured {fmt_estimate(mean, se)} "
+                f"({len(a.records)} seed{'s' * (len(a.records) != 1)})"
+            )
+        offline, adaptive = summary["compute"]["offline"], summary["compute"]["adaptive"]
         lines += [
             "",
-            f"Surrogate: {c.surrogate} (ridge {c.ridge:g}) fitted on the {cv['n_records']} runs recorded when the "
-            f"final trainings were launched; {cv['method']} CV ({cv['folds']} folds) R² = {f(cv['r2'])}, "
-            f"RMSE = {f(cv['rmse'])}. The predicted column is that fit (in-sample for the runs it saw); a pick's "
-            "'predicted' below is the prediction it was chosen with.",
+            "## Compute",
+            "",
+            "GRPO steps and wall time (each run's `seconds.total`: start-up, warm start, training, "
+            "evaluation) of the offline method's pilot runs against each adaptive policy's runs.",
+            "",
+            *compute_table(offline, adaptive),
+            "",
+            "## Pilot results",
+            "",
+            f"Surrogate: {c.surrogate} (ridge {c.ridge:g}) fitted on the {cv['n_records']} seed, heuristic and "
+            f"UCB runs; {cv['method']} CV ({cv['folds']} folds) R² = {f(cv['r2'])}, RMSE = {f(cv['rmse'])}. "
+            "A pick's 'predicted' below is the prediction it was chosen with.",
             "",
             f"- Uniform baseline: {t} {f(summary['uniform'])}",
         ]
@@ -668,10 +874,11 @@ class MixLoop:
         lines.append(
             f"- Best predicted mixture (surrogate_0) beat uniform on {t}: **{verdict}**"
             + ("" if beat is None else f" ({summary['delta_vs_uniform']:+.4f})")
+            + " on the pilot seeds"
         )
         if summary["best_run"]:
-            lines.append(f"- Best run overall: {summary['best_run']['name']} ({f(summary['best_run'][t])})")
-        if len(rows) > 1 and summary["target_spread"] == 0:
+            lines.append(f"- Best arm overall: {summary['best_run']['name']} ({f(summary['best_run'][t])})")
+        if len(arms) > 1 and summary["target_spread"] == 0:
             lines.append(
                 f"- Every run scored the same {t}: at this scale the mixture made no measurable difference"
             )
@@ -680,8 +887,15 @@ class MixLoop:
         return "\n".join(lines) + "\n"
 
 
-def _fmt(x: Any) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.4f}"
+def _costs(summary: RunSummary) -> dict[str, Any]:
+    """What a run cost and, for an adaptive run, the mixture it trained on (summary.json)."""
+    out: dict[str, Any] = {"steps": summary.steps}
+    if "total" in summary.seconds:
+        out["seconds"] = float(summary.seconds["total"])
+    if summary.weights_mean is not None:
+        out["weights_mean"] = summary.weights_mean
+        out["weights_final"] = summary.weights_final
+    return out
 
 
 def _delta(x: float | None, base: float | None) -> str:
