@@ -1,6 +1,7 @@
 """Pretrain the shipped base model `tiny-base` from scratch and write its directory.
 
     python scripts/pretrain_base.py [--output-dir DIR] [--max-steps N] [--minutes M] [--seed S]
+                                    [--init-from STAGE1_DIR] [--set KEY=VALUE ...]
 
 Trains the recipe of `modomodo.pretrain.train.Recipe` on fresh generic rows of the
 synthetic world (`modomodo.pretrain.rows`: describing, plain questions, reading options,
@@ -17,6 +18,11 @@ and scores the result on the synthetic benchmarks with modomodo's own evaluation
 and pass@k (k completions sampled at temperature 1 per row; a row's pass@k score is the
 best of its k scores). Deterministic at a fixed thread count (default 1): the first steps'
 losses are recorded so that a short rerun can be checked against them.
+
+A recipe may come in stages: `--init-from DIR` continues the model a previous run of this
+script wrote into DIR (its tokenizer and processor kept, a fresh optimiser and schedule),
+and the record names that stage (its command, weights' SHA-256 and record), so that the
+card gives the commands that rebuild the weights from scratch.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = REPO / "python" / "modomodo" / "models" / "tiny_base"
 RECORDED_STEPS = 20  # losses of the first steps kept in pretrain.json (the reproducibility check)
+SNAPSHOT_PROBES = ("lookup", "match", "lookup_new_form")  # the quick text-only probes of a snapshot
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -53,10 +60,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="stop after this many steps (rerun a run cut by --minutes)",
     )
     p.add_argument("--seed", type=int, default=Recipe().seed)
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="continue the model this script wrote into DIR (the recipe's next stage)",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch threads (results are exact per count)")
     p.add_argument("--eval-rows", type=int, default=100, help="rows per benchmark (0: no evaluation)")
     p.add_argument("--pass-k", type=int, default=8)
     p.add_argument("--probe-rows", type=int, default=256)
+    p.add_argument(
+        "--snapshot-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also write the model every N steps into DIR/snapshots/STEP (as if stopped there)",
+    )
+    p.add_argument(
+        "--snapshot-probe-rows", type=int, default=128, help="rows of each text probe per snapshot"
+    )
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="recipe overrides")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
@@ -66,7 +90,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--stop-after {args.stop_after}: expected at least 1")
     if args.minutes is not None and args.minutes <= 0:
         p.error(f"--minutes {args.minutes}: expected a positive number")
+    if args.init_from is not None and not (args.init_from / "pretrain.json").is_file():
+        p.error(
+            f"--init-from {args.init_from}: expected a directory written by this script (with pretrain.json)"
+        )
     return args
+
+
+def stage_of(path: Path) -> dict[str, Any]:
+    """What a continued run records about the stage it starts from."""
+    from modomodo.train.models import WEIGHTS_FILE, sha256_of
+
+    record = json.loads((path / "pretrain.json").read_text())
+    keep = ("command", "rerun", "recipe", "steps", "seconds", "load", "first_losses", "sha256", "init")
+    stage = {k: record[k] for k in keep if k in record}
+    if sha256_of(path / WEIGHTS_FILE) != record["sha256"]:
+        raise ValueError(f"--init-from {path}: its weights do not match the SHA-256 in its pretrain.json")
+    return stage
+
+
+def rebuild_commands(record: dict[str, Any]) -> list[str]:
+    """The commands that rebuild a record's weights from scratch, first stage first."""
+    stages = []
+    while record is not None:
+        stages.append(record)
+        record = record.get("init")
+    commands = []
+    for i, stage in enumerate(reversed(stages)):
+        cmd = stage["rerun"]
+        if i > 0:
+            cmd += f" --init-from stage{i}"
+        if i < len(stages) - 1:
+            cmd += f" --output-dir stage{i + 1} --eval-rows 0"
+        commands.append(cmd)
+    return commands
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -176,7 +233,8 @@ def model_card(record: dict[str, Any]) -> str:
         "",
         "## Recipe",
         "",
-        f"- command: `{r['command']}`; to rerun it to the same weights: `{r['rerun']}`",
+        f"- command: `{r['command']}`",
+        "- to rebuild these weights from scratch: `" + " && ".join(rebuild_commands(r)) + "`",
         f"- seed {r['recipe']['seed']}, {r['threads']} torch thread(s), torch {r['torch']}, "
         f"transformers {r['transformers']}, {r['machine']}",
         f"- parameters: {r['parameters']:,} ({r['weights_bytes'] / 1e6:.1f} MB of safetensors)",
@@ -189,6 +247,21 @@ def model_card(record: dict[str, Any]) -> str:
         json.dumps(r["recipe"], indent=1),
         "```",
         "",
+    ]
+    stage, n = r.get("init"), 1
+    while stage is not None:
+        lines += [
+            f"Continued from an earlier stage (stage {n} back): `{stage['rerun']}`, {stage['steps']} steps, "
+            f"{stage['seconds'] / 60:.1f} min at load average {stage['load']:.1f}, weights SHA-256 "
+            f"`{stage['sha256']}`, recipe:",
+            "",
+            "```json",
+            json.dumps(stage["recipe"]),
+            "```",
+            "",
+        ]
+        stage, n = stage.get("init"), n + 1
+    lines += [
         "## Data",
         "",
         "Fresh rows every step, drawn from `modomodo.pretrain.rows` (its docstring lists the kinds and",
@@ -242,8 +315,66 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     recipe = replace(T.recipe_from(args.set), seed=args.seed, max_steps=args.max_steps)
-    model, processor = T.build(recipe)
+    init = None
+    if args.init_from is not None:
+        from modomodo.train.models import load_pretrained
+
+        init = stage_of(args.init_from)
+        recipe = replace(recipe, shape=T.ModelShape(**init["recipe"]["shape"]))
+        model, processor = load_pretrained(str(args.init_from))
+    else:
+        model, processor = T.build(recipe)
     progress = not args.no_progress
+
+    def write(
+        out: Path, result: dict[str, Any], probe_rows: int, probe_names=tuple(T.PROBES)
+    ) -> dict[str, Any]:
+        """Save the model as it is after `result['steps']` steps into `out`, probe it, record it."""
+        load = os.getloadavg()[0]
+        losses = result["losses"]
+        probes = T.probe(
+            model, processor, n=probe_rows, seed=args.seed, image_size=recipe.image_size, names=probe_names
+        )
+        print(f"probes after {result['steps']} steps:", T.summarize(probes), flush=True)
+        out.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(out, safe_serialization=True)
+        processor.save_pretrained(out)
+        weights = out / WEIGHTS_FILE
+        digest = sha256_of(weights)
+        (out / HASH_FILE).write_text(f"{digest}  {WEIGHTS_FILE}\n")
+        record: dict[str, Any] = {
+            "command": "python scripts/pretrain_base.py " + " ".join(sys.argv[1:] if argv is None else argv),
+            # The same weights without a wall-clock limit (steps cut by --minutes made explicit).
+            "rerun": f"python scripts/pretrain_base.py --seed {args.seed} --max-steps {args.max_steps} "
+            f"--stop-after {result['steps']}"
+            + (" --set " + " ".join(shlex.quote(s) for s in args.set) if args.set else ""),
+            "recipe": recipe.to_json(),
+            "init": init,
+            "threads": args.threads,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "weights_bytes": weights.stat().st_size,
+            "steps": result["steps"],
+            "seconds": result["seconds"],
+            "load": load,
+            "first_losses": losses[:RECORDED_STEPS],
+            "loss_first": sum(losses[:RECORDED_STEPS]) / min(RECORDED_STEPS, len(losses)),
+            "loss_last": sum(losses[-100:]) / min(100, len(losses)),
+            "losses_every_100": losses[::100],
+            "sha256": digest,
+            "probe_rows": probe_rows,
+            "probes": probes,
+            "pass_k": args.pass_k,
+            "eval_rows": args.eval_rows,
+            "evaluation": None,
+        }
+        (out / "pretrain.json").write_text(json.dumps(record, indent=1) + "\n")
+        (out / "MODEL_CARD.md").write_text(model_card(record))
+        return record
+
+    out = args.output_dir
     result = T.train(
         model,
         processor,
@@ -251,50 +382,14 @@ def main(argv: list[str] | None = None) -> int:
         max_seconds=args.minutes * 60 if args.minutes is not None else None,
         stop_after=args.stop_after,
         progress=progress,
+        on_snapshot=lambda so_far: write(
+            out / "snapshots" / str(so_far["steps"]), so_far, args.snapshot_probe_rows, SNAPSHOT_PROBES
+        ),
+        snapshot_every=args.snapshot_every,
     )
-    load = os.getloadavg()[0]
-    losses = result["losses"]
-    probes = T.probe(model, processor, n=args.probe_rows, seed=args.seed, image_size=recipe.image_size)
-    print("probes:", T.summarize(probes), flush=True)
-
-    out = args.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out, safe_serialization=True)
-    processor.save_pretrained(out)
-    weights = out / WEIGHTS_FILE
-    digest = sha256_of(weights)
-    (out / HASH_FILE).write_text(f"{digest}  {WEIGHTS_FILE}\n")
-
-    record: dict[str, Any] = {
-        "command": "python scripts/pretrain_base.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        # The same weights without a wall-clock limit (steps cut by --minutes made explicit).
-        "rerun": f"python scripts/pretrain_base.py --seed {args.seed} --max-steps {args.max_steps} "
-        f"--stop-after {result['steps']}"
-        + (" --set " + " ".join(shlex.quote(s) for s in args.set) if args.set else ""),
-        "recipe": recipe.to_json(),
-        "threads": args.threads,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "weights_bytes": weights.stat().st_size,
-        "steps": result["steps"],
-        "seconds": result["seconds"],
-        "load": load,
-        "first_losses": losses[:RECORDED_STEPS],
-        "loss_first": sum(losses[:RECORDED_STEPS]) / min(RECORDED_STEPS, len(losses)),
-        "loss_last": sum(losses[-100:]) / min(100, len(losses)),
-        "losses_every_100": losses[::100],
-        "sha256": digest,
-        "probe_rows": args.probe_rows,
-        "probes": probes,
-        "pass_k": args.pass_k,
-        "eval_rows": args.eval_rows,
-        "evaluation": None,
-    }
     # Written before the (slow) evaluation too, so that the directory is whole at every point.
-    (out / "pretrain.json").write_text(json.dumps(record, indent=1) + "\n")
-    (out / "MODEL_CARD.md").write_text(model_card(record))
+    record = write(out, result, args.probe_rows)
+    digest = record["sha256"]
     if args.eval_rows > 0:
         start = time.perf_counter()
         record["evaluation"] = evaluate_base(

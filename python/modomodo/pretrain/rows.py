@@ -160,10 +160,10 @@ def bars(rng: random.Random, size: int):
     return "Name the bar colours from left to right.", answer, f"There are {len(chart)} bars.", img
 
 
-def lookup(rng: random.Random, size: int, form: str | None = None):
+def lookup(rng: random.Random, size: int, form: str | None = None, max_options: int = 5):
     pool = WORDS[rng.choice(tuple(WORDS))]
     target = rng.choice(pool)
-    words = _options(rng, pool, target)
+    words = _options(rng, pool, target, hi=max_options)
     labels = LABELS[rng.choice(tuple(LABELS))]
     opts = options_text(words, form or rng.choice(TRAIN_FORMS), labels)
     label = labels[words.index(target)]
@@ -177,11 +177,11 @@ def lookup(rng: random.Random, size: int, form: str | None = None):
     return question, label, f"{target} is option {label}.", None
 
 
-def match(rng: random.Random, size: int):
+def match(rng: random.Random, size: int, max_options: int = 5):
     """Several lookups in one row: each word is followed by its option label, so every
     answered word is a supervised lookup (one per row would leave the circuit starved)."""
     pool = WORDS[rng.choice(tuple(WORDS))]
-    words = _options(rng, pool, rng.choice(pool), lo=2, hi=5)
+    words = _options(rng, pool, rng.choice(pool), hi=max_options)
     labels = LABELS[rng.choice(tuple(LABELS))]
     opts = options_text(words, rng.choice(TRAIN_FORMS), labels)
     order = rng.sample(range(len(words)), len(words))
@@ -191,9 +191,9 @@ def match(rng: random.Random, size: int):
     return f"{opts}\nGive the option of each word: {asked}.", answer, f"There are {len(words)} options.", None
 
 
-def recall(rng: random.Random, size: int):
+def recall(rng: random.Random, size: int, max_options: int = 5):
     pool = WORDS[rng.choice(tuple(WORDS))]
-    words = _options(rng, pool, rng.choice(pool))
+    words = _options(rng, pool, rng.choice(pool), hi=max_options)
     labels = LABELS[rng.choice(tuple(LABELS))]
     i = rng.randrange(len(words))
     opts = options_text(words, rng.choice(TRAIN_FORMS), labels)
@@ -249,6 +249,7 @@ KINDS: dict[str, Callable[..., tuple[str, str, str, Image.Image | None]]] = {
 }
 IMAGE_KINDS = ("describe", "ask", "bars", "see_pick")
 TEXT_KINDS = ("lookup", "match", "recall", "copy")
+LIST_KINDS = ("lookup", "match", "recall")  # text rows with an option list of 2 to `max_options`
 
 
 def row(
@@ -260,14 +261,21 @@ def row(
     image_size: int = 112,
     instructed: float = 0.5,
     form: str | None = None,
+    max_options: int = 5,
 ) -> Row:
     """Row `index` of a kind's stream; `instructed` is the chance of the reasoning
-    instruction; `form` fixes the option form (lookup, see_pick)."""
+    instruction; `form` fixes the option form (lookup, see_pick); `max_options` caps the
+    option list of the text kinds that have one (lookup, match, recall; at least 2)."""
     if kind not in KINDS:
         raise ValueError(f"unknown pretraining row kind {kind!r}; expected one of {list(KINDS)}")
+    if not 2 <= max_options <= 5:
+        raise ValueError(f"max_options={max_options!r}: expected 2 to 5 (the option labels are A–E)")
     rng = random.Random(f"pretrain/{kind}/{split}/{seed}/{index}")
     make = KINDS[kind]
-    question, answer, think, image = make(rng, image_size, form) if form else make(rng, image_size)
+    extra: dict = {"form": form} if form else {}
+    if kind in LIST_KINDS:
+        extra["max_options"] = max_options
+    question, answer, think, image = make(rng, image_size, **extra)
     return Row(kind, question, answer, think, image, rng.random() < instructed)
 
 

@@ -40,7 +40,10 @@ class Recipe:
     seed: int = 0
     max_steps: int = 5000
     image_size: int = 112
-    text_fraction: float = 0.4  # share of steps that are text-only batches
+    reading_steps: int = 0  # a first phase of text-only batches only (the lookup circuit forms here)
+    two_option_steps: int = 0  # the first steps' option lists have 2 options (an easy start)
+    text_loss: str = "answer"  # "all": text-only batches are also trained on their prompts' tokens
+    text_fraction: float = 0.4  # share of the later steps that are text-only batches
     text_batch_size: int = 16
     image_batch_size: int = 16
     learning_rate: float = 2e-3
@@ -75,16 +78,34 @@ def build(recipe: Recipe):
 def batch_rows(recipe: Recipe, step: int) -> list[R.Row]:
     """The rows of training step `step`."""
     rng = random.Random(f"pretrain-batch/{recipe.seed}/{step}")
-    text = rng.random() < recipe.text_fraction
+    text = rng.random() < recipe.text_fraction or step < recipe.reading_steps
     weights = recipe.text_kinds if text else recipe.image_kinds
     n = recipe.text_batch_size if text else recipe.image_batch_size
     kinds = rng.choices(list(weights), weights=list(weights.values()), k=n)
+    max_options = 2 if step < recipe.two_option_steps else 5
     return [
         R.row(
-            k, step * 1000 + j, seed=recipe.seed, image_size=recipe.image_size, instructed=recipe.instructed
+            k,
+            step * 1000 + j,
+            seed=recipe.seed,
+            image_size=recipe.image_size,
+            instructed=recipe.instructed,
+            max_options=max_options,
         )
         for j, k in enumerate(kinds)
     ]
+
+
+def batch_tensors(processor, recipe: Recipe, rows: Sequence[R.Row]) -> dict[str, Any]:
+    """The model inputs of `rows`: the loss covers the completions, and with
+    `text_loss="all"` a text-only batch's prompts as well (their option lists repeat words,
+    which rewards attending back to them: the lookup circuit's first half)."""
+    from modomodo.train.warmstart import collate
+
+    batch = collate(processor, [r.as_dict() for r in rows])
+    if recipe.text_loss == "all" and "pixel_values" not in batch:
+        batch["labels"] = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+    return batch
 
 
 def lr_factor(recipe: Recipe, step: int) -> float:
@@ -103,17 +124,18 @@ def train(
     max_seconds: float | None = None,
     stop_after: int | None = None,
     progress: bool = True,
-    on_eval: Callable[[int], None] | None = None,
-    eval_every: int = 0,
+    on_snapshot: Callable[[dict[str, Any]], None] | None = None,
+    snapshot_every: int = 0,
 ) -> dict[str, Any]:
     """Train in place for `recipe.max_steps` steps (the schedule's length), or fewer: until
     `max_seconds` of wall time or `stop_after` steps (which reproduces a run stopped on time).
-    Returns {steps, seconds, losses (every step's)}."""
+    Returns {steps, seconds, losses (every step's)}; every `snapshot_every` steps,
+    `on_snapshot` is given the same so far (the model as it is after those steps)."""
     import torch
     from tqdm.auto import tqdm
 
-    from modomodo.train.warmstart import collate
-
+    if recipe.text_loss not in ("answer", "all"):
+        raise ValueError(f"text_loss={recipe.text_loss!r}: expected 'answer' or 'all'")
     torch.manual_seed(recipe.seed)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -124,7 +146,7 @@ def train(
     steps = 0
     bar = tqdm(range(recipe.max_steps), desc="pretrain", disable=not progress, dynamic_ncols=True)
     for step in bar:
-        batch = collate(processor, [r.as_dict() for r in batch_rows(recipe, step)])
+        batch = batch_tensors(processor, recipe, batch_rows(recipe, step))
         loss = model(**batch).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -135,8 +157,8 @@ def train(
         steps = step + 1
         if step % 20 == 0:
             bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}")
-        if on_eval is not None and eval_every and steps % eval_every == 0:
-            on_eval(steps)
+        if on_snapshot is not None and snapshot_every and steps % snapshot_every == 0:
+            on_snapshot({"steps": steps, "seconds": time.perf_counter() - start, "losses": losses})
             model.train()
         if max_seconds is not None and time.perf_counter() - start > max_seconds:
             break
@@ -180,13 +202,22 @@ def _score(answer: str | None, row: R.Row) -> float:
     return sum(a == b for a, b in zip(got, gold)) / len(gold)
 
 
-def probe(model, processor, *, n: int = 128, seed: int = 0, image_size: int = 112) -> dict[str, Any]:
+def probe(
+    model,
+    processor,
+    *,
+    n: int = 128,
+    seed: int = 0,
+    image_size: int = 112,
+    names: Sequence[str] = tuple(PROBES),
+) -> dict[str, Any]:
     """Greedy accuracy (exact match; per asked word for `match`) with its standard error on
-    `n` fresh rows per probe."""
+    `n` fresh rows of each probe in `names`."""
     from modomodo.train.evaluate import generate_greedy
 
     out: dict[str, Any] = {}
-    for name, (kind, form, instructed) in PROBES.items():
+    for name in names:
+        kind, form, instructed = PROBES[name]
         rows = [
             R.row(
                 kind,
