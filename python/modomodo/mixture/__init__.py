@@ -5,9 +5,12 @@
 - `QuadraticSurrogate`, `LinearSurrogate`, `MixingLawSurrogate`: score from weights,
   with cross-validation and bootstrap spread (surrogate.py);
 - `optimize`, `propose`: best mixtures, and the next most informative pilots (search.py);
-- `RunRecord`, `load_records`, `append_record`: run records as JSON lines (records.py).
+- `RunRecord`, `load_records`, `append_record`: run records as JSON lines (records.py);
+- `paired_difference`: arms compared seed by seed, as the study's report does (report.py);
+- `modomodo.mixture.policies.make_policy`: the mixture policies of `weights: adaptive`.
 
-The command `modomodo-mix plan | fit | propose | run` is in cli.py.
+The command `modomodo-mix plan | fit | propose | run` is in cli.py; the whole study that
+`run` drives (pilots, heuristics, surrogate picks, final and adaptive runs) in loop.py.
 """
 
 from modomodo.mixture.design import dirichlet_mixtures, seed_mixtures, simplex_lattice
@@ -21,6 +24,7 @@ from modomodo.mixture.records import (
     save_records,
     weighted_score,
 )
+from modomodo.mixture.report import PairedDifference, paired_difference
 from modomodo.mixture.search import Candidate, optimize, propose
 from modomodo.mixture.surrogate import (
     CVResult,
@@ -37,6 +41,7 @@ __all__ = [
     "LinearSurrogate",
     "MixingLawSurrogate",
     "MixtureSurrogate",
+    "PairedDifference",
     "QuadraticSurrogate",
     "RunRecord",
     "alpha",
@@ -49,6 +54,7 @@ __all__ = [
     "make_surrogate",
     "norm",
     "optimize",
+    "paired_difference",
     "propose",
     "records_to_arrays",
     "save_records",

@@ -589,12 +589,15 @@ class MixLoop:
                     "final",
                     **{name: {"of": of} for name, of in finals.items()},
                 )
-            self.train(list(self._stage("final")), c.final_seeds)
-        if c.adaptive:
             uniform = {d: 1.0 / len(c.domains) for d in c.domains}
-            arms = {f"adaptive_{p}": p for p in c.adaptive}
-            self._add(dict.fromkeys(arms, uniform), "adaptive", **{n: {"policy": p} for n, p in arms.items()})
-            self.train(list(arms), c.final_seeds)
+            adaptive = {f"adaptive_{p}": p for p in c.adaptive}
+            self._add(
+                dict.fromkeys(adaptive, uniform),
+                "adaptive",
+                **{n: {"policy": p} for n, p in adaptive.items()},
+            )
+            # The adaptive runs need nothing from the others: one batch keeps the launcher full.
+            self.train([*self._stage("final"), *adaptive], c.final_seeds)
         return self.report(s, cv)
 
     def _finals(self) -> dict[str, str]:
