@@ -205,7 +205,9 @@ def plot_simplex_slice(
     ax.plot(*np.vstack([xy, xy[:1]]).T, color="black", lw=0.8)
     fixed = ", ".join(f"{doms[i]} {c[i]:.2f}" for i in others) or "none"
     ax.set_title(
-        f"predicted {target} over {', '.join(doms[i] for i in corners)} (fixed: {fixed})", fontsize=9, pad=16
+        f"predicted {target} over {', '.join(doms[i] for i in corners)}\n(fixed: {fixed}; hollow: projected runs)",
+        fontsize=9,
+        pad=16,
     )
     ax.set_aspect("equal")
     ax.axis("off")

@@ -13,8 +13,9 @@ to every mixture alike (its draw of the data order, its initial exploration).
 
 The compute table sets the offline method's pilot runs (seeds, heuristics, UCB pilots,
 surrogate picks: everything trained before its final runs) against each adaptive policy,
-in GRPO steps and wall time (each run's `summary.json` `seconds.total`: start-up, warm
-start, training and evaluation).
+in GRPO steps and wall time (each run's `summary.json` `seconds.total` less its
+`warm_start`: the warm start is cached and shared by every run of a seed, so which run
+pays it is chance).
 """
 
 from __future__ import annotations
