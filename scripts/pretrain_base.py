@@ -41,11 +41,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = REPO / "python" / "modomodo" / "models" / "tiny_base"
 RECORDED_STEPS = 20  # losses of the first steps kept in pretrain.json (the reproducibility check)
-SNAPSHOT_PROBES = ("lookup", "match", "lookup_new_form")  # the quick text-only probes of a snapshot
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from modomodo.pretrain.train import Recipe
+    from modomodo.pretrain.train import PROBES, Recipe
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--output-dir", type=Path, default=DEFAULT_DIR)
@@ -78,8 +77,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="N",
         help="also write the model every N steps into DIR/snapshots/STEP (as if stopped there)",
     )
+    p.add_argument("--snapshot-probe-rows", type=int, default=128, help="rows of each probe per snapshot")
     p.add_argument(
-        "--snapshot-probe-rows", type=int, default=128, help="rows of each text probe per snapshot"
+        "--snapshot-probes",
+        nargs="+",
+        default=["lookup", "match", "lookup_new_form"],
+        metavar="PROBE",
+        help="the probes of a snapshot (default: the quick text-only ones)",
     )
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="recipe overrides")
     p.add_argument("--no-progress", action="store_true")
@@ -90,6 +94,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--stop-after {args.stop_after}: expected at least 1")
     if args.minutes is not None and args.minutes <= 0:
         p.error(f"--minutes {args.minutes}: expected a positive number")
+    unknown = sorted(set(args.snapshot_probes) - set(PROBES))
+    if unknown:
+        p.error(f"--snapshot-probes {unknown}: expected some of {list(PROBES)}")
     if args.init_from is not None and not (args.init_from / "pretrain.json").is_file():
         p.error(
             f"--init-from {args.init_from}: expected a directory written by this script (with pretrain.json)"
@@ -270,6 +277,10 @@ def model_card(record: dict[str, Any]) -> str:
         "option in forms other than the attribute domain's). About half the rows carry MoDoMoDo's",
         "reasoning instruction and are answered in the tag format. `match` rows ask for the labels of",
         "several words at once (every answered word is one supervised lookup).",
+        "A stage's first `reading_steps` steps are text-only batches: option lookup forms suddenly,",
+        "after thousands of steps of reading rows (a phase change), more than a mixed stage gives it;",
+        "`text_loss: all` trains text-only batches on their prompts' tokens too, `two_option_steps`",
+        "starts with two options per list.",
         "",
         f"## Probes (greedy exact match on {r['probe_rows']} held-out rows each, ± standard error)",
         "",
@@ -383,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         stop_after=args.stop_after,
         progress=progress,
         on_snapshot=lambda so_far: write(
-            out / "snapshots" / str(so_far["steps"]), so_far, args.snapshot_probe_rows, SNAPSHOT_PROBES
+            out / "snapshots" / str(so_far["steps"]), so_far, args.snapshot_probe_rows, args.snapshot_probes
         ),
         snapshot_every=args.snapshot_every,
     )

@@ -101,8 +101,12 @@ def test_a_continued_stage_records_the_stage_it_starts_from(tmp_path):
 
     first = _run_script(tmp_path / "stage1", 2, Recipe().to_json())
     later = dict(Recipe().to_json(), reading_steps=2, two_option_steps=1, text_loss="all")
-    second = _run_script(tmp_path / "stage2", 3, later, "--init-from", str(tmp_path / "stage1"))
+    snapshots = ["--snapshot-every", "3", "--snapshot-probe-rows", "2", "--snapshot-probes", "lookup"]
+    second = _run_script(tmp_path / "stage2", 3, later, "--init-from", str(tmp_path / "stage1"), *snapshots)
     assert second["init"]["sha256"] == first["sha256"] != second["sha256"]
+    # A snapshot is the model as it is after its steps: the last one is the final model.
+    snapshot = json.loads((tmp_path / "stage2" / "snapshots" / "3" / "pretrain.json").read_text())
+    assert snapshot["sha256"] == second["sha256"] and list(snapshot["probes"]) == ["lookup"]
     assert second["init"]["first_losses"] == first["first_losses"]
     card = (tmp_path / "stage2" / "MODEL_CARD.md").read_text()
     assert "--output-dir stage1 --eval-rows 0 && " in card and "--init-from stage1" in card
